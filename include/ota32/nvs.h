@@ -1,0 +1,96 @@
+/*
+ * NVS (format version 2): read any partition ESP-IDF writes and write
+ * integers, strings and blobs the way ESP-IDF does (new item first, then the
+ * old one marked erased, so a power cut leaves the old or the new value).
+ * Works directly on flash through ota32_flash_ops; no heap.
+ */
+#ifndef OTA32_NVS_H
+#define OTA32_NVS_H
+
+#include "ota32/ota32.h"
+#include "ota32/flash.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OTA32_NVS_PAGE_SIZE 0x1000u
+#define OTA32_NVS_ENTRIES_PER_PAGE 126u
+#define OTA32_NVS_KEY_MAX 15u        /* characters, without NUL */
+#define OTA32_NVS_STR_MAX 4000u      /* bytes, NUL included */
+#define OTA32_NVS_MAX_PAGES 256u     /* 1 MB partition */
+
+/* Where the device keeps the OTA state (the same keys Micro-RDK uses). */
+#define OTA32_NVS_NAMESPACE "VIAM_NS"
+#define OTA32_NVS_KEY_VERSION "OTA_VERSION"
+
+typedef enum ota32_nvs_type {
+    OTA32_NVS_U8 = 0x01, OTA32_NVS_I8 = 0x11,
+    OTA32_NVS_U16 = 0x02, OTA32_NVS_I16 = 0x12,
+    OTA32_NVS_U32 = 0x04, OTA32_NVS_I32 = 0x14,
+    OTA32_NVS_U64 = 0x08, OTA32_NVS_I64 = 0x18,
+    OTA32_NVS_STR = 0x21,
+    OTA32_NVS_BLOB = 0x41,      /* v1 legacy */
+    OTA32_NVS_BLOB_DATA = 0x42,
+    OTA32_NVS_BLOB_IDX = 0x48,
+} ota32_nvs_type;
+
+/* An open NVS partition. Caller-allocated; holds a per-page summary. */
+typedef struct ota32_nvs {
+    const ota32_flash_ops *flash;
+    uint32_t offset;
+    uint32_t size;
+    unsigned page_count;
+    /* implementation state (page states/order, next free entry) */
+    uint32_t page_state[OTA32_NVS_MAX_PAGES];
+    uint32_t page_seq[OTA32_NVS_MAX_PAGES];
+    uint8_t page_next[OTA32_NVS_MAX_PAGES]; /* first free entry index */
+    int active_page;                        /* -1 when none */
+} ota32_nvs;
+
+/* Scan the partition (offset/size sector-aligned, size >= 0x3000). A blank
+ * partition opens empty. Like nvs_flash_init, it may repair a page left
+ * half-written by a power cut. */
+int ota32_nvs_open(ota32_nvs *nvs, const ota32_flash_ops *flash, uint32_t offset, uint32_t size,
+                   ota32_diag *diag);
+
+/* Getters: NOT_FOUND when absent, CORRUPT/INVALID_ARG on a type mismatch. */
+int ota32_nvs_get_str(ota32_nvs *nvs, const char *ns, const char *key, char *buf, size_t cap,
+                      size_t *len_out);
+int ota32_nvs_get_blob(ota32_nvs *nvs, const char *ns, const char *key, void *buf, size_t cap,
+                       size_t *len_out);
+int ota32_nvs_get_int(ota32_nvs *nvs, const char *ns, const char *key, ota32_nvs_type type,
+                      uint64_t *out);
+
+/* Setters create the namespace when needed. Writing an identical value writes
+ * nothing. */
+int ota32_nvs_set_str(ota32_nvs *nvs, const char *ns, const char *key, const char *val);
+int ota32_nvs_set_blob(ota32_nvs *nvs, const char *ns, const char *key, const void *data,
+                       size_t len);
+int ota32_nvs_set_int(ota32_nvs *nvs, const char *ns, const char *key, ota32_nvs_type type,
+                      uint64_t val);
+int ota32_nvs_erase_key(ota32_nvs *nvs, const char *ns, const char *key);
+
+/* One live item as ota32_nvs_foreach reports it. */
+typedef struct ota32_nvs_item {
+    char ns[OTA32_NVS_KEY_MAX + 1];
+    char key[OTA32_NVS_KEY_MAX + 1];
+    uint8_t type;
+    uint8_t ns_index;
+    uint8_t chunk_index;
+    unsigned page;  /* page index in the partition */
+    unsigned entry; /* entry index in the page */
+    uint8_t span;
+    uint64_t int_val;          /* integer types */
+    uint32_t data_len;         /* STR / BLOB* / BLOB_IDX total size */
+    const uint8_t *data;       /* STR / BLOB_DATA payload, valid during the callback */
+} ota32_nvs_item;
+
+/* Call `cb` for every live (WRITTEN, CRC-valid) item, namespaces included,
+ * in page order. Stops early when cb returns non-zero (returned as is). */
+int ota32_nvs_foreach(ota32_nvs *nvs, int (*cb)(void *arg, const ota32_nvs_item *it), void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
