@@ -1,0 +1,95 @@
+/*
+ * The HTTP/2 client the OTA engine downloads with: nghttp2 driven through the
+ * platform's transport ops, so the same code runs on the host (sockets,
+ * OpenSSL) and on a device (esp-tls). One GET at a time, body delivered to a
+ * callback; flow-control window granted back only as the callback consumes
+ * data, so memory stays bounded by the window whatever the image size.
+ */
+#ifndef OTA32_HTTP_H
+#define OTA32_HTTP_H
+
+#include "ota32/ota32.h"
+#include "ota32/platform.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OTA32_URL_HOST_MAX 255
+#define OTA32_URL_PATH_MAX 2048
+#define OTA32_URL_USERINFO_MAX 255
+
+typedef struct ota32_url {
+    bool tls;                                 /* https */
+    char host[OTA32_URL_HOST_MAX + 1];        /* without brackets for IPv6 */
+    uint16_t port;                            /* default 80 / 443 applied */
+    char path[OTA32_URL_PATH_MAX + 1];        /* path + "?" + query, as given */
+    char userinfo[OTA32_URL_USERINFO_MAX + 1];/* "user:pass" (percent-decoded) or "" */
+} ota32_url;
+
+/* Parse an absolute http:// or https:// URL. Rejects anything else with a
+ * message naming the problem. */
+int ota32_url_parse(const char *text, ota32_url *out, ota32_diag *diag);
+
+/* Resolve a Location header (absolute, scheme-relative, absolute-path or
+ * relative) against `base`. */
+int ota32_url_resolve(const ota32_url *base, const char *location, ota32_url *out,
+                      ota32_diag *diag);
+
+/* The URL fit for a log: credentials and query removed
+ * ("https://host:443/fw.bin?<redacted>"). Always NUL-terminates. */
+void ota32_url_redact(const char *text, char *out, size_t cap);
+
+typedef struct ota32_http_response {
+    int status;              /* final status after redirects */
+    int64_t content_length;  /* -1 when absent */
+    uint64_t range_start;    /* first byte delivered (206), else 0 */
+    int64_t total_length;    /* from Content-Range "/total", else content_length */
+    char etag[128];          /* "" when absent */
+    char last_modified[64];  /* "" when absent */
+    char location[OTA32_URL_PATH_MAX + 1]; /* of the last redirect followed */
+    unsigned redirects;      /* how many were followed */
+    uint64_t body_bytes;     /* body bytes delivered to on_data */
+} ota32_http_response;
+
+typedef struct ota32_http_callbacks {
+    void *user;
+    /* Final (non-redirect, success) response headers arrived. Return a
+     * negative error to abort before any body byte is delivered. */
+    int (*on_response)(void *user, const ota32_http_response *resp);
+    /* Body bytes. Return OTA32_OK once they are consumed (written), or a
+     * negative error to abort the transfer. */
+    int (*on_data)(void *user, const uint8_t *data, size_t len);
+} ota32_http_callbacks;
+
+typedef struct ota32_http_opts {
+    uint32_t window;           /* stream receive window, bytes; default 16 KB */
+    uint32_t connect_timeout_ms;/* default 10 s */
+    uint32_t stall_timeout_ms; /* no byte for this long = failure; default 30 s */
+    uint64_t deadline_ms;      /* absolute (clock ops); 0 = none */
+    unsigned max_redirects;    /* default 5 */
+    const char *ca_file;       /* NULL: platform default trust store */
+    bool insecure;             /* skip certificate verification (tests only) */
+} ota32_http_opts;
+
+typedef struct ota32_http_request {
+    const ota32_url *url;
+    uint64_t range_start;      /* > 0: send "Range: bytes=N-" */
+    const char *if_range;      /* ETag or Last-Modified guarding the range */
+    bool head;                 /* HEAD instead of GET */
+} ota32_http_request;
+
+/* Perform one request over a fresh connection, following redirects. Success
+ * is status 200 or 206. Any other final status returns OTA32_ERR_HTTP with
+ * resp->status set and a diag naming it ("server answered 404 for ...").
+ * Timeouts return OTA32_ERR_TIMEOUT; connection failures OTA32_ERR_NET or
+ * OTA32_ERR_TLS. A drop mid-body returns OTA32_ERR_NET with body_bytes telling
+ * how far it got. Allocates only through plat->alloc. */
+int ota32_http_get(const ota32_platform *plat, const ota32_http_request *req,
+                   const ota32_http_opts *opts, const ota32_http_callbacks *cb,
+                   ota32_http_response *resp, ota32_diag *diag);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
