@@ -12,6 +12,7 @@ int cmd_merge(int argc, char **argv);     /* merge -o OUT ADDR FILE ... */
 int cmd_flash(int argc, char **argv);     /* flash inspect */
 int cmd_device(int argc, char **argv);    /* device create | flash | boot | run */
 int cmd_device_run(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);     /* fetch URL */
 int cmd_serve(int argc, char **argv);     /* serve */
 
 #endif

@@ -17,6 +17,7 @@ static const struct group {
     {"merge", cmd_merge, "merge images into one flash image (esptool merge-bin)"},
     {"flash", cmd_flash, "whole-flash dumps: inspect"},
     {"device", cmd_device, "the virtual ESP32: create, flash, boot, run the OTA service"},
+    {"fetch", cmd_fetch, "download a URL as a device would (HTTP/2), verifying the image"},
     {"serve", cmd_serve, "serve app images over HTTP/2 (and HTTP/1.1)"},
 };
 
