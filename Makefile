@@ -5,13 +5,22 @@
 #   make demo       the end-to-end update on the virtual ESP32
 #   make test       the whole test suite, under ASan + UBSan (what CI runs)
 #   make bench      benchmarks (prints ratios against reference tools)
+#
+# The ESP32 workflow (see README):
+#   make build-esp32-ota   the app image to host (fails if larger than the smallest ota slot)
+#   make build-esp32-bin   the merged image: bootloader + partition table + otadata + app
+#   make flash-esp32-bin   write it to the virtual ESP32 (DEV=...), or a board (PORT=/dev/ttyUSB0)
+#   make serve-dev-ota     build the app image and serve it over HTTP/2 on the LAN
+# Settings: PARTITIONS=partitions.csv FLASH_SIZE=8MB IDF_BUILD=path APP=app.bin
+#           BOOTLOADER=bootloader.bin VERSION=tag DEV=build/esp32/device.flash PORT= SERVE_PORT=3001
 
 RELEASE_DIR := build/release
 TEST_DIR    := build/test
 OTA32       := $(RELEASE_DIR)/ota32
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps release test demo bench fuzz clean
+.PHONY: all deps release test demo bench clean \
+        build-esp32-ota build-esp32-bin flash-esp32-bin serve-dev-ota
 
 all: release
 
@@ -20,7 +29,7 @@ deps:
 
 release: deps
 	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build $(RELEASE_DIR) -j $(JOBS)
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) -- --no-print-directory -s
 
 # Warnings as errors in both compilers: gcc for the release build, clang with
 # the sanitizers and libFuzzer for the test build.
@@ -35,6 +44,24 @@ demo: release
 
 bench: release
 	@for b in bench/*.sh; do bash $$b $(OTA32) || exit 1; done
+
+ESP32_ENV = OTA32=$(OTA32) PARTITIONS=$(PARTITIONS) FLASH_SIZE=$(FLASH_SIZE) \
+            IDF_BUILD=$(IDF_BUILD) APP=$(APP) BOOTLOADER=$(BOOTLOADER) VERSION=$(VERSION) \
+            DEV=$(DEV) PORT=$(PORT) SERVE_PORT=$(SERVE_PORT)
+PARTITIONS ?= partitions.csv
+FLASH_SIZE ?= 8MB
+
+build-esp32-ota: release
+	@$(ESP32_ENV) scripts/esp32.sh build-ota
+
+build-esp32-bin: release
+	@$(ESP32_ENV) scripts/esp32.sh build-bin
+
+flash-esp32-bin: release
+	@$(ESP32_ENV) scripts/esp32.sh flash
+
+serve-dev-ota: release
+	@$(ESP32_ENV) scripts/esp32.sh serve
 
 clean:
 	rm -rf build

@@ -23,8 +23,9 @@ typedef enum ota32_img_state {
     OTA32_IMG_VALID = 0x2,
     OTA32_IMG_INVALID = 0x3,
     OTA32_IMG_ABORTED = 0x4,
-    OTA32_IMG_UNDEFINED = 0xFFFFFFFF,
 } ota32_img_state;
+/* Not an enumerator: ISO C limits enumerators to int. Stored as a u32. */
+#define OTA32_IMG_UNDEFINED 0xFFFFFFFFu
 
 typedef struct ota32_ota_entry {
     uint32_t seq;

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The seed's build workflow, behind the make targets:
+#   esp32.sh build-ota   the app image to host         (make build-esp32-ota)
+#   esp32.sh build-bin   the merged image for flashing (make build-esp32-bin)
+#   esp32.sh flash       write the merged image        (make flash-esp32-bin)
+#   esp32.sh serve       serve the app image (HTTP/2)  (make serve-dev-ota)
+# Settings come from the environment (the Makefile passes them):
+#   OTA32       the ota32 tool
+#   PARTITIONS  partition table CSV (default partitions.csv)
+#   FLASH_SIZE  flash size (default 8MB)
+#   OUT         output folder (default build/esp32)
+#   IDF_BUILD   an ESP-IDF build folder: take its bootloader and app images
+#   APP         an app image to use instead of the bundled sample
+#   BOOTLOADER  a bootloader image (default: IDF_BUILD's, else none)
+#   VERSION     version of the bundled sample (default: from git, else "dev")
+#   DEV         the virtual ESP32's flash file (default $OUT/device.flash)
+#   PORT        a serial port: flash a real board with esptool or espflash
+#   SERVE_PORT  port for serve (default 3001)
+set -euo pipefail
+
+OTA32=${OTA32:-build/release/ota32}
+PARTITIONS=${PARTITIONS:-partitions.csv}
+FLASH_SIZE=${FLASH_SIZE:-8MB}
+OUT=${OUT:-build/esp32}
+DEV=${DEV:-$OUT/device.flash}
+SERVE_PORT=${SERVE_PORT:-3001}
+APP_OUT=$OUT/app.bin
+MERGED_OUT=$OUT/merged.bin
+
+die() { echo "ota32: $*" >&2; exit 1; }
+
+[ -x "$OTA32" ] || die "$OTA32 not built (run make)"
+[ -f "$PARTITIONS" ] || die "$PARTITIONS: partition table not found (set PARTITIONS=...)"
+mkdir -p "$OUT"
+
+# The table's rows as gen_esp32part.py prints them: name,type,subtype,offset,size,flags
+table() { "$OTA32" part show "$PARTITIONS" --csv --flash-size "$FLASH_SIZE" | grep -v '^#'; }
+
+# IDF's build folder: the app image is named after the project in
+# project_description.json ("app_bin"); the bootloader is bootloader/bootloader.bin.
+idf_app() {
+  local name
+  name=$(sed -n 's/.*"app_bin": *"\([^"]*\)".*/\1/p' "$IDF_BUILD/project_description.json" 2>/dev/null | head -n1)
+  [ -n "$name" ] || die "$IDF_BUILD: no project_description.json with app_bin (is it an ESP-IDF build folder?)"
+  echo "$IDF_BUILD/$(basename "$name")"
+}
+
+build_ota() {
+  local src
+  if [ -n "${IDF_BUILD:-}" ]; then
+    src=$(idf_app)
+    [ -f "$src" ] || die "$src: not found (run idf.py build first)"
+    cp "$src" "$APP_OUT"
+  elif [ -n "${APP:-}" ]; then
+    [ -f "$APP" ] || die "$APP: not found"
+    cp "$APP" "$APP_OUT"
+  else
+    local version=${VERSION:-}
+    if [ -z "$version" ]; then
+      version=$(git describe --always --dirty 2>/dev/null || echo dev)
+    fi
+    "$OTA32" image make --version "$version" --project ota32-sample --size 1048576 -o "$APP_OUT" >/dev/null
+  fi
+  # Fails, naming both sizes, when the image does not fit the smallest ota slot.
+  "$OTA32" image verify "$APP_OUT" --partitions "$PARTITIONS" --flash-size "$FLASH_SIZE"
+  echo "app image (host this one): $APP_OUT ($(stat -c %s "$APP_OUT") bytes)"
+}
+
+build_bin() {
+  build_ota
+  local bl=${BOOTLOADER:-}
+  if [ -z "$bl" ] && [ -n "${IDF_BUILD:-}" ]; then
+    bl=$IDF_BUILD/bootloader/bootloader.bin
+  fi
+  "$OTA32" part gen "$PARTITIONS" "$OUT/partition-table.bin" --flash-size "$FLASH_SIZE" >/dev/null
+  local otadata_off boot_off
+  otadata_off=$(table | awk -F, '$2=="data" && $3=="ota" {print $4; exit}')
+  # The first app partition: factory if present, else ota_0.
+  boot_off=$(table | awk -F, '$2=="app" && $3=="factory" {print $4; exit}')
+  [ -n "$boot_off" ] || boot_off=$(table | awk -F, '$2=="app" && $3=="ota_0" {print $4; exit}')
+  [ -n "$boot_off" ] || die "$PARTITIONS: no factory or ota_0 app partition"
+  local args=()
+  if [ -n "$bl" ]; then
+    [ -f "$bl" ] || die "$bl: bootloader image not found"
+    args+=(0x1000 "$bl")
+  else
+    echo "note: no bootloader given (IDF_BUILD=... or BOOTLOADER=...): this merged image is for the virtual ESP32 only" >&2
+  fi
+  args+=(0x8000 "$OUT/partition-table.bin")
+  if [ -n "$otadata_off" ]; then
+    head -c 8192 /dev/zero | tr '\0' '\377' >"$OUT/ota_data_initial.bin"
+    args+=("$otadata_off" "$OUT/ota_data_initial.bin")
+  fi
+  args+=("$boot_off" "$APP_OUT")
+  "$OTA32" merge -o "$MERGED_OUT" --pad-to-size "$FLASH_SIZE" "${args[@]}" >/dev/null
+  echo "merged image (flash this one once, at 0x0): $MERGED_OUT ($(stat -c %s "$MERGED_OUT") bytes)"
+}
+
+flash() {
+  [ -f "$MERGED_OUT" ] || build_bin
+  if [ -n "${PORT:-}" ]; then
+    if head -c 4097 "$MERGED_OUT" | tail -c 1 | od -An -tx1 | grep -q ff; then
+      die "$MERGED_OUT has no bootloader: a real board needs one (build with IDF_BUILD=... or BOOTLOADER=...)"
+    fi
+    if command -v esptool >/dev/null || command -v esptool.py >/dev/null; then
+      local tool; tool=$(command -v esptool || command -v esptool.py)
+      exec "$tool" --chip esp32 --port "$PORT" write_flash 0x0 "$MERGED_OUT"
+    elif command -v espflash >/dev/null; then
+      exec espflash write-bin --port "$PORT" 0x0 "$MERGED_OUT"
+    fi
+    die "no flashing tool found: install esptool (pip install esptool) or espflash (cargo install espflash), or leave PORT unset to flash the virtual ESP32"
+  fi
+  "$OTA32" device flash "$DEV" "$MERGED_OUT" --flash-size "$FLASH_SIZE"
+  echo "virtual ESP32 flashed: $DEV (boot it with: $OTA32 device boot $DEV)"
+}
+
+serve() {
+  build_ota
+  exec "$OTA32" serve "$APP_OUT" --port "$SERVE_PORT" --partitions "$PARTITIONS"
+}
+
+case "${1:-}" in
+  build-ota) build_ota ;;
+  build-bin) build_bin ;;
+  flash) flash ;;
+  serve) serve ;;
+  *) echo "usage: $0 build-ota|build-bin|flash|serve" >&2; exit 2 ;;
+esac
