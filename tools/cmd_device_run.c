@@ -1,9 +1,606 @@
-#include "commands.h"
-#include "util.h"
+/*
+ * `ota32 device run`: the OTA service on a virtual ESP32. Boots the device
+ * file, runs the engine as the firmware would (boot check, config polling,
+ * confirm once the config was fetched again), and when the engine asks for a
+ * reboot closes the flash and runs the bootloader again on it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-/* Placeholder until this command group lands. */
+#include "commands.h"
+#include "ota32/http.h"
+#include "ota32/service.h"
+#include "posix_platform.h"
+#include "util.h"
+#include "vdev.h"
+
+#define MAX_BOOTS_DEFAULT 100u
+
+typedef struct run_opts {
+    const char *dev;
+    const char *config;
+    bool config_is_url;
+    uint64_t poll_s;
+    bool once;
+    bool no_confirm;
+    uint64_t max_updates; /* 0 = unlimited */
+    uint64_t max_boots;
+    const char *json_path;
+    bool quiet;
+    bool verbose;
+    ota32_service_opts so;
+} run_opts;
+
+typedef struct run_log {
+    bool tty;
+    bool quiet;
+    bool verbose;
+    bool bar_shown;
+    uint64_t start_ms;
+} run_log;
+
+typedef struct run_totals {
+    unsigned boots, updates, rollbacks, confirms;
+    ota32_service_stats last;   /* of the last completed update */
+    bool have_last;
+    size_t peak_heap;           /* highest during any update */
+    uint64_t apply_sector_erases, apply_block_erases, apply_programs; /* vdev, during apply */
+    char boot_label[17];
+    char boot_version[33];
+    uint32_t boot_state;
+    char stored_version[OTA32_CONFIG_VERSION_MAX + 1];
+    const char *result;
+    char error[OTA32_DIAG_MSG_MAX + 80];
+} run_totals;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ota32 device run DEV.flash --config FILE|URL [options]\n\n"
+            "Run the OTA service on a virtual ESP32: boot DEV.flash, read the machine config\n"
+            "(a file, or a URL serving it, e.g. `ota32 serve --config machine.json` at\n"
+            "/config), and when its OTA service names another version download it over\n"
+            "HTTP/2 into the inactive slot, verify, switch and reboot. The new firmware\n"
+            "confirms once it has fetched its config again; otherwise the bootloader rolls\n"
+            "back.\n\n"
+            "options:\n"
+            "  --config FILE|URL     machine config JSON (or one service object)\n"
+            "  --poll SECONDS        time between config checks (default 10)\n"
+            "  --once                stop after the first check that needs no update\n"
+            "  --ca FILE             trust anchors for https:// (default: system store)\n"
+            "  --insecure            skip certificate verification (tests only)\n"
+            "  --no-confirm          simulate a broken firmware: a new image never confirms\n"
+            "                        and crashes, so the bootloader rolls back\n"
+            "  --max-updates N       stop after N updates\n"
+            "  --json-summary FILE   write the summary as JSON\n"
+            "  --window BYTES        HTTP/2 stream window (default 16K)\n"
+            "  --stall-timeout S     give up a connection silent this long (default 30)\n"
+            "  --retry-base-ms MS    first retry delay (default 1000; doubles to 5 min)\n"
+            "  --max-retries N       failed attempts in a row before giving up (default 6)\n"
+            "  --failed-backoff S    wait before retrying a rejected or rolled back version\n"
+            "                        (default 86400)\n"
+            "  --progress-interval BYTES  progress saved to NVS this often (default 256K)\n"
+            "  --erase-whole-slot    erase the whole slot before writing (benchmark only)\n"
+            "  --max-boots N         stop after N boots (default 100)\n"
+            "  --quiet               warnings and errors only\n"
+            "  --verbose             also debug lines (HTTP requests)\n\n"
+            "Exit status: 0 success, 1 failure (update rejected or failed, bricked), 2 usage.\n");
+}
+
+static uint64_t now_ms(void)
+{
+    return ota32_posix_now_ms();
+}
+
+static void clear_bar(run_log *l)
+{
+    if (l->bar_shown) {
+        fputs("\r\033[K", stdout);
+        fflush(stdout);
+        l->bar_shown = false;
+    }
+}
+
+static void log_line(void *ctx, ota32_log_level lvl, const char *msg)
+{
+    run_log *l = ctx;
+    if ((l->quiet && lvl > OTA32_LOG_WARN) || (!l->verbose && lvl > OTA32_LOG_INFO))
+        return;
+    /* On a terminal the bar shows progress; skip the 10% lines. */
+    if (l->tty && lvl == OTA32_LOG_INFO && !strncmp(msg, "ota: ", 5) && msg[5] >= '0' &&
+        msg[5] <= '9' && strstr(msg, "% ("))
+        return;
+    clear_bar(l);
+    static const char letters[] = "EWID";
+    uint64_t t = now_ms() - l->start_ms;
+    fprintf(stderr, "%c [%4llu.%03llu] %s\n", letters[lvl & 3], (unsigned long long)(t / 1000),
+            (unsigned long long)(t % 1000), msg);
+}
+
+static void progress_bar(void *user, uint64_t done, int64_t total)
+{
+    run_log *l = user;
+    if (!l->tty || l->quiet)
+        return;
+    static uint64_t last;
+    uint64_t t = now_ms();
+    if (t - last < 100 && (total < 0 || (int64_t)done != total))
+        return;
+    last = t;
+    char bar[41];
+    unsigned fill = total > 0 ? (unsigned)(done * 40 / (uint64_t)total) : 0;
+    for (unsigned i = 0; i < 40; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[40] = '\0';
+    if (total > 0)
+        printf("\r[%s] %3u%% %.1f/%.1f MB", bar, (unsigned)(done * 100 / (uint64_t)total),
+               done / 1048576.0, total / 1048576.0);
+    else
+        printf("\r%.1f MB", done / 1048576.0);
+    fflush(stdout);
+    l->bar_shown = true;
+}
+
+/* ---- reading the config -------------------------------------------------- */
+
+typedef struct body_buf {
+    char *data;
+    size_t len, cap;
+} body_buf;
+
+static int body_data(void *user, const uint8_t *data, size_t len)
+{
+    body_buf *b = user;
+    if (b->len + len > OTA32_CONFIG_TEXT_MAX)
+        return OTA32_ERR_TOO_BIG;
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (!p)
+            return OTA32_ERR_NO_MEM;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return OTA32_OK;
+}
+
+static char *read_config(const run_opts *o, const ota32_platform *plat, size_t *len,
+                         ota32_diag *diag)
+{
+    if (!o->config_is_url) {
+        FILE *f = fopen(o->config, "rb");
+        if (!f) {
+            ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1, "%s: %s", o->config, strerror(errno));
+            return NULL;
+        }
+        body_buf b = {0};
+        char chunk[4096];
+        size_t n;
+        int rc = OTA32_OK;
+        while (rc == OTA32_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+            rc = body_data(&b, (const uint8_t *)chunk, n);
+        fclose(f);
+        if (rc != OTA32_OK) {
+            free(b.data);
+            ota32_diag_fail(diag, rc, 0, -1, "%s: %s", o->config, ota32_strerror(rc));
+            return NULL;
+        }
+        *len = b.len;
+        return b.data ? b.data : calloc(1, 1);
+    }
+    ota32_url *url = malloc(sizeof *url);
+    if (!url)
+        return NULL;
+    int rc = ota32_url_parse(o->config, url, diag);
+    body_buf b = {0};
+    if (rc == OTA32_OK) {
+        ota32_http_request req = {.url = url};
+        ota32_http_opts ho = {.ca_file = o->so.ca_file,
+                              .insecure = o->so.insecure,
+                              .stall_timeout_ms = o->so.stall_timeout_ms};
+        ota32_http_callbacks cb = {&b, NULL, body_data};
+        ota32_http_response resp;
+        rc = ota32_http_get(plat, &req, &ho, &cb, &resp, diag);
+    }
+    free(url);
+    if (rc != OTA32_OK) {
+        free(b.data);
+        return NULL;
+    }
+    *len = b.len;
+    return b.data ? b.data : calloc(1, 1);
+}
+
+/* ---- summary ------------------------------------------------------------- */
+
+static void print_summary(const run_opts *o, const run_totals *t, int status)
+{
+    const ota32_service_stats *s = &t->last;
+    double secs = t->have_last ? (double)(s->finished_ms - s->started_ms) / 1000.0 : 0.0;
+    double kib_s = secs > 0 ? (double)s->bytes_written / 1024.0 / secs : 0.0;
+    printf("result: %s\n", t->result);
+    if (t->error[0])
+        printf("error: %s\n", t->error);
+    printf("boots: %u, updates: %u, rollbacks: %u\n", t->boots, t->updates, t->rollbacks);
+    printf("running: %s (version \"%s\"), OTA_VERSION \"%s\"\n", t->boot_label, t->boot_version,
+           t->stored_version);
+    if (t->have_last) {
+        printf("update: ota_%d \"%s\" -> ota_%d \"%s\"\n", s->old_slot, s->old_version,
+               s->new_slot, s->new_version);
+        printf("bytes: %llu written, %llu received in %u request(s) (%u resumed, %u restarted)\n",
+               (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_received,
+               s->attempts, s->resumes, s->restarts);
+        printf("time: %.3f s, %.1f KiB/s\n", secs, kib_s);
+        printf("erases: %llu x 64K, %llu x 4K; programs: %llu\n",
+               (unsigned long long)s->erases_block, (unsigned long long)s->erases_sector,
+               (unsigned long long)s->programs);
+    }
+    printf("peak heap: %zu bytes\n", t->peak_heap);
+
+    if (!o->json_path)
+        return;
+    FILE *f = fopen(o->json_path, "w");
+    if (!f) {
+        fprintf(stderr, "ota32: %s: %s\n", o->json_path, strerror(errno));
+        return;
+    }
+    fprintf(f, "{\n  \"result\": ");
+    util_json_str(f, t->result);
+    fprintf(f, ",\n  \"exit\": %d,\n  \"error\": ", status);
+    util_json_str(f, t->error);
+    fprintf(f, ",\n  \"boots\": %u,\n  \"updates\": %u,\n  \"rollbacks\": %u,\n  \"confirms\": %u,\n",
+            t->boots, t->updates, t->rollbacks, t->confirms);
+    fprintf(f, "  \"running\": ");
+    util_json_str(f, t->boot_label);
+    fprintf(f, ",\n  \"running_app_version\": ");
+    util_json_str(f, t->boot_version);
+    fprintf(f, ",\n  \"running_state\": %u,\n  \"stored_version\": ", t->boot_state);
+    util_json_str(f, t->stored_version);
+    fprintf(f, ",\n  \"peak_heap\": %zu,\n", t->peak_heap);
+    fprintf(f, "  \"apply_flash\": {\"sector_erases\": %llu, \"block_erases\": %llu, "
+               "\"programs\": %llu},\n",
+            (unsigned long long)t->apply_sector_erases, (unsigned long long)t->apply_block_erases,
+            (unsigned long long)t->apply_programs);
+    if (t->have_last) {
+        fprintf(f, "  \"old_slot\": %d,\n  \"new_slot\": %d,\n  \"old_version\": ", s->old_slot,
+                s->new_slot);
+        util_json_str(f, s->old_version);
+        fprintf(f, ",\n  \"new_version\": ");
+        util_json_str(f, s->new_version);
+        fprintf(f,
+                ",\n  \"bytes_written\": %llu,\n  \"bytes_received\": %llu,\n"
+                "  \"image_len\": %lld,\n  \"requests\": %u,\n  \"resumes\": %u,\n"
+                "  \"restarts\": %u,\n  \"resumed_from\": %llu,\n  \"seconds\": %.3f,\n"
+                "  \"kib_per_s\": %.1f,\n  \"slot_sector_erases\": %llu,\n"
+                "  \"slot_block_erases\": %llu,\n  \"slot_programs\": %llu,\n",
+                (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_received,
+                (long long)s->image_len, s->attempts, s->resumes, s->restarts,
+                (unsigned long long)s->resumed_from, secs, kib_s,
+                (unsigned long long)s->erases_sector, (unsigned long long)s->erases_block,
+                (unsigned long long)s->programs);
+    }
+    fprintf(f, "  \"tool\": \"ota32 %s\"\n}\n", OTA32_VERSION_STRING);
+    fclose(f);
+}
+
+/* ---- the device loop ----------------------------------------------------- */
+
+static void read_stored_version(const ota32_platform *plat, char *out, size_t cap)
+{
+    if (plat->kv.get_str(plat->kv.ctx, OTA32_NVS_NAMESPACE, OTA32_NVS_KEY_VERSION, out, cap) !=
+        OTA32_OK)
+        out[0] = '\0';
+}
+
+/* One boot of the device: returns 1 to reboot, 0 to stop with `*status`. */
+static int run_boot(const run_opts *o, vdev *d, const ota32_platform *plat,
+                    ota32_posix_host *host, run_totals *t, int *status)
+{
+    ota32_service *svc = NULL;
+    int rc = ota32_service_new(plat, &o->so, &svc);
+    if (rc != OTA32_OK) {
+        snprintf(t->error, sizeof t->error, "engine: %s", ota32_strerror(rc));
+        *status = 1;
+        return 0;
+    }
+    ota32_boot_status bs;
+    rc = ota32_service_boot(svc, &bs);
+    int again = 0;
+    if (rc != OTA32_OK) {
+        snprintf(t->error, sizeof t->error, "reading the boot state: %s", ota32_strerror(rc));
+        *status = 1;
+        goto out;
+    }
+    if (bs == OTA32_BOOT_ROLLED_BACK)
+        t->rollbacks++;
+    if (bs == OTA32_BOOT_PROBATION && o->no_confirm) {
+        log_line(plat->log.ctx, OTA32_LOG_WARN,
+                 "device: --no-confirm: the new firmware crashes before confirming; resetting");
+        again = 1;
+        goto out;
+    }
+    for (;;) {
+        ota32_diag diag;
+        ota32_diag_clear(&diag);
+        size_t len = 0;
+        char *json = read_config(o, plat, &len, &diag);
+        if (!json) {
+            char line[OTA32_DIAG_MSG_MAX + 40];
+            snprintf(line, sizeof line, "device: config unavailable: %s", diag.msg);
+            log_line(plat->log.ctx, OTA32_LOG_WARN, line);
+            if (o->once) {
+                snprintf(t->error, sizeof t->error, "config: %s", diag.msg);
+                *status = 1;
+                goto out;
+            }
+            sleep((unsigned)o->poll_s);
+            continue;
+        }
+        if (bs == OTA32_BOOT_PROBATION) {
+            /* Healthy enough: booted and fetched the config again. */
+            rc = ota32_service_confirm(svc);
+            if (rc != OTA32_OK) {
+                free(json);
+                snprintf(t->error, sizeof t->error, "confirm: %s", ota32_strerror(rc));
+                *status = 1;
+                goto out;
+            }
+            t->confirms++;
+            bs = OTA32_BOOT_NORMAL;
+        }
+        vdev_stats before, after;
+        vdev_get_stats(d, &before);
+        ota32_posix_alloc_reset_peak(&host->alloc);
+        ota32_apply_result res = OTA32_APPLY_UP_TO_DATE;
+        ota32_diag_clear(&diag);
+        rc = ota32_service_apply(svc, json, len, &res, &diag);
+        free(json);
+        vdev_get_stats(d, &after);
+        t->apply_sector_erases += after.sector_erases - before.sector_erases;
+        t->apply_block_erases += after.block_erases - before.block_erases;
+        t->apply_programs += after.programs - before.programs;
+        ota32_service_stats st;
+        ota32_service_get_stats(svc, &st);
+        if (host->alloc.peak > t->peak_heap && (rc != OTA32_OK || res == OTA32_APPLY_REBOOT))
+            t->peak_heap = host->alloc.peak;
+        if (rc == OTA32_ERR_POWER_CUT || vdev_power_lost(d)) {
+            snprintf(t->error, sizeof t->error, "power lost");
+            *status = 1;
+            goto out;
+        }
+        if (st.attempts > 0) {
+            /* A download was attempted: its figures go in the summary. */
+            t->last = st;
+            t->have_last = true;
+        }
+        if (rc != OTA32_OK) {
+            snprintf(t->error, sizeof t->error, "%s", diag.msg[0] ? diag.msg : ota32_strerror(rc));
+            if (o->once) {
+                t->result = rc == OTA32_ERR_CONFIG ? "config rejected" : "update failed";
+                *status = 1;
+                goto out;
+            }
+        } else if (res == OTA32_APPLY_REBOOT) {
+            t->updates++;
+            t->last = st;
+            t->have_last = true;
+            t->error[0] = '\0';
+            again = vdev_reboot_requested(d) ? 1 : 0;
+            if (!again) {
+                snprintf(t->error, sizeof t->error, "engine installed but requested no reboot");
+                *status = 1;
+            }
+            goto out;
+        } else {
+            if (res == OTA32_APPLY_NO_SERVICE)
+                t->result = "no OTA service in the config";
+            else if (res == OTA32_APPLY_DEFERRED)
+                t->result = "deferred";
+            else
+                t->result = "up to date";
+            if (o->once || (o->max_updates && t->updates >= o->max_updates)) {
+                *status = 0;
+                goto out;
+            }
+        }
+        if (o->max_updates && t->updates >= o->max_updates) {
+            *status = 0;
+            goto out;
+        }
+        sleep((unsigned)o->poll_s);
+    }
+out:
+    read_stored_version(plat, t->stored_version, sizeof t->stored_version);
+    {
+        ota32_slot rs;
+        uint32_t state;
+        if (!vdev_power_lost(d) && plat->boot.running_slot(plat->boot.ctx, &rs, &state) == OTA32_OK)
+            t->boot_state = state;
+    }
+    ota32_service_free(svc);
+    return again;
+}
+
+static int parse_args(int argc, char **argv, run_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->poll_s = 10;
+    o->max_boots = MAX_BOOTS_DEFAULT;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t n;
+        if (a[0] != '-') {
+            if (o->dev) {
+                fprintf(stderr, "ota32: device run: unexpected argument '%s'\n", a);
+                return 2;
+            }
+            o->dev = a;
+            continue;
+        }
+        bool flag = true;
+        if (!strcmp(a, "--once"))
+            o->once = true;
+        else if (!strcmp(a, "--no-confirm"))
+            o->no_confirm = true;
+        else if (!strcmp(a, "--insecure"))
+            o->so.insecure = true;
+        else if (!strcmp(a, "--erase-whole-slot"))
+            o->so.erase_whole_slot = true;
+        else if (!strcmp(a, "--quiet"))
+            o->quiet = true;
+        else if (!strcmp(a, "--verbose"))
+            o->verbose = true;
+        else
+            flag = false;
+        if (flag)
+            continue;
+        if (!v) {
+            fprintf(stderr, "ota32: device run: %s needs a value\n", a);
+            return 2;
+        }
+        i++;
+        bool ok = true;
+        if (!strcmp(a, "--config"))
+            o->config = v;
+        else if (!strcmp(a, "--ca"))
+            o->so.ca_file = v;
+        else if (!strcmp(a, "--json-summary"))
+            o->json_path = v;
+        else if (!strcmp(a, "--poll"))
+            ok = util_parse_uint(v, 86400, &o->poll_s);
+        else if (!strcmp(a, "--max-updates"))
+            ok = util_parse_uint(v, 1000000, &o->max_updates);
+        else if (!strcmp(a, "--max-boots"))
+            ok = util_parse_uint(v, 1000000, &o->max_boots) && o->max_boots > 0;
+        else if (!strcmp(a, "--window"))
+            ok = util_parse_size(v, &n) && n >= 1024 && n <= 65536 && (o->so.window = (uint32_t)n);
+        else if (!strcmp(a, "--stall-timeout"))
+            ok = util_parse_uint(v, 3600, &n) && n > 0 &&
+                 (o->so.stall_timeout_ms = (uint32_t)(n * 1000));
+        else if (!strcmp(a, "--retry-base-ms"))
+            ok = util_parse_uint(v, 600000, &n) && n > 0 && (o->so.retry_base_ms = (uint32_t)n);
+        else if (!strcmp(a, "--max-retries"))
+            ok = util_parse_uint(v, 1000, &n) && n > 0 && (o->so.max_retries = (unsigned)n);
+        else if (!strcmp(a, "--failed-backoff"))
+            ok = util_parse_uint(v, 365ull * 86400, &n) && n > 0 &&
+                 (o->so.failed_backoff_ms = n * 1000);
+        else if (!strcmp(a, "--progress-interval"))
+            ok = util_parse_size(v, &n) && n >= 4096 && n <= 0x1000000 &&
+                 (o->so.progress_interval = (uint32_t)n);
+        else {
+            fprintf(stderr, "ota32: device run: unknown option '%s'\n", a);
+            return 2;
+        }
+        if (!ok) {
+            fprintf(stderr, "ota32: device run: %s %s: bad value\n", a, v);
+            return 2;
+        }
+    }
+    if (!o->dev || !o->config) {
+        fprintf(stderr, "usage: ota32 device run DEV.flash --config FILE|URL [options] "
+                        "(--help for more)\n");
+        return 2;
+    }
+    o->config_is_url = !strncmp(o->config, "http://", 7) || !strncmp(o->config, "https://", 8);
+    return 0;
+}
+
 int cmd_device_run(int argc, char **argv)
 {
-    (void)argc;
-    return util_fail("%s: not implemented yet", argv[0]);
+    if (util_wants_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    run_opts o;
+    int prc = parse_args(argc, argv, &o);
+    if (prc)
+        return prc;
+
+    static ota32_posix_host host;
+    ota32_platform base;
+    memset(&base, 0, sizeof base);
+    ota32_posix_platform_init(&host, &base);
+    run_log lg = {.tty = isatty(STDOUT_FILENO) == 1,
+                  .quiet = o.quiet,
+                  .verbose = o.verbose,
+                  .start_ms = now_ms()};
+    base.log = (ota32_log_ops){&lg, log_line};
+    o.so.on_progress = progress_bar;
+    o.so.user = &lg;
+
+    run_totals t;
+    memset(&t, 0, sizeof t);
+    t.result = "ok";
+    int status = 0;
+    for (;;) {
+        if (t.boots >= o.max_boots) {
+            snprintf(t.error, sizeof t.error, "stopped after %u boots", t.boots);
+            t.result = "stopped";
+            status = 1;
+            break;
+        }
+        vdev *d = NULL;
+        ota32_diag diag;
+        ota32_diag_clear(&diag);
+        int rc = vdev_open(&d, o.dev, NULL, &diag);
+        if (rc != OTA32_OK) {
+            util_report(o.dev, rc, &diag);
+            return 1;
+        }
+        vdev_boot b;
+        rc = vdev_boot_once(d, true, &b, &diag);
+        t.boots++;
+        if (rc != OTA32_OK || b.bricked) {
+            snprintf(t.error, sizeof t.error, "%s: %s", rc != OTA32_OK ? "boot failed" : "BRICKED",
+                     rc != OTA32_OK ? (diag.msg[0] ? diag.msg : ota32_strerror(rc)) : b.reason);
+            t.result = "bricked";
+            vdev_close(d);
+            status = 1;
+            break;
+        }
+        snprintf(t.boot_label, sizeof t.boot_label, "%s", b.label);
+        snprintf(t.boot_version, sizeof t.boot_version, "%s", b.app.version);
+        t.boot_state = b.ota_state;
+        char line[400];
+        snprintf(line, sizeof line, "boot %u: %s, app version \"%s\" (%s)", t.boots, b.label,
+                 b.app.version, b.reason);
+        log_line(&lg, OTA32_LOG_INFO, line);
+
+        ota32_platform plat = base;
+        rc = vdev_platform(d, &plat);
+        if (rc != OTA32_OK) {
+            snprintf(t.error, sizeof t.error, "platform: %s", ota32_strerror(rc));
+            vdev_close(d);
+            status = 1;
+            break;
+        }
+        int again = run_boot(&o, d, &plat, &host, &t, &status);
+        ota32_posix_platform_close(&host);
+        vdev_close(d);
+        if (!again)
+            break;
+        if (o.max_updates && t.updates >= o.max_updates && !o.once) {
+            /* Boot once more so the new firmware confirms, then stop. */
+            o.once = true;
+        }
+        log_line(&lg, OTA32_LOG_INFO, "device: rebooting");
+    }
+    clear_bar(&lg);
+    if (status != 0 && !strcmp(t.result, "ok"))
+        t.result = "failed";
+    print_summary(&o, &t, status);
+    if (status != 0)
+        fprintf(stderr, "ota32: %s: %s\n", o.dev, t.error[0] ? t.error : t.result);
+    return status;
 }

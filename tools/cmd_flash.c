@@ -1,9 +1,526 @@
-#include "commands.h"
-#include "util.h"
+/* `ota32 flash inspect`: read a whole-flash dump (a merged image, `esptool
+ * read-flash` output, a virtual device file) and say what is on it and what
+ * the bootloader would boot. Read-only: the file is loaded into memory and the
+ * bootloader's selection runs as a dry run. */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* Placeholder until this command group lands. */
+#include "commands.h"
+#include "ota32/nvs.h"
+#include "ota32/partition.h"
+#include "util.h"
+#include "vdev.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ota32 flash inspect FLASH.bin [--json] [--table-offset 0x8000]\n"
+               "                           [--no-rollback]\n\n"
+               "Print the partition table, both otadata copies, which app the bootloader\n"
+               "would boot and why, each app slot's descriptor and whether it verifies, and\n"
+               "the OTA keys in NVS (namespace VIAM_NS). The file is not modified.\n");
+}
+
+static const char *state_str(uint32_t state, char buf[16])
+{
+    const char *n = ota32_img_state_name(state);
+    if (n)
+        return n;
+    snprintf(buf, 16, "0x%08" PRIx32, state);
+    return buf;
+}
+
+static bool entry_blank(const ota32_ota_entry *e)
+{
+    return e->seq == 0xFFFFFFFFu && e->state == 0xFFFFFFFFu && e->crc == 0xFFFFFFFFu;
+}
+
+static cJSON *desc_json(const ota32_app_desc *a)
+{
+    char sha[2 * 32 + 1];
+    util_hex(a->app_elf_sha256, sizeof a->app_elf_sha256, sha);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "version", a->version);
+    cJSON_AddStringToObject(o, "project", a->project_name);
+    cJSON_AddStringToObject(o, "idf", a->idf_ver);
+    cJSON_AddStringToObject(o, "date", a->date);
+    cJSON_AddStringToObject(o, "time", a->time);
+    cJSON_AddNumberToObject(o, "secure_version", a->secure_version);
+    cJSON_AddStringToObject(o, "elf_sha256", sha);
+    return o;
+}
+
+/* ---- sections ------------------------------------------------------------ */
+
+static void show_table(const vdev_boot *b, uint32_t off, cJSON *root)
+{
+    const ota32_ptable *t = &b->table;
+    cJSON *jt = cJSON_AddObjectToObject(root, "partition_table");
+    cJSON_AddNumberToObject(jt, "offset", off);
+    if (!b->has_table) {
+        cJSON_AddStringToObject(jt, "error", b->reason);
+        return;
+    }
+    cJSON_AddBoolToObject(jt, "md5", t->has_md5);
+    cJSON *arr = cJSON_AddArrayToObject(jt, "entries");
+    for (unsigned i = 0; i < t->count; i++) {
+        const ota32_partition *p = &t->entries[i];
+        cJSON *e = cJSON_CreateObject();
+        const char *tn = ota32_pt_type_name(p->type),
+                   *sn = ota32_pt_subtype_name(p->type, p->subtype);
+        cJSON_AddStringToObject(e, "label", p->label);
+        if (tn)
+            cJSON_AddStringToObject(e, "type", tn);
+        else
+            cJSON_AddNumberToObject(e, "type", p->type);
+        if (sn)
+            cJSON_AddStringToObject(e, "subtype", sn);
+        else
+            cJSON_AddNumberToObject(e, "subtype", p->subtype);
+        cJSON_AddNumberToObject(e, "offset", p->offset);
+        cJSON_AddNumberToObject(e, "size", p->size);
+        cJSON_AddNumberToObject(e, "flags", p->flags);
+        cJSON_AddItemToArray(arr, e);
+    }
+}
+
+static void print_table(const vdev_boot *b, uint32_t off, uint32_t file_len)
+{
+    const ota32_ptable *t = &b->table;
+    if (!b->has_table) {
+        printf("partition table at 0x%x: INVALID: %s\n", (unsigned)off, b->reason);
+        return;
+    }
+    printf("partition table at 0x%x: %u entries, MD5 %s\n", (unsigned)off, t->count,
+           t->has_md5 ? "ok" : "absent");
+    printf("  %-16s %-5s %-9s %-10s %s\n", "label", "type", "subtype", "offset", "size");
+    for (unsigned i = 0; i < t->count; i++) {
+        const ota32_partition *p = &t->entries[i];
+        char tb[8], sb[8];
+        const char *tn = ota32_pt_type_name(p->type),
+                   *sn = ota32_pt_subtype_name(p->type, p->subtype);
+        if (!tn)
+            snprintf(tb, sizeof tb, "0x%02x", p->type);
+        if (!sn)
+            snprintf(sb, sizeof sb, "0x%02x", p->subtype);
+        const char *note = "";
+        if (p->offset >= file_len)
+            note = " (not in the file)";
+        else if ((uint64_t)p->offset + p->size > file_len)
+            note = " (partly in the file)";
+        char extra[64];
+        snprintf(extra, sizeof extra, "%s%s%s",
+                 p->flags & OTA32_PT_FLAG_ENCRYPTED ? " encrypted" : "",
+                 p->flags & OTA32_PT_FLAG_READONLY ? " readonly" : "", note);
+        printf("  %-16s %-5s %-9s 0x%08x 0x%08x%s\n", p->label, tn ? tn : tb, sn ? sn : sb,
+               (unsigned)p->offset, (unsigned)p->size, extra);
+    }
+}
+
+static void otadata_section(const vdev_boot *b, bool json, cJSON *root)
+{
+    if (!b->has_table)
+        return;
+    if (!b->has_otadata) {
+        if (json)
+            cJSON_AddNullToObject(root, "otadata");
+        else
+            printf("otadata: none (no data/ota partition)\n");
+        return;
+    }
+    cJSON *jo = json ? cJSON_AddObjectToObject(root, "otadata") : NULL;
+    cJSON *arr = json ? cJSON_AddArrayToObject(jo, "copies") : NULL;
+    if (json)
+        cJSON_AddNumberToObject(jo, "offset", b->otadata_offset);
+    else
+        printf("otadata at 0x%x:\n", (unsigned)b->otadata_offset);
+    for (int i = 0; i < 2; i++) {
+        const ota32_ota_entry *e = &b->otadata[i];
+        char sbuf[16];
+        const char *st = state_str(e->state, sbuf);
+        bool blank = entry_blank(e);
+        bool valid = ota32_ota_entry_valid(e);
+        char slot[24] = "";
+        if (valid && b->app_count)
+            snprintf(slot, sizeof slot, "ota_%u", ota32_otadata_slot(e, b->app_count));
+        if (json) {
+            cJSON *c = cJSON_CreateObject();
+            cJSON_AddNumberToObject(c, "seq", e->seq);
+            cJSON_AddStringToObject(c, "state", st);
+            cJSON_AddBoolToObject(c, "crc_ok", b->otadata_crc_ok[i]);
+            cJSON_AddBoolToObject(c, "blank", blank);
+            cJSON_AddBoolToObject(c, "valid", valid);
+            if (slot[0])
+                cJSON_AddStringToObject(c, "slot", slot);
+            cJSON_AddItemToArray(arr, c);
+        } else if (blank) {
+            printf("  otadata[%d]: blank\n", i);
+        } else {
+            printf("  otadata[%d]: seq %" PRIu32 ", state %s, crc %s%s%s%s\n", i, e->seq, st,
+                   b->otadata_crc_ok[i] ? "ok" : "bad", valid ? " -> " : " (not valid)", slot,
+                   i == b->active ? " (active)" : "");
+        }
+    }
+}
+
+static void boot_section(const vdev_boot *b, int rc, const ota32_diag *dg, bool json, cJSON *root)
+{
+    char sbuf[16];
+    if (json) {
+        cJSON *jb = cJSON_AddObjectToObject(root, "boot");
+        if (rc != OTA32_OK) {
+            cJSON_AddStringToObject(jb, "error", dg->msg[0] ? dg->msg : ota32_strerror(rc));
+            return;
+        }
+        cJSON_AddBoolToObject(jb, "bricked", b->bricked);
+        if (!b->bricked) {
+            cJSON_AddStringToObject(jb, "partition", b->label);
+            cJSON_AddNumberToObject(jb, "offset", b->offset);
+            cJSON_AddStringToObject(jb, "state", state_str(b->ota_state, sbuf));
+        }
+        cJSON_AddStringToObject(jb, "reason", b->reason);
+        cJSON_AddNumberToObject(jb, "otadata_writes", b->otadata_writes);
+        cJSON_AddBoolToObject(jb, "rollback", b->rollback);
+        return;
+    }
+    if (rc != OTA32_OK)
+        printf("boot: cannot tell: %s\n", dg->msg[0] ? dg->msg : ota32_strerror(rc));
+    else if (b->bricked)
+        printf("boot: would not boot (BRICKED): %s\n", b->reason);
+    else
+        printf("boot: would boot %s at 0x%x, otadata state %s%s\n  why: %s\n", b->label,
+               (unsigned)b->offset, state_str(b->ota_state, sbuf),
+               b->otadata_writes ? " (after rewriting otadata)" : "", b->reason);
+}
+
+static void apps_section(const ota32_flash_ops *f, const vdev_boot *b, bool json, cJSON *root)
+{
+    if (!b->has_table)
+        return;
+    cJSON *arr = json ? cJSON_AddArrayToObject(root, "apps") : NULL;
+    if (!json)
+        printf("apps:\n");
+    ota32_image_info *info = calloc(1, sizeof *info);
+    if (!info)
+        return;
+    for (unsigned i = 0; i < b->table.count; i++) {
+        const ota32_partition *p = &b->table.entries[i];
+        if (p->type != OTA32_PT_TYPE_APP)
+            continue;
+        ota32_diag dg;
+        ota32_diag_clear(&dg);
+        memset(info, 0, sizeof *info);
+        const char *status;
+        uint8_t first = 0xFF;
+        int rc = OTA32_ERR_RANGE;
+        if (p->offset >= f->size) {
+            status = "no data";
+            snprintf(dg.msg, sizeof dg.msg, "the file ends at 0x%x", (unsigned)f->size);
+        } else if (f->read(f->ctx, p->offset, &first, 1) == OTA32_OK && first == 0xFF) {
+            status = "empty";
+        } else {
+            rc = vdev_verify_app(f, p->offset, p->size, info, &dg);
+            status = rc == OTA32_OK ? "valid" : rc == OTA32_ERR_RANGE ? "no data" : "invalid";
+        }
+        if (json) {
+            cJSON *a = cJSON_CreateObject();
+            cJSON_AddStringToObject(a, "label", p->label);
+            cJSON_AddNumberToObject(a, "offset", p->offset);
+            cJSON_AddNumberToObject(a, "size", p->size);
+            cJSON_AddStringToObject(a, "status", status);
+            if (rc == OTA32_OK)
+                cJSON_AddNumberToObject(a, "image_len", info->image_len);
+            else if (dg.msg[0])
+                cJSON_AddStringToObject(a, "error", dg.msg);
+            if (info->has_app_desc)
+                cJSON_AddItemToObject(a, "app", desc_json(&info->app_desc));
+            cJSON_AddItemToArray(arr, a);
+            continue;
+        }
+        bool more = info->has_app_desc || rc == OTA32_OK || dg.msg[0];
+        printf(more ? "  %-16s 0x%08x %-7s" : "  %-16s 0x%08x %s", p->label, (unsigned)p->offset,
+               status);
+        if (info->has_app_desc)
+            printf(" %s %s (idf %s, %s %s)", info->app_desc.project_name, info->app_desc.version,
+                   info->app_desc.idf_ver, info->app_desc.date, info->app_desc.time);
+        if (rc == OTA32_OK)
+            printf(", %" PRIu32 " bytes", info->image_len);
+        else if (dg.msg[0] && dg.offset >= 0)
+            printf(": %s (at 0x%lx)", dg.msg, dg.offset);
+        else if (dg.msg[0])
+            printf(": %s", dg.msg);
+        printf("\n");
+    }
+    free(info);
+}
+
+typedef struct nvs_walk {
+    bool json;
+    cJSON *arr;
+    unsigned count;
+} nvs_walk;
+
+static const char *nvs_type_name(uint8_t t)
+{
+    switch (t) {
+    case OTA32_NVS_U8:
+        return "u8";
+    case OTA32_NVS_I8:
+        return "i8";
+    case OTA32_NVS_U16:
+        return "u16";
+    case OTA32_NVS_I16:
+        return "i16";
+    case OTA32_NVS_U32:
+        return "u32";
+    case OTA32_NVS_I32:
+        return "i32";
+    case OTA32_NVS_U64:
+        return "u64";
+    case OTA32_NVS_I64:
+        return "i64";
+    case OTA32_NVS_STR:
+        return "string";
+    case OTA32_NVS_BLOB:
+        return "blob";
+    case OTA32_NVS_BLOB_IDX:
+        return "blob";
+    default:
+        return "unknown";
+    }
+}
+
+/* Integers come back zero-extended; sign-extend the signed types. */
+static long long nvs_signed(uint8_t type, uint64_t v)
+{
+    switch (type) {
+    case OTA32_NVS_I8:
+        return (int8_t)(uint8_t)v;
+    case OTA32_NVS_I16:
+        return (int16_t)(uint16_t)v;
+    case OTA32_NVS_I32:
+        return (int32_t)(uint32_t)v;
+    default:
+        return (long long)(int64_t)v;
+    }
+}
+
+static int nvs_item(void *arg, const ota32_nvs_item *it)
+{
+    nvs_walk *w = arg;
+    /* the namespace table and the chunks of multi-page blobs are not keys */
+    if (it->ns_index == 0 || it->type == OTA32_NVS_BLOB_DATA ||
+        strcmp(it->ns, OTA32_NVS_NAMESPACE) != 0)
+        return 0;
+    w->count++;
+    const char *tn = nvs_type_name(it->type);
+    bool is_int = (it->type & 0xF0) == 0x00 || (it->type & 0xF0) == 0x10;
+    bool is_signed = (it->type & 0xF0) == 0x10;
+    if (w->json) {
+        cJSON *k = cJSON_CreateObject();
+        cJSON_AddStringToObject(k, "key", it->key);
+        cJSON_AddStringToObject(k, "type", tn);
+        if (it->type == OTA32_NVS_STR && it->data) {
+            char *s = strndup((const char *)it->data, it->data_len);
+            cJSON_AddStringToObject(k, "value", s ? s : "");
+            free(s);
+        } else if (is_int) {
+            cJSON_AddNumberToObject(k, "value",
+                                    is_signed ? (double)nvs_signed(it->type, it->int_val)
+                                              : (double)it->int_val);
+        } else {
+            cJSON_AddNumberToObject(k, "length", it->data_len);
+        }
+        cJSON_AddItemToArray(w->arr, k);
+        return 0;
+    }
+    printf("  %s/%s (%s): ", OTA32_NVS_NAMESPACE, it->key, tn);
+    if (it->type == OTA32_NVS_STR && it->data) {
+        char *s = strndup((const char *)it->data, it->data_len);
+        putchar('"');
+        for (const char *c = s ? s : ""; *c; c++)
+            putchar((unsigned char)*c >= 0x20 && *c != 0x7F ? *c : '?');
+        printf("\"\n");
+        free(s);
+    } else if (is_int && is_signed) {
+        printf("%lld\n", nvs_signed(it->type, it->int_val));
+    } else if (is_int) {
+        printf("%" PRIu64 "\n", it->int_val);
+    } else {
+        printf("%" PRIu32 " bytes\n", it->data_len);
+    }
+    return 0;
+}
+
+static void nvs_section(const ota32_flash_ops *f, const vdev_boot *b, bool json, cJSON *root)
+{
+    if (!b->has_table)
+        return;
+    const ota32_partition *p = ota32_pt_find_label(&b->table, "nvs");
+    if (!p || p->type != OTA32_PT_TYPE_DATA)
+        p = ota32_pt_find(&b->table, OTA32_PT_TYPE_DATA, OTA32_PT_DATA_NVS);
+    cJSON *jn = json ? cJSON_AddObjectToObject(root, "nvs") : NULL;
+    if (!p) {
+        if (json)
+            cJSON_AddStringToObject(jn, "error", "no nvs partition");
+        else
+            printf("nvs: none (no nvs partition)\n");
+        return;
+    }
+    if (json) {
+        cJSON_AddStringToObject(jn, "label", p->label);
+        cJSON_AddNumberToObject(jn, "offset", p->offset);
+        cJSON_AddNumberToObject(jn, "size", p->size);
+    } else {
+        printf("nvs \"%s\" at 0x%x (0x%x bytes):\n", p->label, (unsigned)p->offset,
+               (unsigned)p->size);
+    }
+    char err[OTA32_DIAG_MSG_MAX + 64] = "";
+    ota32_nvs *nvs = calloc(1, sizeof *nvs);
+    ota32_diag dg;
+    ota32_diag_clear(&dg);
+    int rc;
+    if (!nvs) {
+        snprintf(err, sizeof err, "out of memory");
+    } else if ((uint64_t)p->offset + p->size > f->size) {
+        snprintf(err, sizeof err, "no data: the file ends at 0x%x", (unsigned)f->size);
+    } else if ((rc = ota32_nvs_open(nvs, f, p->offset, p->size, &dg)) != OTA32_OK) {
+        snprintf(err, sizeof err, "cannot read: %s", dg.msg[0] ? dg.msg : ota32_strerror(rc));
+    }
+    if (err[0]) {
+        if (json)
+            cJSON_AddStringToObject(jn, "error", err);
+        else
+            printf("  %s\n", err);
+        free(nvs);
+        return;
+    }
+    char ver[OTA32_NVS_STR_MAX];
+    rc = ota32_nvs_get_str(nvs, OTA32_NVS_NAMESPACE, OTA32_NVS_KEY_VERSION, ver, sizeof ver, NULL);
+    if (json) {
+        if (rc == OTA32_OK)
+            cJSON_AddStringToObject(jn, "ota_version", ver);
+        else
+            cJSON_AddNullToObject(jn, "ota_version");
+    } else if (rc == OTA32_OK) {
+        printf("  OTA version (%s/%s): \"%s\"\n", OTA32_NVS_NAMESPACE, OTA32_NVS_KEY_VERSION, ver);
+    } else {
+        printf("  OTA version (%s/%s): not set%s%s\n", OTA32_NVS_NAMESPACE, OTA32_NVS_KEY_VERSION,
+               rc == OTA32_ERR_NOT_FOUND ? "" : ": ",
+               rc == OTA32_ERR_NOT_FOUND ? "" : ota32_strerror(rc));
+    }
+    nvs_walk w = {.json = json, .arr = json ? cJSON_AddArrayToObject(jn, "keys") : NULL};
+    rc = ota32_nvs_foreach(nvs, nvs_item, &w);
+    if (rc < 0) {
+        if (json)
+            cJSON_AddStringToObject(jn, "error", ota32_strerror(rc));
+        else
+            printf("  reading entries: %s\n", ota32_strerror(rc));
+    } else if (!json && w.count == 0) {
+        printf("  no keys in namespace %s\n", OTA32_NVS_NAMESPACE);
+    }
+    free(nvs);
+}
+
+/* ---- command ------------------------------------------------------------- */
+
+static int flash_inspect(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool json = false, rollback = true;
+    uint64_t table_off = OTA32_PT_OFFSET_DEFAULT;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (!strcmp(argv[i], "--no-rollback"))
+            rollback = false;
+        else if (!strcmp(argv[i], "--table-offset") && i + 1 < argc) {
+            if (!util_parse_uint(argv[++i], 0xFFFFF000u, &table_off) || table_off % 0x1000) {
+                fprintf(stderr, "ota32: --table-offset %s: expected a multiple of 0x1000\n",
+                        argv[i]);
+                return 2;
+            }
+        } else if (argv[i][0] == '-' || path) {
+            fprintf(stderr, "ota32: flash inspect: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        } else
+            path = argv[i];
+    }
+    if (!path) {
+        usage(stderr);
+        return 2;
+    }
+    size_t len = 0;
+    uint8_t *buf = util_read_file(path, &len);
+    if (!buf)
+        return 1;
+    if (len > 0x1000000u) {
+        free(buf);
+        return util_fail("%s: %zu bytes is more than a 16 MB ESP32 flash", path, len);
+    }
+    vdev_mem m;
+    ota32_flash_ops f;
+    vdev_mem_flash(&m, buf, (uint32_t)len, &f);
+
+    vdev_boot *b = calloc(1, sizeof *b);
+    if (!b) {
+        free(buf);
+        return util_fail("out of memory");
+    }
+    ota32_diag dg;
+    ota32_diag_clear(&dg);
+    int rc = vdev_boot_select(&f, (uint32_t)table_off, rollback, true, b, &dg);
+    int status = 0;
+    if (rc != OTA32_OK && !b->has_table) {
+        /* not even a partition table to read */
+        util_fail("%s: %s", path, dg.msg[0] ? dg.msg : ota32_strerror(rc));
+        status = 1;
+    } else if (json) {
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "file", path);
+        cJSON_AddNumberToObject(root, "size", (double)len);
+        show_table(b, (uint32_t)table_off, root);
+        otadata_section(b, true, root);
+        boot_section(b, rc, &dg, true, root);
+        apps_section(&f, b, true, root);
+        nvs_section(&f, b, true, root);
+        char *s = cJSON_Print(root);
+        if (s)
+            puts(s);
+        free(s);
+        cJSON_Delete(root);
+    } else {
+        printf("%s: %zu bytes (0x%zx)\n", path, len, len);
+        print_table(b, (uint32_t)table_off, (uint32_t)len);
+        otadata_section(b, false, NULL);
+        boot_section(b, rc, &dg, false, NULL);
+        apps_section(&f, b, false, NULL);
+        nvs_section(&f, b, false, NULL);
+    }
+    if (!b->has_table)
+        status = 1;
+    free(b);
+    free(buf);
+    return status;
+}
+
 int cmd_flash(int argc, char **argv)
 {
-    (void)argc;
-    return util_fail("%s: not implemented yet", argv[0]);
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+        !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "inspect") != 0) {
+        fprintf(stderr, "ota32: flash: unknown command '%s'\n\n", argv[1]);
+        usage(stderr);
+        return 2;
+    }
+    if (util_wants_help(argc - 1, argv + 1)) {
+        usage(stdout);
+        return 0;
+    }
+    return flash_inspect(argc - 1, argv + 1);
 }

@@ -1,9 +1,470 @@
+/* ota32 nvs gen | dump | get: NVS partitions as ESP-IDF's nvs_partition_gen
+ * writes them and nvs_tool.py shows them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "commands.h"
+#include "common/bytes.h"
+#include "nvs_csv.h"
+#include "ota32/crc.h"
+#include "ota32/nvs.h"
 #include "util.h"
 
-/* Placeholder until this command group lands. */
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ota32 nvs gen CSV OUT SIZE [--version 1|2]\n"
+               "       ota32 nvs dump FILE [--offset OFF] [--size SIZE]\n"
+               "       ota32 nvs get FILE NAMESPACE KEY [--offset OFF] [--size SIZE]\n\n"
+               "gen   build an NVS partition from nvs_partition_gen's CSV\n"
+               "      (key,type,encoding,value); same bytes as the generator\n"
+               "dump  every page and entry, laid out as nvs_tool.py --dump all\n"
+               "get   print one value: strings raw, integers in decimal, blobs in hex;\n"
+               "      exit status 1 when the key is absent\n\n"
+               "FILE is a partition image, or a whole flash dump with --offset/--size\n"
+               "(default: the whole file).\n");
+}
+
+static int cmd_gen(int argc, char **argv)
+{
+    const char *pos[3];
+    int npos = 0, version = 2;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--version") && i + 1 < argc) {
+            uint64_t v;
+            if (!util_parse_uint(argv[++i], 2, &v) || v < 1) {
+                fprintf(stderr, "ota32: nvs gen: --version must be 1 or 2\n");
+                return 2;
+            }
+            version = (int)v;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "ota32: nvs gen: unknown option '%s'\n", argv[i]);
+            return 2;
+        } else if (npos < 3) {
+            pos[npos++] = argv[i];
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    uint64_t size;
+    if (npos != 3) {
+        usage(stderr);
+        return 2;
+    }
+    if (!util_parse_size(pos[2], &size) || size > 0x10000000u) {
+        fprintf(stderr, "ota32: nvs gen: bad SIZE '%s'\n", pos[2]);
+        return 2;
+    }
+    size_t len;
+    uint8_t *csv = util_read_file(pos[0], &len);
+    if (!csv)
+        return 1;
+    uint8_t *img;
+    size_t img_len;
+    ota32_diag d;
+    int rc = ota32_nvs_csv_generate((const char *)csv, len, (uint32_t)size, version, &img,
+                                    &img_len, &d);
+    free(csv);
+    if (rc != OTA32_OK) {
+        if (d.line > 0)
+            return util_fail("%s: line %d: %s", pos[0], d.line, d.msg);
+        util_report(pos[0], rc, &d);
+        return 1;
+    }
+    rc = util_write_file(pos[1], img, img_len);
+    free(img);
+    return rc == OTA32_OK ? 0 : 1;
+}
+
+/* ---- a partition image as flash ----------------------------------------------- */
+
+typedef struct image {
+    uint8_t *data;
+    size_t len;
+    uint32_t offset, size; /* the partition within data */
+} image;
+
+static int img_read(void *ctx, uint32_t addr, void *buf, size_t len)
+{
+    image *im = ctx;
+    if ((uint64_t)addr + len > im->len)
+        return OTA32_ERR_RANGE;
+    memcpy(buf, im->data + addr, len);
+    return OTA32_OK;
+}
+
+/* Opening may repair power-cut leftovers: those writes stay in memory. */
+static int img_program(void *ctx, uint32_t addr, const void *buf, size_t len)
+{
+    image *im = ctx;
+    if ((uint64_t)addr + len > im->len)
+        return OTA32_ERR_RANGE;
+    const uint8_t *b = buf;
+    for (size_t i = 0; i < len; i++)
+        im->data[addr + i] &= b[i];
+    return OTA32_OK;
+}
+
+static int img_erase(void *ctx, uint32_t addr)
+{
+    image *im = ctx;
+    if (addr % OTA32_FLASH_SECTOR || (uint64_t)addr + OTA32_FLASH_SECTOR > im->len)
+        return OTA32_ERR_RANGE;
+    memset(im->data + addr, 0xFF, OTA32_FLASH_SECTOR);
+    return OTA32_OK;
+}
+
+static int img_erase_block(void *ctx, uint32_t addr)
+{
+    for (uint32_t a = 0; a < OTA32_FLASH_BLOCK; a += OTA32_FLASH_SECTOR) {
+        int rc = img_erase(ctx, addr + a);
+        if (rc != OTA32_OK)
+            return rc;
+    }
+    return OTA32_OK;
+}
+
+/* Parse FILE [--offset] [--size]; positional arguments land in pos. */
+static int load_image(int argc, char **argv, const char **pos, int want, image *im)
+{
+    uint64_t off = 0, size = 0;
+    bool have_size = false;
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "--offset") || !strcmp(argv[i], "--size")) && i + 1 < argc) {
+            bool is_off = argv[i][2] == 'o';
+            uint64_t v;
+            if (!util_parse_size(argv[++i], &v) || v > 0xFFFFFFFFu) {
+                fprintf(stderr, "ota32: nvs: bad %s '%s'\n", argv[i - 1], argv[i]);
+                return 2;
+            }
+            if (is_off)
+                off = v;
+            else {
+                size = v;
+                have_size = true;
+            }
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "ota32: nvs: unknown option '%s'\n", argv[i]);
+            return 2;
+        } else if (npos < want) {
+            pos[npos++] = argv[i];
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (npos != want) {
+        usage(stderr);
+        return 2;
+    }
+    im->data = util_read_file(pos[0], &im->len);
+    if (!im->data)
+        return 1;
+    if (!have_size)
+        size = off < im->len ? im->len - off : 0;
+    if (off + size > im->len || size == 0 || im->len > 0xFFFFFFFFu) {
+        free(im->data);
+        return util_fail("%s: partition 0x%llx+0x%llx is outside the file (%zu bytes)", pos[0],
+                         (unsigned long long)off, (unsigned long long)size, im->len);
+    }
+    if (off % OTA32_NVS_PAGE_SIZE || size % OTA32_NVS_PAGE_SIZE) {
+        free(im->data);
+        return util_fail("%s: NVS partition offset 0x%llx and size 0x%llx must be multiples "
+                         "of 0x1000",
+                         pos[0], (unsigned long long)off, (unsigned long long)size);
+    }
+    im->offset = (uint32_t)off;
+    im->size = (uint32_t)size;
+    return 0;
+}
+
+/* ---- dump: the layout of nvs_tool.py --dump all ----------------------------------- */
+
+static const char *type_name(uint8_t t)
+{
+    switch (t) {
+    case 0x01: return "uint8_t";
+    case 0x11: return "int8_t";
+    case 0x02: return "uint16_t";
+    case 0x12: return "int16_t";
+    case 0x04: return "uint32_t";
+    case 0x14: return "int32_t";
+    case 0x08: return "uint64_t";
+    case 0x18: return "int64_t";
+    case 0x21: return "string";
+    case 0x41: return "blob";
+    case 0x42: return "blob_data";
+    case 0x48: return "blob_index";
+    default: return NULL;
+    }
+}
+
+static const char *page_status(uint32_t s)
+{
+    switch (s) {
+    case 0xFFFFFFFFu: return "Empty";
+    case 0xFFFFFFFEu: return "Active";
+    case 0xFFFFFFFCu: return "Full";
+    case 0xFFFFFFF8u: return "Erasing";
+    case 0x00000000u: return "Corrupted";
+    default: return "Invalid";
+    }
+}
+
+static const char *entry_status(unsigned s)
+{
+    return s == 3 ? "Empty" : s == 2 ? "Written" : s == 0 ? "Erased " : "Invalid";
+}
+
+/* Python's str.isprintable() for chr(c), c < 256. */
+static bool py_printable(uint8_t c)
+{
+    return (c >= 0x20 && c < 0x7F) || (c >= 0xA1 && c != 0xAD);
+}
+
+static void put_latin1(uint8_t c)
+{
+    if (c < 0x80)
+        putchar(c);
+    else {
+        putchar(0xC0 | (c >> 6));
+        putchar(0x80 | (c & 0x3F));
+    }
+}
+
+static void dump_raw(const uint8_t *e)
+{
+    for (int i = 0; i < 32; i++)
+        printf("%s%02x ", i == 16 ? " " : "", e[i]);
+    putchar(' ');
+    for (int i = 0; i < 32; i++) {
+        if (i == 16)
+            putchar(' ');
+        put_latin1(py_printable(e[i]) ? e[i] : '.');
+    }
+    putchar('\n');
+}
+
+/* Key as nvs_tool decodes it: trailing NULs dropped; NULL if any byte is
+ * not ASCII. */
+static bool key_decode(const uint8_t *k, char out[17])
+{
+    int n = 16;
+    while (n > 0 && k[n - 1] == 0)
+        n--;
+    for (int i = 0; i < n; i++) {
+        if (k[i] >= 0x80)
+            return false;
+        out[i] = (char)k[i];
+    }
+    out[n] = 0;
+    return true;
+}
+
+static void flush_empty(int first, int last, int count)
+{
+    if (count >= 3)
+        printf(" %03d. Empty\n ...\n %03d. Empty\n", first, last);
+    else
+        for (int i = first; count > 0; i++, count--)
+            printf(" %03d. Empty\n", i);
+}
+
+static void print_value(const uint8_t *e, bool key_ok)
+{
+    uint8_t t = e[1];
+    const char *name = type_name(t);
+    const uint8_t *d = e + 24;
+    if (!key_ok) {
+        printf("None\n");
+    } else if (name && t < 0x20) {
+        unsigned size = t & 0x0F;
+        uint64_t v = 0;
+        for (unsigned i = 0; i < size; i++)
+            v |= (uint64_t)d[i] << (8 * i);
+        if ((t & 0xF0) && size < 8 && (v >> (size * 8 - 1)) & 1)
+            v |= ~(uint64_t)0 << (size * 8);
+        if (t & 0xF0)
+            printf("%lld\n", (long long)v);
+        else
+            printf("%llu\n", (unsigned long long)v);
+    } else if (t == 0x48) {
+        printf("Size=%u, ChunkCount=%u, ChunkStart=%u\n", ota32_le32(d), d[4], d[5]);
+    } else if (name) {
+        printf("Size=%u, CRC32=%x\n", ota32_le16(d), ota32_le32(d + 4));
+    } else {
+        printf("None\n");
+    }
+}
+
+static void dump_page(const uint8_t *p, uint32_t addr)
+{
+    bool empty = true;
+    for (int i = 0; i < 32; i++)
+        empty = empty && p[i] == 0xFF;
+    if (empty)
+        printf("Page Empty, Page address: 0x%x\n", addr);
+    else
+        printf("Page no. %u, Status: %s, Version: %d, CRC32: %8x, Page address: 0x%x\n",
+               ota32_le32(p + 4), page_status(ota32_le32(p)), 256 - p[8], ota32_le32(p + 28),
+               addr);
+    printf(" Entry state bitmap: ");
+    for (int i = 0; i < 32; i++)
+        printf("%02x ", p[32 + i]);
+    putchar('\n');
+    int run_first = -1, run_count = 0, run_last = -1;
+    for (int i = 2; i < 128;) {
+        const uint8_t *e = p + i * 32;
+        int idx = i - 2;
+        unsigned state = (p[32 + idx / 4] >> ((idx % 4) * 2)) & 3;
+        int span = e[2] == 0 || e[2] == 0xFF ? 1 : e[2];
+        bool blank = true;
+        for (int k = 0; k < 32; k++)
+            blank = blank && e[k] == 0xFF;
+        if (state == 3 && blank) {
+            if (run_count++ == 0)
+                run_first = idx;
+            run_last = idx;
+            i += span;
+            continue;
+        }
+        flush_empty(run_first, run_last, run_count);
+        run_count = 0;
+        char key[17];
+        bool key_ok = key_decode(e + 8, key);
+        const char *tn = type_name(e[1]);
+        char tbuf[8];
+        if (!tn) {
+            snprintf(tbuf, sizeof tbuf, "0x%02x", e[1]);
+            tn = tbuf;
+        }
+        printf(" %03d. %s, Namespace Index: %03d, Type: %-10s, Span: %03d, Chunk Index: %03d, "
+               "CRC32: %8x | %s: ",
+               idx, entry_status(state), e[0], tn, e[2], e[3], ota32_le32(e + 4),
+               key_ok ? key : "None");
+        print_value(e, key_ok);
+        if (e[2] != 1)
+            for (int k = 1; k < span && i + k < 128; k++) {
+                printf("      0x%03x  ", (k - 1) * 32);
+                dump_raw(p + (i + k) * 32);
+            }
+        i += span;
+    }
+    flush_empty(run_first, run_last, run_count);
+    putchar('\n');
+}
+
+static int cmd_dump(int argc, char **argv)
+{
+    const char *pos[1];
+    image im;
+    int rc = load_image(argc, argv, pos, 1, &im);
+    if (rc != 0)
+        return rc;
+    for (uint32_t a = 0; a < im.size; a += OTA32_NVS_PAGE_SIZE)
+        dump_page(im.data + im.offset + a, a);
+    free(im.data);
+    return 0;
+}
+
+/* ---- get -------------------------------------------------------------------------- */
+
+typedef struct get_ctx {
+    const char *ns, *key;
+    ota32_nvs_item found;
+    bool have;
+} get_ctx;
+
+static int find_cb(void *arg, const ota32_nvs_item *it)
+{
+    get_ctx *g = arg;
+    if (it->ns_index == 0 || it->type == OTA32_NVS_BLOB_DATA || strcmp(it->ns, g->ns) != 0 ||
+        strcmp(it->key, g->key) != 0)
+        return 0;
+    g->found = *it;
+    g->have = true;
+    return 1;
+}
+
+static int cmd_get(int argc, char **argv)
+{
+    const char *pos[3];
+    image im;
+    int rc = load_image(argc, argv, pos, 3, &im);
+    if (rc != 0)
+        return rc;
+    ota32_flash_ops f = {&im, (uint32_t)im.len, img_read, img_program, img_erase,
+                         img_erase_block};
+    static ota32_nvs nvs;
+    ota32_diag d;
+    get_ctx g = {pos[1], pos[2], {{0}, {0}, 0, 0, 0, 0, 0, 0, 0, 0, NULL}, false};
+    rc = ota32_nvs_open(&nvs, &f, im.offset, im.size, &d);
+    if (rc == OTA32_OK) {
+        rc = ota32_nvs_foreach(&nvs, find_cb, &g);
+        rc = rc > 0 ? OTA32_OK : rc;
+    }
+    if (rc != OTA32_OK) {
+        util_report(pos[0], rc, &d);
+        free(im.data);
+        return 1;
+    }
+    int status = 0;
+    if (!g.have) {
+        status = util_fail("%s: %s/%s not found", pos[0], pos[1], pos[2]);
+    } else if (g.found.type < 0x20) {
+        if (g.found.type & 0x10)
+            printf("%lld\n", (long long)g.found.int_val);
+        else
+            printf("%llu\n", (unsigned long long)g.found.int_val);
+    } else if (g.found.type == OTA32_NVS_STR) {
+        size_t n = g.found.data_len;
+        fwrite(g.found.data, 1, n && !g.found.data[n - 1] ? n - 1 : n, stdout);
+        putchar('\n');
+    } else if (g.found.type == OTA32_NVS_BLOB || g.found.type == OTA32_NVS_BLOB_IDX) {
+        size_t n = 0;
+        rc = ota32_nvs_get_blob(&nvs, pos[1], pos[2], NULL, 0, &n);
+        uint8_t *buf = rc == OTA32_OK ? malloc(n + 1) : NULL;
+        if (buf)
+            rc = ota32_nvs_get_blob(&nvs, pos[1], pos[2], buf, n, &n);
+        if (!buf || rc != OTA32_OK) {
+            status = rc == OTA32_ERR_NOT_FOUND
+                         ? util_fail("%s: %s/%s: blob incomplete (chunks missing)", pos[0],
+                                     pos[1], pos[2])
+                         : util_fail("%s: %s/%s: %s", pos[0], pos[1], pos[2],
+                                     ota32_strerror(buf ? rc : OTA32_ERR_NO_MEM));
+        } else {
+            for (size_t i = 0; i < n; i++)
+                printf("%02x", buf[i]);
+            putchar('\n');
+        }
+        free(buf);
+    } else {
+        status = util_fail("%s: %s/%s has type 0x%02x, which ota32 cannot print", pos[0],
+                           pos[1], pos[2], g.found.type);
+    }
+    free(im.data);
+    return status;
+}
+
 int cmd_nvs(int argc, char **argv)
 {
-    (void)argc;
-    return util_fail("%s: not implemented yet", argv[0]);
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (util_wants_help(argc - 1, argv + 1)) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "gen"))
+        return cmd_gen(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "dump"))
+        return cmd_dump(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "get"))
+        return cmd_get(argc - 1, argv + 1);
+    fprintf(stderr, "ota32: nvs: unknown subcommand '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
 }

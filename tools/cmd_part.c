@@ -1,9 +1,400 @@
+/*
+ * ota32 part gen | show: gen_esp32part.py's conversions. A file starting
+ * with AA 50 is a binary table, anything else is CSV.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "commands.h"
+#include "ota32/partition.h"
+#include "posix_hash.h"
 #include "util.h"
 
-/* Placeholder until this command group lands. */
+typedef struct part_args {
+    const char *in, *out;
+    ota32_pt_csv_opts opts;
+    bool no_md5, quiet;
+    bool want_csv, want_table, want_json;
+} part_args;
+
+static const char gen_help[] =
+    "usage: ota32 part gen IN OUT [options]\n"
+    "\n"
+    "Convert a partition table as ESP-IDF's gen_esp32part.py does: a CSV into the\n"
+    "0xC00-byte binary, or a binary back into CSV. OUT may be '-' for stdout.\n"
+    "\n"
+    "options:\n"
+    "  --flash-size SIZE   check that the table fits: 1MB 2MB 4MB 8MB 16MB 32MB 64MB 128MB\n"
+    "  --offset ADDR       partition table offset (default 0x8000)\n"
+    "  --no-md5            no MD5 entry (gen_esp32part.py --disable-md5sum)\n"
+    "  --primary-bootloader-offset ADDR   where a 'bootloader, primary' entry is\n"
+    "  --recovery-bootloader-offset ADDR  where a 'bootloader, recovery' entry is\n"
+    "  -q, --quiet         do not print warnings\n"
+    "\n"
+    "$NAME and ${NAME} in the CSV are replaced from the environment.\n"
+    "exit status: 0 done, 1 the table was rejected, 2 usage error\n";
+
+static const char show_help[] =
+    "usage: ota32 part show FILE [--csv | --table | --json] [options]\n"
+    "\n"
+    "Print a partition table (binary or CSV): by default the CSV exactly as\n"
+    "gen_esp32part.py writes it for the binary, then a readable table.\n"
+    "\n"
+    "  --csv      only the CSV\n"
+    "  --table    only the table: name, type, subtype, offset, size, flags\n"
+    "  --json     the entries as JSON\n"
+    "  --flash-size, --offset, --no-md5, --primary-bootloader-offset,\n"
+    "  --recovery-bootloader-offset, -q: as for `ota32 part gen`\n"
+    "\n"
+    "exit status: 0 done, 1 the table was rejected, 2 usage error\n";
+
+static const char *env_lookup(void *ctx, const char *name)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+static void print_warning(void *ctx, int line, const char *msg)
+{
+    const part_args *a = ctx;
+    if (!a->quiet)
+        fprintf(stderr, "ota32: %s:%d: WARNING: %s\n", a->in, line, msg);
+}
+
+static int usage_error(const char *help, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "ota32: part: <what>" and the help; returns the usage exit status. */
+static int usage_error(const char *help, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("ota32: part: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n\n", stderr);
+    fputs(help, stderr);
+    return 2;
+}
+
+static bool parse_addr(const char *s, uint32_t *out)
+{
+    uint64_t v;
+    if (!util_parse_uint(s, 0xFFFFFFFFu, &v))
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static bool parse_flash_size(const char *s, uint32_t *out)
+{
+    static const char *const sizes[] = {"1MB", "2MB", "4MB", "8MB", "16MB", "32MB", "64MB", "128MB"};
+    for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        if (strcmp(s, sizes[i]) == 0) {
+            *out = (uint32_t)(1u << i) * 1024u * 1024u;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Returns 0, or the exit status of a usage error. */
+static int parse_args(int argc, char **argv, bool show, part_args *a)
+{
+    const char *help = show ? show_help : gen_help;
+    memset(a, 0, sizeof *a);
+    a->opts.getenv = env_lookup;
+    a->opts.warn = print_warning;
+    a->opts.ctx = a;
+    unsigned npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes = !strcmp(arg, "--flash-size") || !strcmp(arg, "--offset") ||
+                     !strcmp(arg, "--primary-bootloader-offset") ||
+                     !strcmp(arg, "--recovery-bootloader-offset");
+        if (takes && !val)
+            return usage_error(help, "%s needs a value", arg);
+        if (!strcmp(arg, "--flash-size")) {
+            if (!parse_flash_size(val, &a->opts.flash_size))
+                return usage_error(help, "--flash-size %s: use 1MB, 2MB, 4MB ... 128MB", val);
+            i++;
+        } else if (!strcmp(arg, "--offset")) {
+            if (!parse_addr(val, &a->opts.table_offset) || a->opts.table_offset % 0x1000 ||
+                a->opts.table_offset == 0)
+                return usage_error(help, "--offset %s: not a non-zero multiple of 0x1000", val);
+            i++;
+        } else if (!strcmp(arg, "--primary-bootloader-offset")) {
+            if (!parse_addr(val, &a->opts.primary_bootloader_offset))
+                return usage_error(help, "--primary-bootloader-offset %s: not an address", val);
+            a->opts.has_primary_bootloader_offset = true;
+            i++;
+        } else if (!strcmp(arg, "--recovery-bootloader-offset")) {
+            if (!parse_addr(val, &a->opts.recovery_bootloader_offset))
+                return usage_error(help, "--recovery-bootloader-offset %s: not an address", val);
+            a->opts.has_recovery_bootloader_offset = true;
+            i++;
+        } else if (!strcmp(arg, "--no-md5")) {
+            a->no_md5 = a->opts.no_md5 = true;
+        } else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
+            a->quiet = true;
+        } else if (show && !strcmp(arg, "--csv")) {
+            a->want_csv = true;
+        } else if (show && !strcmp(arg, "--table")) {
+            a->want_table = true;
+        } else if (show && !strcmp(arg, "--json")) {
+            a->want_json = true;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            return usage_error(help, "unknown option %s", arg);
+        } else if (npos == 0) {
+            a->in = arg, npos++;
+        } else if (npos == 1 && !show) {
+            a->out = arg, npos++;
+        } else {
+            return usage_error(help, "unexpected argument %s", arg);
+        }
+    }
+    if (npos != (show ? 1u : 2u))
+        return usage_error(help, "%s", show ? "expected FILE" : "expected IN and OUT");
+    if (a->want_csv + a->want_table + a->want_json > 1)
+        return usage_error(help, "%s", "--csv, --table and --json exclude each other");
+    return 0;
+}
+
+static void report(const part_args *a, int err, const ota32_diag *d)
+{
+    if (d->line > 0)
+        fprintf(stderr, "ota32: %s:%d: %s\n", a->in, d->line, d->msg[0] ? d->msg : ota32_strerror(err));
+    else if (d->offset >= 0)
+        fprintf(stderr, "ota32: %s: offset 0x%lx: %s\n", a->in, (unsigned long)d->offset,
+                d->msg[0] ? d->msg : ota32_strerror(err));
+    else
+        util_report(a->in, err, d);
+}
+
+/* Read and parse IN; *is_bin tells which form it had. */
+static int load(const part_args *a, ota32_ptable *t, bool *is_bin)
+{
+    size_t len;
+    uint8_t *buf = util_read_file(a->in, &len);
+    if (!buf)
+        return 1;
+    ota32_diag d;
+    int rc;
+    *is_bin = len >= 2 && buf[0] == 0xAA && buf[1] == 0x50;
+    if (*is_bin) {
+        rc = ota32_pt_parse_bin(buf, len, a->no_md5 ? NULL : ota32_posix_hash(), t, &d);
+        if (rc == 0) {
+            for (unsigned i = 0; i < t->count && !a->quiet; i++)
+                if (t->entries[i].flags & ~OTA32_PT_FLAGS_KNOWN)
+                    fprintf(stderr,
+                            "ota32: %s: offset 0x%x: WARNING: Partition definition had unknown "
+                            "flag(s) 0x%08lx. Newer binary format?\n",
+                            a->in, i * OTA32_PT_ENTRY_LEN,
+                            (unsigned long)(t->entries[i].flags & ~OTA32_PT_FLAGS_KNOWN));
+            rc = ota32_pt_verify(t, &a->opts, &d);
+        }
+    } else {
+        rc = ota32_pt_parse_csv((const char *)buf, len, &a->opts, t, &d);
+    }
+    free(buf);
+    if (rc) {
+        report(a, rc, &d);
+        return 1;
+    }
+    return 0;
+}
+
+static int write_out(const char *path, const void *data, size_t len)
+{
+    if (strcmp(path, "-") == 0)
+        return fwrite(data, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : 1;
+    return util_write_file(path, data, len) == 0 ? 0 : 1;
+}
+
+/* The CSV text of a table; malloc'd. */
+static char *table_csv(const ota32_ptable *t, int *len)
+{
+    size_t cap = 128 + (size_t)t->count * 96;
+    char *csv = malloc(cap);
+    *len = csv ? ota32_pt_to_csv(t, csv, cap) : OTA32_ERR_NO_MEM;
+    if (*len < 0) {
+        free(csv);
+        return NULL;
+    }
+    return csv;
+}
+
+static int part_gen(int argc, char **argv)
+{
+    if (util_wants_help(argc, argv)) {
+        fputs(gen_help, stdout);
+        return 0;
+    }
+    part_args a;
+    int rc = parse_args(argc, argv, false, &a);
+    if (rc)
+        return rc;
+    ota32_ptable *t = malloc(sizeof *t);
+    if (!t)
+        return util_fail("out of memory");
+    bool is_bin;
+    if (load(&a, t, &is_bin)) {
+        free(t);
+        return 1;
+    }
+    if (is_bin) {
+        int len;
+        char *csv = table_csv(t, &len);
+        rc = csv ? write_out(a.out, csv, (size_t)len) : util_fail("out of memory");
+        free(csv);
+    } else {
+        uint8_t bin[OTA32_PT_BIN_LEN];
+        ota32_diag d;
+        int err = ota32_pt_to_bin(t, !a.no_md5, ota32_posix_hash(), bin, &d);
+        if (err) {
+            util_report(a.in, err, &d);
+            rc = 1;
+        } else {
+            rc = write_out(a.out, bin, sizeof bin);
+        }
+    }
+    free(t);
+    return rc;
+}
+
+static const char *flags_text(uint32_t flags, char buf[48])
+{
+    snprintf(buf, 48, "%s%s%s", (flags & OTA32_PT_FLAG_ENCRYPTED) ? "encrypted" : "",
+             (flags & OTA32_PT_FLAG_ENCRYPTED) && (flags & OTA32_PT_FLAG_READONLY) ? ":" : "",
+             (flags & OTA32_PT_FLAG_READONLY) ? "readonly" : "");
+    if (flags & ~OTA32_PT_FLAGS_KNOWN) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, 48 - n, "%s0x%lx", n ? ":" : "",
+                 (unsigned long)(flags & ~OTA32_PT_FLAGS_KNOWN));
+    }
+    return buf;
+}
+
+static void human_size(uint32_t v, char buf[16])
+{
+    if (v >= 0x100000 && v % 0x100000 == 0)
+        snprintf(buf, 16, "%lu MiB", (unsigned long)(v >> 20));
+    else if (v % 0x400 == 0)
+        snprintf(buf, 16, "%lu KiB", (unsigned long)(v >> 10));
+    else
+        snprintf(buf, 16, "%lu B", (unsigned long)v);
+}
+
+static void print_table(const ota32_ptable *t)
+{
+    printf("%-16s  %-15s  %-9s  %-10s  %-21s  %s\n", "Name", "Type", "SubType", "Offset", "Size",
+           "Flags");
+    for (unsigned i = 0; i < t->count; i++) {
+        const ota32_partition *p = &t->entries[i];
+        char type[8], sub[8], hs[16], fl[48];
+        const char *tn = ota32_pt_type_name(p->type), *sn = ota32_pt_subtype_name(p->type, p->subtype);
+        if (!tn)
+            snprintf(type, sizeof type, "0x%02x", p->type), tn = type;
+        if (!sn)
+            snprintf(sub, sizeof sub, "0x%02x", p->subtype), sn = sub;
+        human_size(p->size, hs);
+        char row[160];
+        int n = snprintf(row, sizeof row, "%-16.16s  %-15s  %-9s  0x%08lx  0x%08lx  %-9s  %s",
+                         p->label, tn, sn, (unsigned long)p->offset, (unsigned long)p->size, hs,
+                         flags_text(p->flags, fl));
+        while (n > 0 && (size_t)n < sizeof row && row[n - 1] == ' ')
+            row[--n] = '\0'; /* no trailing blanks when there are no flags */
+        puts(row);
+    }
+    printf("%u partition%s, ota slots: %u\n", t->count, t->count == 1 ? "" : "s",
+           ota32_pt_ota_count(t));
+}
+
+static void print_json(const ota32_ptable *t)
+{
+    printf("{\"partitions\": [");
+    for (unsigned i = 0; i < t->count; i++) {
+        const ota32_partition *p = &t->entries[i];
+        const char *tn = ota32_pt_type_name(p->type), *sn = ota32_pt_subtype_name(p->type, p->subtype);
+        printf("%s\n  {\"name\": ", i ? "," : "");
+        util_json_str(stdout, p->label);
+        printf(", \"type\": %u, \"type_name\": ", p->type);
+        if (tn)
+            util_json_str(stdout, tn);
+        else
+            printf("null");
+        printf(", \"subtype\": %u, \"subtype_name\": ", p->subtype);
+        if (sn)
+            util_json_str(stdout, sn);
+        else
+            printf("null");
+        printf(", \"offset\": %lu, \"size\": %lu, \"encrypted\": %s, \"readonly\": %s, "
+               "\"flags\": %lu}",
+               (unsigned long)p->offset, (unsigned long)p->size,
+               (p->flags & OTA32_PT_FLAG_ENCRYPTED) ? "true" : "false",
+               (p->flags & OTA32_PT_FLAG_READONLY) ? "true" : "false", (unsigned long)p->flags);
+    }
+    printf("\n], \"ota_count\": %u}\n", ota32_pt_ota_count(t));
+}
+
+static int part_show(int argc, char **argv)
+{
+    if (util_wants_help(argc, argv)) {
+        fputs(show_help, stdout);
+        return 0;
+    }
+    part_args a;
+    int rc = parse_args(argc, argv, true, &a);
+    if (rc)
+        return rc;
+    ota32_ptable *t = malloc(sizeof *t);
+    if (!t)
+        return util_fail("out of memory");
+    bool is_bin;
+    if (load(&a, t, &is_bin)) {
+        free(t);
+        return 1;
+    }
+    bool all = !a.want_csv && !a.want_table && !a.want_json;
+    if (a.want_csv || all) {
+        int len;
+        char *csv = table_csv(t, &len);
+        if (!csv) {
+            free(t);
+            return util_fail("out of memory");
+        }
+        fwrite(csv, 1, (size_t)len, stdout);
+        free(csv);
+    }
+    if (all)
+        putchar('\n');
+    if (a.want_table || all)
+        print_table(t);
+    if (a.want_json)
+        print_json(t);
+    free(t);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int cmd_part(int argc, char **argv)
 {
-    (void)argc;
-    return util_fail("%s: not implemented yet", argv[0]);
+    static const char help[] = "usage: ota32 part gen IN OUT [options]\n"
+                               "       ota32 part show FILE [--csv | --table | --json]\n"
+                               "\n`ota32 part gen --help` and `ota32 part show --help` tell more.\n";
+    if (argc < 2) {
+        fputs(help, stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        fputs(help, stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "gen"))
+        return part_gen(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "show"))
+        return part_show(argc - 1, argv + 1);
+    fprintf(stderr, "ota32: part: unknown subcommand '%s'\n\n%s", argv[1], help);
+    return 2;
 }

@@ -2,7 +2,9 @@
  * The virtual ESP32: a flash chip backed by a file, with NOR semantics,
  * operation counters, deterministic power cuts and an optional timing model,
  * plus the ESP-IDF second-stage bootloader's boot selection on top of it.
- * (Owned by the virtual-device module; this is its public contract.)
+ *
+ * Used by the tests, the benchmarks and `ota32 device` / `ota32 flash`. Not
+ * thread-safe: one thread per device.
  */
 #ifndef OTA32_VDEV_H
 #define OTA32_VDEV_H
@@ -10,6 +12,9 @@
 #include "ota32/ota32.h"
 #include "ota32/flash.h"
 #include "ota32/image.h"
+#include "ota32/nvs.h"
+#include "ota32/otadata.h"
+#include "ota32/partition.h"
 #include "ota32/platform.h"
 
 typedef struct vdev vdev;
@@ -22,25 +27,33 @@ typedef enum vdev_cut_kind {
 } vdev_cut_kind;
 
 typedef struct vdev_opts {
-    uint32_t flash_size;  /* for vdev_create; 0 = 8 MB */
-    bool strict;          /* programming a non-erased byte is an error */
-    bool timing;          /* accumulate virtual time per operation */
+    uint32_t flash_size; /* for vdev_create; 0 = 8 MB */
+    bool strict;         /* programming a non-erased byte is an error
+                            (OTA32_ERR_STATE, nothing written); note that
+                            NVS's in-place state updates need it off */
+    bool timing;         /* accumulate virtual time: 4 KB erase 45 ms, 64 KB
+                            erase 150 ms, 0.4 ms per 256-byte page touched,
+                            reads at 20 MB/s (quad I/O, 40 MHz) */
 } vdev_opts;
 
 typedef struct vdev_stats {
-    uint64_t ops;         /* program + erase operations counted for cuts */
+    uint64_t ops; /* program + erase operations counted for cuts */
     uint64_t reads, programs, sector_erases, block_erases;
     uint64_t bytes_read, bytes_programmed;
-    uint64_t overprograms; /* programs onto non-erased bytes */
+    uint64_t overprograms; /* bytes programmed (data != 0xFF) onto bytes that
+                              were not 0xFF */
     uint64_t virtual_us;   /* timing model total */
     uint64_t max_op_us;    /* longest single operation */
 } vdev_stats;
 
 /* Create a new flash file filled with 0xFF (fails if it exists unless
- * `overwrite`). */
+ * `overwrite`). Sizes: multiples of 64 KB up to 16 MB. */
 int vdev_create(const char *path, const vdev_opts *opts, bool overwrite, ota32_diag *diag);
+/* Open a flash file; its length is the flash size (opts->flash_size, when
+ * set, must match). Every operation goes straight to the file, so after a
+ * power cut the file alone is the device's state: reopen it to reboot. */
 int vdev_open(vdev **out, const char *path, const vdev_opts *opts, ota32_diag *diag);
-/* Flushes and closes. Safe on NULL. */
+/* Closes (writes are never buffered). Safe on NULL. */
 void vdev_close(vdev *d);
 
 const ota32_flash_ops *vdev_flash(vdev *d);
@@ -48,27 +61,87 @@ void vdev_get_stats(const vdev *d, vdev_stats *out);
 void vdev_reset_stats(vdev *d);
 
 /* Arm a power cut at the `op`-th counted operation (0-based, counting from
- * now). `seed` decides how a torn operation tears. Once the cut happens every
- * flash op fails with OTA32_ERR_POWER_CUT until the device is reopened. */
+ * now). `seed` decides how a torn operation tears: a torn program leaves a
+ * prefix programmed and the rest untouched, or some bytes with only part of
+ * their bits cleared; a torn erase leaves a prefix erased, or random bits set.
+ * The same seed tears the same operation the same way. The operation that is
+ * cut returns OTA32_ERR_POWER_CUT (even after VDEV_CUT_AFTER), and so does
+ * every later flash op, reads included, until the device is reopened. */
 void vdev_arm_cut(vdev *d, uint64_t op, vdev_cut_kind kind, uint64_t seed);
 bool vdev_power_lost(const vdev *d);
 
 /* Result of one boot. */
 typedef struct vdev_boot {
-    bool bricked;            /* no bootable app anywhere */
-    char label[17];          /* partition booted */
-    uint8_t subtype;         /* 0x00 factory, 0x10+N ota_N, 0x20 test */
-    int slot;                /* N of ota_N, -1 for factory/test */
+    bool bricked;    /* no bootable app anywhere */
+    char label[17];  /* partition booted */
+    uint8_t subtype; /* 0x00 factory, 0x10+N ota_N, 0x20 test */
+    int slot;        /* N of ota_N, -1 for factory/test */
     uint32_t offset, size;
-    uint32_t ota_state;      /* state of the otadata entry after the boot */
-    char reason[256];        /* why this partition (human readable) */
-    ota32_app_desc app;      /* descriptor of the booted image */
+    uint32_t ota_state; /* state of the otadata entry after the boot */
+    char reason[256];   /* why this partition (human readable) */
+    ota32_app_desc app; /* descriptor of the booted image */
+
+    /* What the bootloader read on the way (for reports and tools). */
+    ota32_ptable table; /* valid unless the table itself was rejected */
+    bool has_table;
+    bool has_otadata; /* the table has a data/ota partition */
+    uint32_t otadata_offset;
+    ota32_ota_entry otadata[2]; /* both copies as read, before any rewrite */
+    bool otadata_crc_ok[2];
+    int active;              /* copy that selected the slot, -1 when none */
+    unsigned app_count;      /* ota_N partitions, counted as the bootloader does */
+    unsigned otadata_writes; /* otadata sectors rewritten (or that would be) */
+    bool rollback;           /* the boot ran with app rollback enabled */
 } vdev_boot;
 
 /* Run the bootloader once on the current flash contents (may rewrite otadata
  * as the real bootloader does). Returns OK with out->bricked set when nothing
  * boots. */
 int vdev_boot_once(vdev *d, bool rollback, vdev_boot *out, ota32_diag *diag);
+
+/* The bootloader's selection on any flash: a device, or a read-only dump of
+ * one (`dry_run`: decide and report, but write nothing, so otadata shows the
+ * states it would have after the boot). Reads the table at `table_offset`.
+ * Reads beyond f->size (a dump shorter than its partitions) make the slots
+ * concerned unbootable with "no data" in the reason. Returns OK with
+ * out->bricked set when nothing boots; a negative error only when the flash
+ * itself fails (e.g. OTA32_ERR_POWER_CUT while rewriting otadata). */
+int vdev_boot_select(const ota32_flash_ops *f, uint32_t table_offset, bool rollback, bool dry_run,
+                     vdev_boot *out, ota32_diag *diag);
+
+/* Verify the app image in [offset, offset+size) as the bootloader does before
+ * booting it (header, chip ESP32, segments, checksum, SHA-256, length within
+ * the partition). `info` (may be NULL) receives what the parser saw, the app
+ * descriptor included when the image got that far. diag says what and where
+ * (flash address) on failure; OTA32_ERR_RANGE when the flash (or dump) ends
+ * inside the image. */
+int vdev_verify_app(const ota32_flash_ops *f, uint32_t offset, uint32_t size,
+                    ota32_image_info *info, ota32_diag *diag);
+
+/* A flash over a caller's buffer, e.g. a whole-flash dump read into memory:
+ * size = len; reads past the end fail with OTA32_ERR_RANGE (a dump may be
+ * shorter than the chip). Program and erase follow NOR rules on the buffer
+ * only. `m` and `buf` must outlive `out`. */
+typedef struct vdev_mem {
+    uint8_t *buf;
+    uint32_t len;
+} vdev_mem;
+
+void vdev_mem_flash(vdev_mem *m, uint8_t *buf, uint32_t len, ota32_flash_ops *out);
+
+/* The result of the last successful vdev_boot_once, NULL before one. */
+const vdev_boot *vdev_last_boot(const vdev *d);
+
+/* The platform's reboot() sets this flag; the host loop reads and clears it
+ * and runs vdev_boot_once again. */
+void vdev_request_reboot(vdev *d);
+bool vdev_reboot_requested(const vdev *d);
+void vdev_clear_reboot(vdev *d);
+
+/* The device's NVS (the data partition labelled "nvs" in the table of the
+ * last boot), opened on first use. NOT_FOUND when there is no such
+ * partition, STATE before a boot. The pointer lives as long as `d`. */
+int vdev_nvs(vdev *d, ota32_nvs **out, ota32_diag *diag);
 
 /* Platform pieces backed by this device, for the engine: flash, kv (NVS on
  * the "nvs" data partition), boot control (otadata), and hash (OpenSSL).

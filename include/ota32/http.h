@@ -27,18 +27,32 @@ typedef struct ota32_url {
     char userinfo[OTA32_URL_USERINFO_MAX + 1];/* "user:pass" (percent-decoded) or "" */
 } ota32_url;
 
-/* Parse an absolute http:// or https:// URL. Rejects anything else with a
- * message naming the problem. */
+/* Parse an absolute http:// or https:// URL (RFC 3986). The host is
+ * lower-cased, the port defaults to 80 / 443, an empty path becomes "/", the
+ * path and query are kept byte for byte (signed URLs), the fragment is
+ * dropped, and userinfo is percent-decoded. Rejects other schemes, spaces,
+ * control and non-ASCII bytes, empty hosts, bad ports and parts longer than
+ * the buffers above with OTA32_ERR_INVALID_ARG, _UNSUPPORTED or _TOO_BIG and
+ * a message naming the problem. */
 int ota32_url_parse(const char *text, ota32_url *out, ota32_diag *diag);
 
-/* Resolve a Location header (absolute, scheme-relative, absolute-path or
- * relative) against `base`. */
+/* Resolve a Location header (absolute, scheme-relative, absolute-path,
+ * relative with "." and ".." segments, or query-only) against `base`, as in
+ * RFC 3986 section 5.2. A reference without an authority keeps the base's
+ * host, port and userinfo; one with an authority has only its own. `out` may
+ * be `base`. Errors as ota32_url_parse. */
 int ota32_url_resolve(const ota32_url *base, const char *location, ota32_url *out,
                       ota32_diag *diag);
 
 /* The URL fit for a log: credentials and query removed
  * ("https://host:443/fw.bin?<redacted>"). Always NUL-terminates. */
 void ota32_url_redact(const char *text, char *out, size_t cap);
+
+/* Text form of a parsed URL without its userinfo: "scheme://host[:port]path",
+ * the port only when not the scheme's default, IPv6 hosts in brackets.
+ * Returns the length written, or OTA32_ERR_TOO_BIG when `cap` is too small
+ * (out then holds a truncated, NUL-terminated prefix). */
+int ota32_url_format(const ota32_url *url, char *out, size_t cap);
 
 typedef struct ota32_http_response {
     int status;              /* final status after redirects */
@@ -47,7 +61,8 @@ typedef struct ota32_http_response {
     int64_t total_length;    /* from Content-Range "/total", else content_length */
     char etag[128];          /* "" when absent */
     char last_modified[64];  /* "" when absent */
-    char location[OTA32_URL_PATH_MAX + 1]; /* of the last redirect followed */
+    char location[OTA32_URL_PATH_MAX + 1]; /* of the last redirect followed, resolved
+                                              (ota32_url_format: no credentials); "" */
     unsigned redirects;      /* how many were followed */
     uint64_t body_bytes;     /* body bytes delivered to on_data */
 } ota32_http_response;
@@ -79,12 +94,23 @@ typedef struct ota32_http_request {
     bool head;                 /* HEAD instead of GET */
 } ota32_http_request;
 
-/* Perform one request over a fresh connection, following redirects. Success
- * is status 200 or 206. Any other final status returns OTA32_ERR_HTTP with
- * resp->status set and a diag naming it ("server answered 404 for ...").
- * Timeouts return OTA32_ERR_TIMEOUT; connection failures OTA32_ERR_NET or
- * OTA32_ERR_TLS. A drop mid-body returns OTA32_ERR_NET with body_bytes telling
- * how far it got. Allocates only through plat->alloc. */
+/* Perform one request over a fresh connection, following redirects (a new
+ * connection per hop). Success is status 200 or 206. Any other final status
+ * returns OTA32_ERR_HTTP with resp->status set and a diag naming it ("server
+ * answered 404 for ...", URL redacted); so does a 206 whose Content-Range
+ * does not start at req->range_start, a redirect without Location, more than
+ * max_redirects redirects, and a TLS server that does not select "h2" by ALPN.
+ * No byte for stall_timeout_ms returns OTA32_ERR_TIMEOUT ("no data for 30 s
+ * ..."), as does passing deadline_ms. Connection failures return what the
+ * transport said (OTA32_ERR_NET, _TIMEOUT or _TLS). A drop, RST_STREAM or
+ * GOAWAY mid-body returns OTA32_ERR_NET with body_bytes telling how far it
+ * got. A callback's negative return is returned as is; allocation failures
+ * return OTA32_ERR_NO_MEM.
+ *
+ * Uses plat->transport, plat->alloc (every allocation, nghttp2's session
+ * included: about 40 KB at peak whatever the window and body size) and, when
+ * present, plat->clock (deadline) and plat->log (redirects). Needs
+ * plat->transport.alpn_selected to check ALPN (skipped when NULL). */
 int ota32_http_get(const ota32_platform *plat, const ota32_http_request *req,
                    const ota32_http_opts *opts, const ota32_http_callbacks *cb,
                    ota32_http_response *resp, ota32_diag *diag);

@@ -3,7 +3,12 @@
  * chunks of any size (one byte at a time included) and never holds it in
  * memory. It rejects a bad image as early as the bytes allow: a wrong magic
  * after the first byte, a wrong chip after the 24-byte header, a bad app
- * descriptor after image offset 0x120. See docs/formats.md.
+ * descriptor magic after image offset 0x24, a length over max_len as soon as
+ * a segment header implies it. Every chunking of the same bytes gives the same
+ * result. See docs/formats.md.
+ *
+ * Also here: the chip table (names, flash-mapped ranges, esptool's memory
+ * map) and ota32_image_build(), which writes a valid app image for tests.
  */
 #ifndef OTA32_IMAGE_H
 #define OTA32_IMAGE_H
@@ -24,6 +29,14 @@ extern "C" {
 #define OTA32_APP_DESC_OFFSET 0x20u
 /* Bytes needed to know header, first segment header and app descriptor. */
 #define OTA32_IMAGE_PREFIX_LEN (OTA32_APP_DESC_OFFSET + OTA32_APP_DESC_LEN) /* 288 */
+#define OTA32_BOOTLOADER_DESC_MAGIC 0x50u
+#define OTA32_BOOTLOADER_DESC_LEN 80u
+#define OTA32_IMAGE_CHECKSUM_SEED 0xEFu
+#define OTA32_IMAGE_MAX_SEGMENT_LEN 0x1000000u /* data_len must stay below 16 MB */
+#define OTA32_IMAGE_MMU_PAGE 0x10000u          /* ESP32, S2, S3, C3 */
+#define OTA32_SIG_SECTOR_ALIGN 0x1000u         /* secure boot v2 sector boundary */
+#define OTA32_SIG_SECTOR_LEN 0x1000u
+#define OTA32_SIG_BLOCK_MAGIC 0xE7u
 
 enum {
     OTA32_CHIP_ESP32 = 0x0000,
@@ -46,6 +59,15 @@ typedef struct ota32_app_desc {
     uint16_t max_efuse_blk_rev_full;
     uint8_t mmu_page_size;
 } ota32_app_desc;
+
+/* esp_bootloader_desc_t (80 bytes at image offset 0x20 of a bootloader). */
+typedef struct ota32_bootloader_desc {
+    uint8_t magic_byte;
+    uint8_t secure_version;
+    uint32_t version;
+    char idf_ver[33];
+    char date_time[25];
+} ota32_bootloader_desc;
 
 typedef struct ota32_image_segment {
     uint32_t load_addr;
@@ -71,12 +93,23 @@ typedef struct ota32_image_info {
     /* app descriptor (valid when has_app_desc) */
     bool has_app_desc;
     ota32_app_desc app_desc;
+    /* bootloader descriptor (valid when has_bootloader_desc; only looked
+     * for when require_app_desc is false) */
+    bool has_bootloader_desc;
+    ota32_bootloader_desc bootloader_desc;
     /* footer (valid once complete) */
     uint8_t checksum_stored;
     uint8_t checksum_calc;
+    bool checksum_ok;
+    bool sha256_checked; /* hash_appended and a hash ops table was given */
+    bool sha256_ok;
     uint8_t sha256_stored[32];
     uint8_t sha256_calc[32];
-    uint32_t image_len;  /* through the checksum byte and appended hash */
+    uint32_t image_len; /* through the checksum byte and appended hash */
+    /* what followed the image (only what the caller fed; see feed) */
+    uint32_t trailer_len; /* bytes seen after image_len */
+    bool sig_present;     /* 0xFF pad, then 0xE7 at the next 4 KB boundary */
+    uint32_t sig_offset;  /* image offset of that signature sector */
 } ota32_image_info;
 
 typedef enum ota32_image_stage {
@@ -89,36 +122,54 @@ typedef enum ota32_image_stage {
 } ota32_image_stage;
 
 typedef struct ota32_image_opts {
-    uint16_t chip_id;          /* OTA32_CHIP_ANY to accept any */
-    uint16_t chip_rev_full;    /* running chip revision; 0 skips the rev checks */
-    uint32_t max_len;          /* 0 = unlimited (e.g. the target slot size) */
-    bool require_app_desc;     /* true for app images (false for a bootloader) */
-    const ota32_hash_ops *hash;/* required for SHA-256 verification */
+    uint16_t chip_id;           /* OTA32_CHIP_ANY to accept any */
+    uint16_t chip_rev_full;     /* running chip revision; 0 skips the rev checks */
+    uint32_t max_len;           /* 0 = unlimited (e.g. the target slot size) */
+    bool require_app_desc;      /* true for app images (false for a bootloader) */
+    const ota32_hash_ops *hash; /* required for SHA-256 verification; NULL
+                                   skips it (info.sha256_checked stays false) */
+    bool lenient_digests;       /* record a checksum or SHA-256 mismatch in info
+                                   instead of failing (inspection tools) */
 } ota32_image_opts;
 
-/* Caller-allocated parser state; no heap use apart from one hash handle. */
+/* Caller-allocated parser state; no heap use apart from one hash handle.
+ * The fields below `info` are private. */
 typedef struct ota32_image_parser {
     ota32_image_opts opts;
     ota32_image_info info;
     ota32_image_stage stage;
-    uint32_t pos;           /* bytes consumed so far */
-    uint32_t field_pos;     /* position inside the current fixed-size field */
-    uint8_t field[OTA32_APP_DESC_LEN];
+    uint8_t step;                      /* which field is being read (image_parser.c) */
+    uint32_t pos;                      /* image bytes consumed so far */
+    uint32_t field_pos;                /* bytes of the current fixed-size field held */
+    uint8_t field[OTA32_APP_DESC_LEN]; /* header, segment header, descriptor, hash */
+    uint32_t desc_want;                /* bytes of segment 0 to gather: 4 (magic), then 80 or 256 */
     uint32_t seg_index;
     uint32_t seg_remaining;
-    uint32_t checksum_word_pos;
     uint8_t checksum;
-    uint32_t body_end;      /* position of the checksum byte once known */
-    void *sha;              /* running SHA-256 handle */
+    uint32_t body_end; /* position of the checksum byte once known */
+    void *sha;         /* running SHA-256 handle */
     int error;
+    ota32_diag diag; /* the rejection, repeated by later calls */
 } ota32_image_parser;
 
+/* Start a parse. `opts` is copied (NULL: all zero, i.e. an ESP32 image with
+ * no descriptor, length or hash requirements). The hash is started by the
+ * first feed; call finish() or abort() to release it. */
 void ota32_image_parser_init(ota32_image_parser *p, const ota32_image_opts *opts);
 
 /* Feed the next bytes. Returns OTA32_OK while the image is acceptable so far,
  * or a negative error (with diag naming the offset and field) as soon as it is
- * not. `*consumed` says how much of `data` belongs to the image: bytes after
- * the end of the image (e.g. a signature sector) are not consumed. */
+ * not; once failed, every later call returns the same error and diag.
+ * `*consumed` says how much of `data` belongs to the image: bytes after the
+ * end of the image (e.g. a signature sector) are not consumed, but they are
+ * looked at once (do not feed them twice): info.trailer_len counts them and
+ * info.sig_present tells whether a secure boot v2 signature sector starts at
+ * the next 4 KB boundary (0xFF padding up to it, then magic 0xE7). The
+ * signature itself is not verified. With max_len set, a signature sector
+ * that would end past max_len is an error.
+ * Errors: OTA32_ERR_CORRUPT (format), OTA32_ERR_CHIP (chip id or revision),
+ * OTA32_ERR_TOO_BIG (max_len), OTA32_ERR_VERIFY (checksum, SHA-256),
+ * OTA32_ERR_NO_MEM / the hash ops' error (hashing), OTA32_ERR_INVALID_ARG. */
 int ota32_image_parser_feed(ota32_image_parser *p, const uint8_t *data, size_t len,
                             size_t *consumed, ota32_diag *diag);
 
@@ -138,8 +189,56 @@ static inline ota32_image_stage ota32_image_parser_stage(const ota32_image_parse
 int ota32_app_desc_decode(const uint8_t raw[OTA32_APP_DESC_LEN], ota32_app_desc *out,
                           ota32_diag *diag);
 
+/* Decode an esp_bootloader_desc_t from its 80 raw bytes (image offset 0x20). */
+int ota32_bootloader_desc_decode(const uint8_t raw[OTA32_BOOTLOADER_DESC_LEN],
+                                 ota32_bootloader_desc *out, ota32_diag *diag);
+
 /* Chip id -> "ESP32", "ESP32-S2", ...; NULL when unknown. */
 const char *ota32_chip_name(uint16_t chip_id);
+
+/* "esp32", "ESP32-S2", "esp32s3", ... -> chip id. OTA32_ERR_NOT_FOUND if unknown. */
+int ota32_chip_from_name(const char *name, uint16_t *chip_id);
+
+/* true when `addr` is in the chip's flash-mapped IROM/DROM range, i.e. the
+ * segment is mapped by the MMU and must satisfy the 64 KB page rule. false for
+ * chips without a known map. */
+bool ota32_image_addr_is_flash_mapped(uint16_t chip_id, uint32_t addr);
+
+/* The memory types esptool names for a load address (its MEMORY_MAP, in its
+ * order), e.g. {"BYTE_ACCESSIBLE", "DRAM"}. Stores up to `max` names and
+ * returns how many apply (possibly 0), or OTA32_ERR_UNSUPPORTED when the
+ * chip's map is not known (ESP32, S2, S3 and C3 are). */
+int ota32_image_memory_types(uint16_t chip_id, uint32_t addr, const char **names, size_t max);
+
+/* --- building an app image (tests, benchmarks, the demo) ----------------- */
+
+/* Smallest image ota32_image_build() makes: a DROM page, then IROM. The
+ * largest keeps DROM within the 4 MB and IROM within the 3.2 MB that the
+ * ESP32 cache can map. */
+#define OTA32_IMAGE_BUILD_MIN_LEN 0x10400u
+#define OTA32_IMAGE_BUILD_MAX_LEN 0x700000u
+
+typedef struct ota32_image_build_opts {
+    const char *version;      /* app version, at most 31 characters */
+    const char *project_name; /* at most 31 characters */
+    const char *idf_ver;      /* NULL: "v5.5.5"; at most 31 characters */
+    const char *seed;         /* payload seed; NULL: project_name + version */
+    uint32_t secure_version;
+    uint32_t size;              /* total length: a multiple of 16, MIN_LEN..MAX_LEN */
+    uint16_t chip_id;           /* OTA32_CHIP_ESP32 (the only one supported) */
+    uint32_t flash_size;        /* header flash size in bytes; 0: 4 MB */
+    const ota32_hash_ops *hash; /* required: appended SHA-256 */
+} ota32_image_build_opts;
+
+/* Write an ESP32 app image of exactly opts->size bytes into out[0..size):
+ * header (DIO, 40m, chip rev v0.0-v3.99, hash appended), a DROM segment at
+ * 0x3F400020 starting with a real esp_app_desc_t, DRAM and IRAM segments,
+ * an IROM segment placed by the 64 KB MMU rule, a second IRAM segment, the
+ * checksum and the SHA-256. The bytes depend only on the options.
+ * Errors: OTA32_ERR_INVALID_ARG (bad option, see diag), OTA32_ERR_NO_SPACE
+ * (out_len < size), or the hash ops' error. */
+int ota32_image_build(const ota32_image_build_opts *opts, uint8_t *out, size_t out_len,
+                      ota32_diag *diag);
 
 #ifdef __cplusplus
 }

@@ -35,17 +35,25 @@ typedef enum ota32_nvs_type {
     OTA32_NVS_BLOB_IDX = 0x48,
 } ota32_nvs_type;
 
-/* An open NVS partition. Caller-allocated; holds a per-page summary. */
+/* An open NVS partition. Caller-allocated (about 7 KB); the fields after
+ * page_count are private. After a flash error the handle refuses further
+ * writes (OTA32_ERR_STATE): reopen it, which repairs what the error left. */
 typedef struct ota32_nvs {
     const ota32_flash_ops *flash;
     uint32_t offset;
     uint32_t size;
     unsigned page_count;
-    /* implementation state (page states/order, next free entry) */
-    uint32_t page_state[OTA32_NVS_MAX_PAGES];
+    /* implementation state */
+    uint32_t page_state[OTA32_NVS_MAX_PAGES]; /* header state; CORRUPT when unusable */
     uint32_t page_seq[OTA32_NVS_MAX_PAGES];
     uint8_t page_next[OTA32_NVS_MAX_PAGES]; /* first free entry index */
+    uint8_t order[OTA32_NVS_MAX_PAGES];     /* pages in use, oldest first */
+    unsigned order_count;
     int active_page;                        /* -1 when none */
+    uint32_t next_seq;                      /* seq of the next page activated */
+    unsigned last_activated;                /* where the search for a free page starts */
+    int fault;                              /* first flash error, 0 when none */
+    uint8_t scratch[OTA32_NVS_STR_MAX];     /* payloads handed to foreach */
 } ota32_nvs;
 
 /* Scan the partition (offset/size sector-aligned, size >= 0x3000). A blank

@@ -53,7 +53,9 @@ unsigned ota32_otadata_slot(const ota32_ota_entry *e, unsigned app_count);
 
 /* Compute what esp_ota_set_boot_partition (v5.5.5) writes to boot ota_`slot`:
  * fills *copy with 0/1 and *out with the new entry (seq_label kept from the
- * record it replaces). `rollback` selects state NEW versus UNDEFINED. */
+ * record it replaces). `rollback` selects state NEW versus UNDEFINED.
+ * Returns INVALID_ARG for slot >= app_count or app_count outside 1..16, and
+ * RANGE when the new seq would be 0 or 0xFFFFFFFF (neither boots `slot`). */
 int ota32_otadata_plan_set_boot(const ota32_ota_entry e[2], unsigned slot, unsigned app_count,
                                 bool rollback, unsigned *copy, ota32_ota_entry *out);
 

@@ -39,7 +39,9 @@ enum {
 #define OTA32_PT_FLAG_READONLY 0x2u
 
 typedef struct ota32_partition {
-    char label[OTA32_PT_LABEL_LEN + 1]; /* NUL-terminated copy */
+    /* The 16 stored label bytes (NUL-padded; a 16-byte name has no NUL) and
+     * a terminator. ota32_pt_to_bin() writes label[0..15] as they are. */
+    char label[OTA32_PT_LABEL_LEN + 1];
     uint8_t type;
     uint8_t subtype;
     uint32_t offset;
@@ -54,9 +56,27 @@ typedef struct ota32_ptable {
     uint8_t md5[16];     /* binary: the stored digest */
 } ota32_ptable;
 
+/* Options of ota32_pt_parse_csv(); zero-initialise for the defaults. They
+ * mirror gen_esp32part.py's command-line options. */
 typedef struct ota32_pt_csv_opts {
     uint32_t table_offset;  /* default OTA32_PT_OFFSET_DEFAULT when 0 */
     uint32_t flash_size;    /* 0 = do not check */
+    /* Only used to report the binary length when there are too many
+     * entries, as gen_esp32part.py --disable-md5sum does. */
+    bool no_md5;
+    /* Where bootloader-type entries live (--primary-bootloader-offset,
+     * --recovery-bootloader-offset); without them such entries are errors. */
+    bool has_primary_bootloader_offset;
+    uint32_t primary_bootloader_offset;
+    bool has_recovery_bootloader_offset;
+    uint32_t recovery_bootloader_offset;
+    /* Looks up $NAME / ${NAME} (os.path.expandvars); returns NULL when
+     * unset. A NULL callback means no variable is set. */
+    const char *(*getenv)(void *ctx, const char *name);
+    /* Receives gen_esp32part.py's warnings (a name that is a type or subtype
+     * keyword of another kind); may be NULL. */
+    void (*warn)(void *ctx, int line, const char *msg);
+    void *ctx;
 } ota32_pt_csv_opts;
 
 /* Parse a binary table (as the bootloader and gen_esp32part.py do). `len` may
@@ -66,9 +86,19 @@ int ota32_pt_parse_bin(const uint8_t *buf, size_t len, const ota32_hash_ops *has
                        ota32_ptable *out, ota32_diag *diag);
 
 /* Parse gen_esp32part.py's CSV dialect, assigning offsets as it does, and run
- * its validation. Messages name the CSV line and partition. */
+ * its validation. Messages name the CSV line and partition; their text is
+ * gen_esp32part.py's. `opts` may be NULL. Host-side: uses about 14 KB of
+ * stack to hold up to 96 entries while validating.
+ * Returns 0, OTA32_ERR_CORRUPT (rejected), OTA32_ERR_TOO_BIG (more entries
+ * than a binary table holds), OTA32_ERR_UNSUPPORTED (UTF-16/32 text) or
+ * OTA32_ERR_INVALID_ARG. */
 int ota32_pt_parse_csv(const char *text, size_t len, const ota32_pt_csv_opts *opts,
                        ota32_ptable *out, ota32_diag *diag);
+
+/* gen_esp32part.py's verify() and --flash-size check (`opts` may be NULL)
+ * on a table, e.g. one parsed from a binary, as it runs them before turning
+ * a binary into CSV. ota32_pt_parse_csv() already runs them. */
+int ota32_pt_verify(const ota32_ptable *t, const ota32_pt_csv_opts *opts, ota32_diag *diag);
 
 /* Serialize to exactly OTA32_PT_BIN_LEN bytes (0xFF padded), with the MD5
  * entry when `with_md5` (needs `hash`). Byte-identical to gen_esp32part.py. */
@@ -88,6 +118,9 @@ const ota32_partition *ota32_pt_find_label(const ota32_ptable *t, const char *la
 /* Number of app ota_N partitions, counted contiguously from ota_0 (as the
  * running app counts them). */
 unsigned ota32_pt_ota_count(const ota32_ptable *t);
+
+/* Flag bits that neither ESP-IDF nor ota32 knows (gen_esp32part.py warns). */
+#define OTA32_PT_FLAGS_KNOWN (OTA32_PT_FLAG_ENCRYPTED | OTA32_PT_FLAG_READONLY)
 
 /* Names for type/subtype codes ("app", "ota_0", ...); NULL when unknown. */
 const char *ota32_pt_type_name(uint8_t type);

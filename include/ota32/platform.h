@@ -84,6 +84,9 @@ typedef struct ota32_transport_ops {
      * nothing arrived in time, or another negative error. */
     long (*recv)(void *ctx, void *buf, size_t len, uint32_t timeout_ms);
     void (*close)(void *ctx);
+    /* Optional: the protocol the peer selected by ALPN on the open TLS
+     * connection ("h2"), or NULL/"" when none. NULL op: not reported. */
+    const char *(*alpn_selected)(void *ctx);
 } ota32_transport_ops;
 
 typedef struct ota32_clock_ops {

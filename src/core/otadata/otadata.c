@@ -107,9 +107,11 @@ int ota32_otadata_plan_set_boot(const ota32_ota_entry e[2], unsigned slot, unsig
         seq = slot + 1u;
         target = 0;
     }
-    /* 0xFFFFFFFF would read back as "unset" and the device would lose its
-     * boot selection; IDF's 32-bit loop would wrap. Refuse instead. */
-    if (seq >= OTA32_OTADATA_SEQ_UNSET)
+    /* Two results IDF would write but that do not boot `slot`: 0xFFFFFFFF
+     * reads back as "unset" (and IDF's 32-bit loop wraps), and 0 (from an
+     * active seq of 0, which IDF never writes itself) boots
+     * (2^32 - 1) % app_count. Refuse both. */
+    if (seq >= OTA32_OTADATA_SEQ_UNSET || seq == 0)
         return OTA32_ERR_RANGE;
     *out = e[target]; /* seq_label keeps the bytes read from flash */
     out->seq = (uint32_t)seq;

@@ -7,17 +7,18 @@
 #include <string.h>
 
 static const pt_keyword type_names[] = {
-    {"app", OTA32_PT_TYPE_APP},
-    {"data", OTA32_PT_TYPE_DATA},
     {"bootloader", OTA32_PT_TYPE_BOOTLOADER},
     {"partition_table", OTA32_PT_TYPE_PARTITION_TABLE},
+    {"app", OTA32_PT_TYPE_APP},
+    {"data", OTA32_PT_TYPE_DATA},
 };
 
+/* Order matters: "Known keywords" messages list them as gen_esp32part.py does. */
 static const pt_keyword app_names[] = {
-    {"factory", 0x00}, {"ota_0", 0x10},  {"ota_1", 0x11},  {"ota_2", 0x12},  {"ota_3", 0x13},
-    {"ota_4", 0x14},   {"ota_5", 0x15},  {"ota_6", 0x16},  {"ota_7", 0x17},  {"ota_8", 0x18},
-    {"ota_9", 0x19},   {"ota_10", 0x1a}, {"ota_11", 0x1b}, {"ota_12", 0x1c}, {"ota_13", 0x1d},
-    {"ota_14", 0x1e},  {"ota_15", 0x1f}, {"test", 0x20},   {"tee_0", 0x30},  {"tee_1", 0x31},
+    {"factory", 0x00}, {"test", 0x20},   {"ota_0", 0x10},  {"ota_1", 0x11},  {"ota_2", 0x12},
+    {"ota_3", 0x13},   {"ota_4", 0x14},  {"ota_5", 0x15},  {"ota_6", 0x16},  {"ota_7", 0x17},
+    {"ota_8", 0x18},   {"ota_9", 0x19},  {"ota_10", 0x1a}, {"ota_11", 0x1b}, {"ota_12", 0x1c},
+    {"ota_13", 0x1d},  {"ota_14", 0x1e}, {"ota_15", 0x1f}, {"tee_0", 0x30},  {"tee_1", 0x31},
 };
 
 static const pt_keyword data_names[] = {

@@ -1,0 +1,181 @@
+#include "serve_check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ota32/partition.h"
+#include "posix_hash.h"
+
+/* What the seed documentation says about the two kinds of binary. */
+static const char merged_explanation[] =
+    "this is a merged image (bootloader + partition table + app): it is for "
+    "flashing a device for the first time with `make flash-esp32-bin`, not for "
+    "OTA. Host the app image from `make build-esp32-ota` instead (it starts "
+    "with 0xE9 at offset 0 and must fit the smallest ota_* partition)";
+
+static bool read_at(int fd, uint64_t off, uint8_t *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
+        if (n <= 0)
+            return false;
+        done += (size_t)n;
+    }
+    return true;
+}
+
+static bool is_flash_size(uint64_t size)
+{
+    for (uint64_t mb = 1; mb <= 128; mb *= 2)
+        if (size == mb << 20)
+            return true;
+    return false;
+}
+
+/* A merged image has the bootloader at 0x1000 (ESP32, ESP32-S2) or 0x0
+ * (later chips) and the partition table at 0x8000; esptool pads it to the
+ * flash size when asked to. */
+static bool looks_merged(int fd, uint64_t size)
+{
+    uint8_t b0 = 0, b1000 = 0, pt[2] = {0, 0};
+    if (size < 0x8000 + 2)
+        return false;
+    if (!read_at(fd, 0, &b0, 1) || !read_at(fd, 0x1000, &b1000, 1) ||
+        !read_at(fd, 0x8000, pt, 2))
+        return false;
+    bool table = pt[0] == SERVE_PT_MAGIC0 && pt[1] == SERVE_PT_MAGIC1;
+    if (table && (b1000 == OTA32_IMAGE_MAGIC || b0 == OTA32_IMAGE_MAGIC))
+        return true;
+    return is_flash_size(size) && b1000 == OTA32_IMAGE_MAGIC && b0 != OTA32_IMAGE_MAGIC;
+}
+
+int serve_check_image(int fd, uint64_t size, const serve_limits *lim, serve_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    if (looks_merged(fd, size)) {
+        v->merged = true;
+        v->err = OTA32_ERR_UNSUPPORTED;
+        snprintf(v->msg, sizeof v->msg, "%llu bytes, %s", (unsigned long long)size,
+                 merged_explanation);
+        return v->err;
+    }
+    if (lim && lim->max_app_size && size > lim->max_app_size) {
+        v->err = OTA32_ERR_TOO_BIG;
+        snprintf(v->msg, sizeof v->msg,
+                 "image is %llu bytes (0x%llx), larger than the smallest OTA partition "
+                 "%s (%u bytes, 0x%x) in %s",
+                 (unsigned long long)size, (unsigned long long)size, lim->max_label,
+                 (unsigned)lim->max_app_size, (unsigned)lim->max_app_size,
+                 lim->table_name ? lim->table_name : "the partition table");
+        return v->err;
+    }
+
+    ota32_image_opts opts = {
+        .chip_id = OTA32_CHIP_ANY,
+        .require_app_desc = true,
+        .hash = ota32_posix_hash(),
+    };
+    ota32_image_parser *p = malloc(sizeof *p);
+    uint8_t *buf = malloc(1u << 16);
+    if (!p || !buf) {
+        free(p);
+        free(buf);
+        v->err = OTA32_ERR_NO_MEM;
+        snprintf(v->msg, sizeof v->msg, "out of memory");
+        return v->err;
+    }
+    ota32_image_parser_init(p, &opts);
+    ota32_diag diag;
+    ota32_diag_clear(&diag);
+    int err = OTA32_OK;
+    uint64_t off = 0;
+    while (off < size && err == OTA32_OK) {
+        size_t n = size - off < (1u << 16) ? (size_t)(size - off) : (1u << 16);
+        if (!read_at(fd, off, buf, n)) {
+            err = ota32_diag_fail(&diag, OTA32_ERR_IO, 0, (long)off, "read error");
+            break;
+        }
+        size_t used = 0;
+        err = ota32_image_parser_feed(p, buf, n, &used, &diag);
+        off += n;
+        if (err == OTA32_OK && used < n)
+            break; /* trailing bytes (e.g. a signature sector) */
+    }
+    if (err == OTA32_OK)
+        err = ota32_image_parser_finish(p, &diag);
+    else
+        ota32_image_parser_abort(p);
+
+    if (p->info.has_app_desc) {
+        v->has_desc = true;
+        snprintf(v->version, sizeof v->version, "%s", p->info.app_desc.version);
+        snprintf(v->project, sizeof v->project, "%s", p->info.app_desc.project_name);
+    }
+    v->chip_id = p->info.chip_id;
+    v->image_len = p->info.image_len;
+    v->err = err;
+    if (err != OTA32_OK) {
+        if (diag.msg[0] && diag.offset >= 0)
+            snprintf(v->msg, sizeof v->msg, "not a valid app image: offset 0x%lx: %s",
+                     (unsigned long)diag.offset, diag.msg);
+        else
+            snprintf(v->msg, sizeof v->msg, "not a valid app image: %s",
+                     diag.msg[0] ? diag.msg : ota32_strerror(err));
+    }
+    free(buf);
+    free(p);
+    return err;
+}
+
+int serve_limits_from_csv(const char *path, serve_limits *lim, char *msg, size_t cap)
+{
+    memset(lim, 0, sizeof *lim);
+    lim->table_name = path;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(msg, cap, "%s: cannot open", path);
+        return OTA32_ERR_IO;
+    }
+    size_t max = 1u << 20, len = 0;
+    char *text = malloc(max + 1);
+    if (text)
+        len = fread(text, 1, max, f);
+    bool bad = !text || ferror(f) || !feof(f);
+    fclose(f);
+    if (bad) {
+        free(text);
+        snprintf(msg, cap, "%s: cannot read (or larger than 1 MiB)", path);
+        return OTA32_ERR_IO;
+    }
+    text[len] = 0;
+    ota32_ptable *t = calloc(1, sizeof *t);
+    ota32_diag diag;
+    ota32_diag_clear(&diag);
+    int err = t ? ota32_pt_parse_csv(text, len, NULL, t, &diag) : OTA32_ERR_NO_MEM;
+    free(text);
+    if (err != OTA32_OK) {
+        snprintf(msg, cap, "%s: %s", path, diag.msg[0] ? diag.msg : ota32_strerror(err));
+        free(t);
+        return err;
+    }
+    for (unsigned i = 0; i < t->count && i < OTA32_PT_MAX_ENTRIES; i++) {
+        const ota32_partition *e = &t->entries[i];
+        if (e->type != OTA32_PT_TYPE_APP || e->subtype < OTA32_PT_APP_OTA_0 ||
+            e->subtype > OTA32_PT_APP_OTA_0 + 15)
+            continue;
+        if (lim->max_app_size == 0 || e->size < lim->max_app_size) {
+            lim->max_app_size = e->size;
+            snprintf(lim->max_label, sizeof lim->max_label, "%s", e->label);
+        }
+    }
+    free(t);
+    if (lim->max_app_size == 0) {
+        snprintf(msg, cap, "%s: no ota_N app partition: this table cannot take OTA updates",
+                 path);
+        return OTA32_ERR_NOT_FOUND;
+    }
+    return OTA32_OK;
+}

@@ -1,0 +1,258 @@
+/* Connections: accept, TLS handshake and ALPN, protocol detection on plain
+ * TCP, idle timeout, and the single place where a connection is freed. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+
+#include "serve_conn.h"
+
+static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define PREFACE_LEN (sizeof preface - 1)
+_Static_assert(PREFACE_LEN == 24, "HTTP/2 client connection preface");
+
+static void conn_free(conn *c)
+{
+    server *s = c->srv;
+    if (c->h2)
+        serve_h2_free(c);
+    serve_h1_free(c);
+    if (c->bev)
+        bufferevent_free(c->bev);
+    if (c->idle)
+        event_free(c->idle);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    free(c);
+    if (s->draining && s->nconns == 0)
+        event_base_loopexit(s->base, NULL);
+}
+
+/* Called at the end of every event callback: act on what the protocol code
+ * decided. Returns true when the connection is gone. */
+static bool conn_settle(conn *c)
+{
+    if (c->dead) {
+        conn_free(c);
+        return true;
+    }
+    if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        conn_free(c);
+        return true;
+    }
+    if (c->closing)
+        bufferevent_disable(c->bev, EV_READ);
+    return false;
+}
+
+static void touch(conn *c)
+{
+    struct timeval tv = {.tv_sec = (time_t)c->srv->idle_s};
+    event_add(c->idle, &tv);
+}
+
+static void idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    /* No byte moved either way for the whole timeout: a client that went
+     * away without closing, or one that stopped reading. */
+    conn_free(arg);
+}
+
+static void start_protocol(conn *c, bool h2)
+{
+    server *s = c->srv;
+    if (h2) {
+        c->state = CONN_H2;
+        c->proto = c->tls ? "h2" : "h2c";
+        if (c->tls)
+            s->stats.conns_h2++;
+        else
+            s->stats.conns_h2c++;
+        if (serve_h2_start(c) != 0)
+            c->dead = true;
+    } else {
+        c->state = CONN_H1;
+        c->proto = "http/1.1";
+        s->stats.conns_h1++;
+    }
+}
+
+static void input(conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    if (c->state == CONN_DETECT) {
+        /* h2c with prior knowledge starts with the preface; anything else
+         * is taken as HTTP/1.1 (which rejects what it cannot parse). */
+        size_t n = evbuffer_get_length(in);
+        if (n > PREFACE_LEN)
+            n = PREFACE_LEN;
+        const unsigned char *p = evbuffer_pullup(in, (ssize_t)n);
+        if (!p)
+            return;
+        bool match = memcmp(p, preface, n) == 0;
+        if (match && n < PREFACE_LEN)
+            return;
+        start_protocol(c, match);
+    }
+    if (c->dead)
+        return;
+    if (c->state == CONN_H2)
+        serve_h2_input(c);
+    else if (c->state == CONN_H1)
+        serve_h1_input(c);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn *c = arg;
+    touch(c);
+    input(c);
+    conn_settle(c);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn *c = arg;
+    touch(c);
+    if (c->state == CONN_H2)
+        serve_h2_flush(c);
+    else if (c->state == CONN_H1)
+        serve_h1_pump(c);
+    conn_settle(c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        /* TLS handshake done: ALPN says which protocol follows. */
+        const unsigned char *alpn = NULL;
+        unsigned alpn_len = 0;
+        SSL *ssl = bufferevent_openssl_get_ssl(bev);
+        if (ssl)
+            SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+        start_protocol(c, alpn_len == 2 && !memcmp(alpn, "h2", 2));
+        touch(c);
+        if (!c->dead)
+            input(c); /* anything that arrived with the handshake */
+        conn_settle(c);
+        return;
+    }
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+        conn_free(c);
+}
+
+static void peer_name(const struct sockaddr *sa, char *out, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+        snprintf(out, cap, "%s:%u", host, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+        snprintf(out, cap, "[%s]:%u", host, port);
+    } else {
+        snprintf(out, cap, "?");
+    }
+}
+
+void serve_conn_accept(server *s, int fd, const struct sockaddr *addr, int addrlen)
+{
+    (void)addrlen;
+    if (s->draining) {
+        close(fd);
+        return;
+    }
+    conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    c->srv = s;
+    c->h1_rs.fd = -1;
+    peer_name(addr, c->peer, sizeof c->peer);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (s->ssl) {
+        SSL *ssl = SSL_new(s->ssl);
+        c->tls = true;
+        c->state = CONN_TLS_HANDSHAKE;
+        /* Deferred callbacks: an SSL write can otherwise run the write
+         * callback from inside nghttp2_session_send(). */
+        c->bev = ssl ? bufferevent_openssl_socket_new(
+                           s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                           BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
+                     : NULL;
+        if (!c->bev && ssl)
+            SSL_free(ssl);
+        if (c->bev)
+            bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    } else {
+        c->state = CONN_DETECT;
+        c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    c->proto = c->tls ? "tls" : "tcp";
+    c->idle = evtimer_new(s->base, idle_cb, c);
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    s->stats.conns++;
+    if (!c->bev || !c->idle) {
+        if (!c->bev)
+            close(fd);
+        conn_free(c);
+        return;
+    }
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    /* Read at most 64 KB ahead; write callback when the output falls low. */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, SERVE_OUT_HIGH);
+    bufferevent_setwatermark(c->bev, EV_WRITE, SERVE_OUT_LOW, 0);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    touch(c);
+}
+
+void serve_conns_drain(server *s)
+{
+    conn *next;
+    for (conn *c = s->conns; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_H2) {
+            serve_h2_drain(c);
+        } else if (c->state == CONN_H1 && c->h1_busy) {
+            c->h1_keep_alive = false; /* close after this response */
+            continue;
+        } else {
+            c->closing = true; /* idle, handshaking or undecided: close */
+        }
+        conn_settle(c);
+    }
+}
+
+void serve_conns_free_all(server *s)
+{
+    while (s->conns)
+        conn_free(s->conns);
+}

@@ -1,0 +1,71 @@
+/* A client connection and the protocol it turned out to speak. */
+#ifndef OTA32_SERVER_SERVE_CONN_H
+#define OTA32_SERVER_SERVE_CONN_H
+
+#include "serve_internal.h"
+
+typedef enum conn_state {
+    CONN_TLS_HANDSHAKE = 0,
+    CONN_DETECT, /* plain TCP: preface or HTTP/1.1 request line? */
+    CONN_H2,
+    CONN_H1,
+} conn_state;
+
+typedef struct h2_stream {
+    int32_t id;
+    struct h2_stream *prev, *next;
+    char method[17];
+    size_t method_len;
+    char *target;
+    size_t target_len;
+    char *range;
+    size_t range_len;
+    char *if_range;
+    size_t if_range_len;
+    int reject;
+    bool responded;
+    response rs;
+} h2_stream;
+
+typedef struct conn {
+    server *srv;
+    struct conn *prev, *next;
+    struct bufferevent *bev;
+    struct event *idle;
+    conn_state state;
+    bool tls;
+    bool closing;  /* free once the output has drained */
+    bool dead;     /* free as soon as control returns to the event loop */
+    bool in_send;  /* inside nghttp2_session_send: no re-entry */
+    const char *proto;
+    char peer[64];
+    /* HTTP/2 */
+    nghttp2_session *h2;
+    h2_stream *streams;
+    /* HTTP/1.1 */
+    bool h1_busy;
+    bool h1_keep_alive;
+    response h1_rs;
+} conn;
+
+/* serve_h2.c */
+int serve_h2_start(conn *c);
+void serve_h2_input(conn *c);
+void serve_h2_flush(conn *c);
+void serve_h2_drain(conn *c);
+void serve_h2_free(conn *c);
+
+/* serve_h1.c */
+void serve_h1_input(conn *c);
+void serve_h1_pump(conn *c);
+void serve_h1_free(conn *c);
+
+/* serve_conn.c. Protocol code never frees a connection itself: it sets
+ * `closing` (free once the output has drained) or `dead` (free now), and the
+ * event callbacks act on that when the protocol code has returned. */
+static inline void serve_conn_finish(conn *c)
+{
+    c->closing = true;
+}
+
+#endif

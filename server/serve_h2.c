@@ -1,0 +1,325 @@
+/* HTTP/2 (h2 over TLS, h2c with prior knowledge) on nghttp2's server
+ * session. nghttp2 parses and frames; this file moves bytes between it and
+ * the bufferevent, and stops producing output while the socket is full. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "http1_parse.h"
+#include "http_range.h"
+#include "serve_conn.h"
+
+static void stream_free(conn *c, h2_stream *st)
+{
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        c->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    response_release(&st->rs);
+    free(st->target);
+    free(st->range);
+    free(st->if_range);
+    free(st);
+}
+
+static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t len, int flags,
+                       void *user)
+{
+    (void)session;
+    (void)flags;
+    conn *c = user;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) >= SERVE_OUT_HIGH)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    if (evbuffer_add(out, data, len) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return (ssize_t)len;
+}
+
+/* File bodies use NO_COPY: send_data_cb reads the file straight into the
+ * output buffer, skipping nghttp2's frame buffer. Memory bodies are copied. */
+static ssize_t body_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
+                            size_t len, uint32_t *flags, nghttp2_data_source *source,
+                            void *user)
+{
+    (void)session;
+    (void)stream_id;
+    (void)user;
+    h2_stream *st = source->ptr;
+    if (!st->rs.mem) {
+        size_t n = len < SERVE_BODY_CHUNK ? len : SERVE_BODY_CHUNK;
+        if (st->rs.remaining < n)
+            n = (size_t)st->rs.remaining;
+        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+        if (n == st->rs.remaining)
+            *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return (ssize_t)n;
+    }
+    long n = response_read(&st->rs, buf, len);
+    if (n < 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    if (st->rs.remaining == 0)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return n;
+}
+
+static int send_data_cb(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd,
+                        size_t length, nghttp2_data_source *source, void *user)
+{
+    (void)session;
+    conn *c = user;
+    h2_stream *st = source->ptr;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) >= SERVE_OUT_HIGH)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    size_t pad = frame->data.padlen;
+    static const uint8_t zeros[256];
+    if (evbuffer_add(out, framehd, 9) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (pad > 0) {
+        uint8_t padlen = (uint8_t)(pad - 1);
+        if (evbuffer_add(out, &padlen, 1) != 0)
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+    /* A short read means the file shrank while being served. The frame
+     * header is already queued, so the only way out is to drop the
+     * connection (the client sees a failed transfer, never wrong bytes). */
+    if (length > 0 && response_add_body(&st->rs, out, length, !c->tls) != (long)length)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (pad > 1 && evbuffer_add(out, zeros, pad - 1) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return 0;
+}
+
+static int begin_headers_cb(nghttp2_session *session, const nghttp2_frame *frame, void *user)
+{
+    conn *c = user;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    h2_stream *st = calloc(1, sizeof *st);
+    if (!st)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    st->id = frame->hd.stream_id;
+    st->rs.fd = -1;
+    st->next = c->streams;
+    if (c->streams)
+        c->streams->prev = st;
+    c->streams = st;
+    nghttp2_session_set_stream_user_data(session, st->id, st);
+    return 0;
+}
+
+static char *dup_value(const uint8_t *v, size_t len)
+{
+    char *s = malloc(len + 1);
+    if (s) {
+        memcpy(s, v, len);
+        s[len] = 0;
+    }
+    return s;
+}
+
+static int header_cb(nghttp2_session *session, const nghttp2_frame *frame,
+                     const uint8_t *name, size_t namelen, const uint8_t *value,
+                     size_t valuelen, uint8_t flags, void *user)
+{
+    (void)flags;
+    (void)user;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    h2_stream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!st || st->reject)
+        return 0;
+    /* nghttp2 has already rejected malformed and duplicate pseudo-headers. */
+    if (namelen == 7 && !memcmp(name, ":method", 7)) {
+        if (valuelen >= sizeof st->method) {
+            st->reject = 501;
+            return 0;
+        }
+        memcpy(st->method, value, valuelen);
+        st->method[valuelen] = 0;
+        st->method_len = valuelen;
+    } else if (namelen == 5 && !memcmp(name, ":path", 5)) {
+        if (valuelen > HTTP1_TARGET_MAX) {
+            st->reject = 414;
+            return 0;
+        }
+        free(st->target);
+        st->target = dup_value(value, valuelen);
+        st->target_len = valuelen;
+    } else if (namelen == 5 && !memcmp(name, "range", 5)) {
+        if (st->range || valuelen > HTTP_RANGE_VALUE_MAX) {
+            st->reject = 400;
+            return 0;
+        }
+        st->range = dup_value(value, valuelen);
+        st->range_len = valuelen;
+    } else if (namelen == 8 && !memcmp(name, "if-range", 8)) {
+        if (st->if_range || valuelen > 256) {
+            st->reject = 400;
+            return 0;
+        }
+        st->if_range = dup_value(value, valuelen);
+        st->if_range_len = valuelen;
+    }
+    return 0;
+}
+
+static int respond(nghttp2_session *session, conn *c, h2_stream *st)
+{
+    st->responded = true;
+    request rq = {
+        .method = st->method,
+        .method_len = st->method_len,
+        .target = st->target ? st->target : "",
+        .target_len = st->target ? st->target_len : 0,
+        .range = st->range,
+        .range_len = st->range_len,
+        .if_range = st->if_range,
+        .if_range_len = st->if_range_len,
+        .reject = st->reject,
+    };
+    if (!st->reject && (!st->target || (rq.method_len == 0)))
+        rq.reject = 400; /* CONNECT without :path, or an allocation failed */
+    serve_handle(c->srv, &rq, &st->rs);
+
+    int code = st->rs.status;
+    char status[4] = {(char)('0' + code / 100 % 10), (char)('0' + code / 10 % 10),
+                      (char)('0' + code % 10), 0};
+    nghttp2_nv nv[RESP_HDR_MAX + 1];
+    nv[0] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status, 7, 3,
+                         NGHTTP2_NV_FLAG_NO_COPY_NAME};
+    size_t n = 1;
+    for (unsigned i = 0; i < st->rs.nhdr; i++, n++)
+        nv[n] = (nghttp2_nv){(uint8_t *)st->rs.names[i], (uint8_t *)st->rs.vals[i],
+                             strlen(st->rs.names[i]), strlen(st->rs.vals[i]),
+                             NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
+    nghttp2_data_provider body = {.source = {.ptr = st}, .read_callback = body_read_cb};
+    int rv = nghttp2_submit_response(session, st->id, nv, n,
+                                     st->rs.remaining > 0 ? &body : NULL);
+    return rv == 0 ? 0 : NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
+static int frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame, void *user)
+{
+    conn *c = user;
+    if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
+        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        return 0;
+    h2_stream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!st || st->responded)
+        return 0;
+    return respond(session, c, st);
+}
+
+static int stream_close_cb(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
+                           void *user)
+{
+    (void)error_code;
+    conn *c = user;
+    h2_stream *st = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (!st)
+        return 0;
+    nghttp2_session_set_stream_user_data(session, stream_id, NULL);
+    if (st->responded)
+        serve_log_access(c->srv, c->peer, &st->rs, c->proto);
+    stream_free(c, st);
+    return 0;
+}
+
+int serve_h2_start(conn *c)
+{
+    nghttp2_session_callbacks *cbs;
+    if (nghttp2_session_callbacks_new(&cbs) != 0)
+        return -1;
+    nghttp2_session_callbacks_set_send_callback(cbs, send_cb);
+    nghttp2_session_callbacks_set_send_data_callback(cbs, send_data_cb);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, begin_headers_cb);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, header_cb);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, frame_recv_cb);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, stream_close_cb);
+    nghttp2_option *opt = NULL;
+    if (nghttp2_option_new(&opt) != 0) {
+        nghttp2_session_callbacks_del(cbs);
+        return -1;
+    }
+    /* Bound what one peer can make the server hold: header lists, and the
+     * control frames (SETTINGS/PING acks) queued while the socket is full. */
+    nghttp2_option_set_max_send_header_block_length(opt, 16384);
+    nghttp2_option_set_max_outbound_ack(opt, 64);
+    int rv = nghttp2_session_server_new2(&c->h2, cbs, c, opt);
+    nghttp2_option_del(opt);
+    nghttp2_session_callbacks_del(cbs);
+    if (rv != 0)
+        return -1;
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, SERVE_H2_MAX_STREAMS},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, HTTP1_HEAD_MAX},
+    };
+    if (nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]) != 0)
+        return -1;
+    if (c->srv->draining)
+        serve_h2_drain(c);
+    return 0;
+}
+
+void serve_h2_flush(conn *c)
+{
+    if (!c->h2 || c->in_send || c->dead)
+        return;
+    c->in_send = true;
+    int rv = nghttp2_session_send(c->h2);
+    c->in_send = false;
+    if (rv != 0) {
+        c->dead = true;
+        return;
+    }
+    if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))
+        serve_conn_finish(c);
+}
+
+void serve_h2_input(conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    /* Bounded: at most what the bufferevent read (its high watermark). */
+    while (evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        ssize_t n = nghttp2_session_mem_recv(c->h2, v.iov_base, v.iov_len);
+        if (n < 0) {
+            /* Protocol error: nghttp2 has queued a GOAWAY; send it, then close. */
+            evbuffer_drain(in, evbuffer_get_length(in));
+            serve_h2_flush(c);
+            serve_conn_finish(c);
+            return;
+        }
+        evbuffer_drain(in, (size_t)n);
+    }
+    serve_h2_flush(c);
+}
+
+void serve_h2_drain(conn *c)
+{
+    if (!c->h2)
+        return;
+    nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
+                          NULL, 0);
+    serve_h2_flush(c);
+}
+
+void serve_h2_free(conn *c)
+{
+    /* nghttp2_session_del() does not report the streams still open. */
+    while (c->streams) {
+        if (c->streams->responded)
+            serve_log_access(c->srv, c->peer, &c->streams->rs, c->proto);
+        stream_free(c, c->streams);
+    }
+    nghttp2_session_del(c->h2);
+    c->h2 = NULL;
+}

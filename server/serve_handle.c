@@ -1,0 +1,285 @@
+/* One request -> one response, independent of the protocol that carried it:
+ * method and path checks, the served set, validators, ranges. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "http_range.h"
+#include "serve_internal.h"
+
+uint64_t serve_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void add_header(response *rs, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void add_header(response *rs, const char *name, const char *fmt, ...)
+{
+    if (rs->nhdr >= RESP_HDR_MAX)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rs->vals[rs->nhdr], sizeof rs->vals[0], fmt, ap);
+    va_end(ap);
+    rs->names[rs->nhdr++] = name;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 206: return "Partial Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "";
+    }
+}
+
+const char *serve_reason(int status)
+{
+    return reason(status);
+}
+
+/* A small text body owned by the response. */
+static void text_body(response *rs, int status, const char *detail)
+{
+    rs->status = status;
+    rs->nhdr = 0;
+    size_t cap = 64 + (detail ? strlen(detail) : 0);
+    rs->mem = malloc(cap);
+    if (rs->mem)
+        snprintf(rs->mem, cap, "%d %s%s%s\n", status, reason(status), detail ? ": " : "",
+                 detail ? detail : "");
+    size_t len = rs->mem ? strlen(rs->mem) : 0;
+    rs->content_length = len;
+    rs->remaining = rs->head ? 0 : len;
+    add_header(rs, "content-type", "text/plain; charset=utf-8");
+    add_header(rs, "content-length", "%zu", len);
+    if (status == 405)
+        add_header(rs, "allow", "GET, HEAD");
+}
+
+static void http_date(time_t t, char *out, size_t cap)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static void serve_config(server *s, response *rs)
+{
+    struct stat st;
+    size_t len = 0;
+    const char *body = serve_config_body(s, &len, &st);
+    if (!body) {
+        text_body(rs, 503, "the machine config cannot be read");
+        return;
+    }
+    rs->mem = malloc(len ? len : 1);
+    if (!rs->mem) {
+        text_body(rs, 500, NULL);
+        return;
+    }
+    memcpy(rs->mem, body, len);
+    rs->status = 200;
+    rs->content_length = len;
+    rs->remaining = rs->head ? 0 : len;
+    char lm[40];
+    http_date(st.st_mtim.tv_sec, lm, sizeof lm);
+    add_header(rs, "content-type", "application/json");
+    add_header(rs, "content-length", "%zu", len);
+    add_header(rs, "last-modified", "%s", lm);
+    add_header(rs, "cache-control", "no-cache");
+}
+
+void serve_handle(server *s, const request *rq, response *rs)
+{
+    memset(rs, 0, sizeof *rs);
+    rs->fd = -1;
+    rs->start_ms = serve_now_ms();
+    size_t ml = rq->method_len < sizeof rs->method ? rq->method_len : sizeof rs->method - 1;
+    for (size_t i = 0; i < ml; i++) {
+        unsigned char c = (unsigned char)rq->method[i];
+        rs->method[i] = (c > 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    serve_path_for_log(rq->target, rq->target_len, rs->log_path, sizeof rs->log_path);
+    bool get = rq->method_len == 3 && !memcmp(rq->method, "GET", 3);
+    rs->head = rq->method_len == 4 && !memcmp(rq->method, "HEAD", 4);
+
+    if (rq->reject) {
+        text_body(rs, rq->reject, NULL);
+        return;
+    }
+    if (!get && !rs->head) {
+        text_body(rs, 405, NULL);
+        return;
+    }
+    char path[SERVE_PATH_MAX];
+    if (serve_path_decode(rq->target, rq->target_len, path, sizeof path) != 0) {
+        text_body(rs, 404, NULL);
+        return;
+    }
+    if (s->opts->config && !strcmp(path, "/config")) {
+        serve_config(s, rs);
+        return;
+    }
+    struct stat st;
+    int fd = serve_files_open(s, path, &st);
+    if (fd < 0) {
+        text_body(rs, 404, NULL);
+        return;
+    }
+    const serve_verdict *v = serve_files_verdict(s, fd, &st);
+    if (v->err && !s->opts->force) {
+        close(fd);
+        fprintf(s->opts->log, "ota32 serve: refusing %s: %s\n", rs->log_path, v->msg);
+        text_body(rs, 503, "refusing to serve this file (see the server log)");
+        return;
+    }
+
+    uint64_t size = (uint64_t)st.st_size;
+    char etag[80], lm[40];
+    file_key k = serve_file_key(&st);
+    snprintf(etag, sizeof etag, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"", size,
+             (uint64_t)k.mtime_ns, (uint64_t)k.ino);
+    http_date(st.st_mtim.tv_sec, lm, sizeof lm);
+
+    uint64_t first = 0, last = size ? size - 1 : 0;
+    http_range_result r = HTTP_RANGE_NONE;
+    if (rq->range) {
+        r = http_range_parse(rq->range, rq->range_len, size, &first, &last);
+        if (rq->if_range && r != HTTP_RANGE_NONE &&
+            !http_if_range_matches(rq->if_range, rq->if_range_len, etag, lm))
+            r = HTTP_RANGE_NONE; /* the representation changed: send it whole */
+    }
+    if (r == HTTP_RANGE_UNSATISFIABLE) {
+        close(fd);
+        text_body(rs, 416, NULL);
+        add_header(rs, "content-range", "bytes */%" PRIu64, size);
+        return;
+    }
+    rs->fd = fd;
+    rs->file_size = size;
+    if (r == HTTP_RANGE_ONE) {
+        rs->status = 206;
+        rs->off = first;
+        rs->content_length = last - first + 1;
+    } else {
+        rs->status = 200;
+        rs->off = 0;
+        rs->content_length = size;
+    }
+    rs->remaining = rs->head ? 0 : rs->content_length;
+    add_header(rs, "content-type", "application/octet-stream");
+    add_header(rs, "content-length", "%" PRIu64, rs->content_length);
+    add_header(rs, "accept-ranges", "bytes");
+    add_header(rs, "etag", "%s", etag);
+    add_header(rs, "last-modified", "%s", lm);
+    if (rs->status == 206)
+        add_header(rs, "content-range", "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
+                   size);
+}
+
+long response_read(response *rs, uint8_t *buf, size_t cap)
+{
+    size_t n = rs->remaining < cap ? (size_t)rs->remaining : cap;
+    if (n == 0)
+        return 0;
+    if (rs->mem) {
+        memcpy(buf, rs->mem + rs->mem_off, n);
+        rs->mem_off += n;
+    } else {
+        ssize_t got;
+        do
+            got = pread(rs->fd, buf, n, (off_t)rs->off);
+        while (got < 0 && errno == EINTR);
+        if (got <= 0)
+            return -1; /* shrank under us: the promised length cannot be sent */
+        n = (size_t)got;
+        rs->off += n;
+    }
+    rs->remaining -= n;
+    rs->sent += n;
+    return (long)n;
+}
+
+long response_add_body(response *rs, struct evbuffer *out, size_t max, bool zero_copy)
+{
+    size_t n = rs->remaining < max ? (size_t)rs->remaining : max;
+    if (n == 0)
+        return 0;
+    if (zero_copy && (rs->fd >= 0 || rs->seg) && !rs->mem) {
+        if (!rs->seg) {
+            /* The segment takes the descriptor: chains already queued on the
+             * socket keep it open after the response is released. */
+            rs->seg = evbuffer_file_segment_new(rs->fd, 0, (ev_off_t)rs->file_size,
+                                                EVBUF_FS_CLOSE_ON_FREE);
+            if (!rs->seg)
+                return -1;
+            rs->fd = -1;
+        }
+        if (evbuffer_add_file_segment(out, rs->seg, (ev_off_t)rs->off, (ev_off_t)n) != 0)
+            return -1;
+        rs->off += n;
+        rs->remaining -= n;
+        rs->sent += n;
+        return (long)n;
+    }
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) < 1)
+        return -1;
+    long got = response_read(rs, v.iov_base, n < v.iov_len ? n : v.iov_len);
+    v.iov_len = got > 0 ? (size_t)got : 0;
+    evbuffer_commit_space(out, &v, 1);
+    return got > 0 ? got : -1;
+}
+
+void response_release(response *rs)
+{
+    if (rs->seg)
+        evbuffer_file_segment_free(rs->seg);
+    rs->seg = NULL;
+    if (rs->fd >= 0)
+        close(rs->fd);
+    rs->fd = -1;
+    free(rs->mem);
+    rs->mem = NULL;
+}
+
+void serve_log_access(server *s, const char *peer, const response *rs, const char *proto)
+{
+    s->stats.requests++;
+    s->stats.bytes += rs->sent;
+    if (rs->status >= 100 && rs->status < 600)
+        s->stats.by_class[rs->status / 100]++;
+    if (s->opts->quiet)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[32];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    fprintf(s->opts->log, "%s.%03ldZ %s \"%s %s\" %d %" PRIu64 " %" PRIu64 "ms %s\n", when,
+            ts.tv_nsec / 1000000, peer, rs->method, rs->log_path, rs->status, rs->sent,
+            serve_now_ms() - rs->start_ms, proto);
+}

@@ -1,0 +1,162 @@
+/* Internal structures shared by the server's files. */
+#ifndef OTA32_SERVER_SERVE_INTERNAL_H
+#define OTA32_SERVER_SERVE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
+
+#include "serve.h"
+#include "serve_check.h"
+#include "serve_path.h"
+
+/* Output bytes queued per connection before the server stops producing more
+ * and waits for the socket to drain (backpressure); the write callback asks
+ * for more when it falls to SERVE_OUT_LOW. */
+#define SERVE_OUT_HIGH (64u * 1024u)
+#define SERVE_OUT_LOW (16u * 1024u)
+/* Body bytes copied per step (and per DATA frame): a little under 16 KB so
+ * that libevent's chain (payload + its header, rounded up to a power of two)
+ * is a 16 KB allocation, not 32 KB. */
+#define SERVE_BODY_CHUNK (16u * 1024u - 128u)
+#define SERVE_H2_MAX_STREAMS 100u
+#define SERVE_CONFIG_MAX (1u << 20)
+#define SERVE_CHECK_CACHE 32u
+#define SERVE_MAX_LISTENERS 4u
+#define SERVE_DRAIN_S 10
+
+/* A file identity: a rebuilt image gets a new one (and a new ETag). */
+typedef struct file_key {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    int64_t mtime_ns;
+} file_key;
+
+typedef struct check_entry {
+    bool used;
+    file_key key;
+    serve_verdict verdict;
+} check_entry;
+
+typedef struct served_file {
+    char url[SERVE_PATH_MAX]; /* "/<basename>" */
+    char *path;               /* realpath */
+} served_file;
+
+typedef struct serve_stats {
+    uint64_t requests;
+    uint64_t by_class[6]; /* 1xx..5xx at [1..5] */
+    uint64_t bytes;
+    uint64_t conns;
+    uint64_t conns_h2, conns_h2c, conns_h1;
+} serve_stats;
+
+struct conn;
+
+typedef struct server {
+    const ota32_serve_opts *opts;
+    struct event_base *base;
+    SSL_CTX *ssl;
+    struct evconnlistener *listeners[SERVE_MAX_LISTENERS];
+    unsigned nlisteners;
+    struct event *sig_int, *sig_term, *drain_timer;
+    bool draining;
+    unsigned idle_s;
+
+    served_file files[OTA32_SERVE_MAX_FILES];
+    unsigned nfiles;
+    char *dir_real; /* realpath of --dir, or NULL */
+    serve_limits limits;
+    check_entry checks[SERVE_CHECK_CACHE];
+    unsigned check_next;
+
+    /* --config: the last good copy, reloaded when the file changes */
+    char *cfg_body;
+    size_t cfg_len;
+    file_key cfg_key;
+    file_key cfg_bad_key; /* last change that did not parse (warned once) */
+
+    struct conn *conns;
+    unsigned nconns;
+    serve_stats stats;
+    uint64_t start_ms;
+} server;
+
+/* One request as either protocol hands it over. */
+typedef struct request {
+    const char *method;
+    size_t method_len;
+    const char *target;
+    size_t target_len;
+    const char *range; /* NULL when absent */
+    size_t range_len;
+    const char *if_range; /* NULL when absent */
+    size_t if_range_len;
+    int reject; /* non-zero: protocol layer already knows the status */
+} request;
+
+#define RESP_HDR_MAX 8
+
+typedef struct response {
+    int status;
+    bool head;
+    /* headers, as name/value pairs; values live in `vals` */
+    unsigned nhdr;
+    const char *names[RESP_HDR_MAX];
+    char vals[RESP_HDR_MAX][96];
+    uint64_t content_length;
+    /* body: from a file (read with pread, or handed to the socket as a
+     * file segment: sendfile on plain TCP) or from memory */
+    int fd;
+    struct evbuffer_file_segment *seg; /* owns fd once created */
+    uint64_t file_size;
+    uint64_t off;
+    uint64_t remaining;
+    char *mem;
+    size_t mem_off;
+    uint64_t sent;
+    /* access log */
+    char method[17];
+    char log_path[256];
+    uint64_t start_ms;
+} response;
+
+/* serve_handle.c */
+void serve_handle(server *s, const request *rq, response *rs);
+/* Next body bytes into buf: count, 0 at the end, -1 when the file cannot
+ * deliver what was promised (truncated while being served). */
+long response_read(response *rs, uint8_t *buf, size_t cap);
+/* Append up to `max` body bytes to `out`; zero_copy (a socket that
+ * drains to a file descriptor) adds them as a file segment, sent with
+ * sendfile. Returns the count, 0 at the end, -1 on failure. */
+long response_add_body(response *rs, struct evbuffer *out, size_t max, bool zero_copy);
+void response_release(response *rs);
+void serve_log_access(server *s, const char *peer, const response *rs, const char *proto);
+uint64_t serve_now_ms(void);
+const char *serve_reason(int status);
+
+/* serve_files.c */
+int serve_files_init(server *s, char *msg, size_t cap);
+void serve_files_free(server *s);
+/* Open the served file for a decoded path: fd (regular file) or -1. */
+int serve_files_open(server *s, const char *path, struct stat *st);
+/* Cached image verdict for an open file. */
+const serve_verdict *serve_files_verdict(server *s, int fd, const struct stat *st);
+/* Current /config body (NULL when --config is not given or unreadable). */
+const char *serve_config_body(server *s, size_t *len, struct stat *st);
+file_key serve_file_key(const struct stat *st);
+
+/* serve_conn.c */
+void serve_conn_accept(server *s, int fd, const struct sockaddr *addr, int addrlen);
+void serve_conns_drain(server *s);
+void serve_conns_free_all(server *s);
+
+#endif

@@ -1,0 +1,407 @@
+/* ota32_serve_run: checks, listeners, the banner a developer copies from,
+ * signals and the shutdown summary. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include <openssl/err.h>
+
+#include "serve_internal.h"
+
+#define MAX_ADDRS 8
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static bool is_private_v4(uint32_t a)
+{
+    return (a >> 24) == 10 || (a >> 20) == (172u << 4 | 1u) || (a >> 16) == (192u << 8 | 168u);
+}
+
+/* The addresses a device on the LAN can reach this machine at. */
+static unsigned lan_addresses(char out[][INET_ADDRSTRLEN], unsigned max)
+{
+    struct ifaddrs *ifs = NULL;
+    unsigned n = 0;
+    if (getifaddrs(&ifs) != 0)
+        return 0;
+    for (struct ifaddrs *i = ifs; i && n < max; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP) ||
+            (i->ifa_flags & IFF_LOOPBACK))
+            continue;
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)i->ifa_addr;
+        if (!is_private_v4(ntohl(in->sin_addr.s_addr)))
+            continue;
+        char a[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &in->sin_addr, a, sizeof a);
+        bool dup = false;
+        for (unsigned j = 0; j < n; j++)
+            dup = dup || !strcmp(out[j], a);
+        if (!dup)
+            snprintf(out[n++], INET_ADDRSTRLEN, "%s", a);
+    }
+    freeifaddrs(ifs);
+    return n;
+}
+
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned inlen, void *arg)
+{
+    (void)ssl;
+    (void)arg;
+    static const unsigned char ours[] = "\x02h2\x08http/1.1";
+    unsigned char *sel = NULL;
+    if (SSL_select_next_proto(&sel, outlen, ours, sizeof ours - 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK; /* no common protocol: HTTP/1.1 without ALPN */
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static SSL_CTX *tls_context(const ota32_serve_opts *o, char *msg, size_t cap)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    const char *what = "cannot create a TLS context";
+    if (!ctx)
+        goto fail;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION); /* RFC 9113 section 9.2 */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    what = o->tls_cert;
+    if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1)
+        goto fail;
+    what = o->tls_key;
+    if (SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1)
+        goto fail;
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+    return ctx;
+fail:;
+    char err[256] = "";
+    unsigned long e = ERR_get_error();
+    if (e)
+        ERR_error_string_n(e, err, sizeof err);
+    snprintf(msg, cap, "%s: %s", what, err[0] ? err : "TLS setup failed");
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+                      int addrlen, void *arg)
+{
+    (void)l;
+    serve_conn_accept(arg, fd, addr, addrlen);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    server *s = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    /* Out of descriptors under load: the listener stays, clients retry. */
+    fprintf(s->opts->log, "ota32 serve: accept: %s\n", evutil_socket_error_to_string(e));
+}
+
+static void summary(server *s)
+{
+    uint64_t ms = serve_now_ms() - s->start_ms;
+    fprintf(s->opts->out,
+            "ota32 serve: stopped after %" PRIu64 ".%01" PRIu64 " s: %" PRIu64
+            " requests (2xx %" PRIu64 ", 3xx %" PRIu64 ", 4xx %" PRIu64 ", 5xx %" PRIu64
+            "), %" PRIu64 " body bytes, %" PRIu64 " connections (h2 %" PRIu64 ", h2c %" PRIu64
+            ", http/1.1 %" PRIu64 ")\n",
+            ms / 1000, (ms % 1000) / 100, s->stats.requests, s->stats.by_class[2],
+            s->stats.by_class[3], s->stats.by_class[4], s->stats.by_class[5], s->stats.bytes,
+            s->stats.conns, s->stats.conns_h2, s->stats.conns_h2c, s->stats.conns_h1);
+    fflush(s->opts->out);
+}
+
+static void stop_listening(server *s)
+{
+    for (unsigned i = 0; i < s->nlisteners; i++)
+        evconnlistener_free(s->listeners[i]);
+    s->nlisteners = 0;
+}
+
+static void drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    server *s = arg;
+    fprintf(s->opts->log, "ota32 serve: closing %u connections still open after %d s\n",
+            s->nconns, SERVE_DRAIN_S);
+    serve_conns_free_all(s);
+    event_base_loopexit(s->base, NULL);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    server *s = arg;
+    if (s->draining) { /* a second signal: stop now */
+        serve_conns_free_all(s);
+        event_base_loopexit(s->base, NULL);
+        return;
+    }
+    s->draining = true;
+    fprintf(s->opts->log, "ota32 serve: %s: finishing %u open connections\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", s->nconns);
+    stop_listening(s);
+    serve_conns_drain(s);
+    if (s->nconns == 0) {
+        event_base_loopexit(s->base, NULL);
+        return;
+    }
+    struct timeval tv = {.tv_sec = SERVE_DRAIN_S};
+    s->drain_timer = evtimer_new(s->base, drain_timeout_cb, s);
+    if (s->drain_timer)
+        event_add(s->drain_timer, &tv);
+}
+
+/* Bind every address the --bind name resolves to. Returns the port bound
+ * (the same for all), or 0 with a message. */
+static uint16_t listen_all(server *s, char *bound, size_t bcap, char *msg, size_t cap)
+{
+    const ota32_serve_opts *o = s->opts;
+    const char *host = o->bind ? o->bind : "0.0.0.0";
+    char port[8];
+    snprintf(port, sizeof port, "%u", (unsigned)o->port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        snprintf(msg, cap, "--bind %s: %s", host, gai_strerror(rc));
+        return 0;
+    }
+    uint16_t chosen = o->port;
+    for (struct addrinfo *ai = res; ai && s->nlisteners < SERVE_MAX_LISTENERS; ai = ai->ai_next) {
+        if (chosen && ai->ai_family == AF_INET)
+            ((struct sockaddr_in *)(void *)ai->ai_addr)->sin_port = htons(chosen);
+        else if (chosen && ai->ai_family == AF_INET6)
+            ((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_port = htons(chosen);
+        struct evconnlistener *l = evconnlistener_new_bind(
+            s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+            ai->ai_addr, (int)ai->ai_addrlen);
+        if (!l) {
+            snprintf(msg, cap, "cannot listen on %s port %s: %s", host, port,
+                     strerror(errno));
+            freeaddrinfo(res);
+            return 0;
+        }
+        evconnlistener_set_error_cb(l, accept_error_cb);
+        s->listeners[s->nlisteners++] = l;
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &sl);
+        char a[INET6_ADDRSTRLEN] = "?";
+        if (ss.ss_family == AF_INET) {
+            const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)&ss;
+            inet_ntop(AF_INET, &in->sin_addr, a, sizeof a);
+            chosen = ntohs(in->sin_port);
+            snprintf(bound, bcap, "%s", a);
+        } else {
+            const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)&ss;
+            inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof a);
+            chosen = ntohs(in6->sin6_port);
+            snprintf(bound, bcap, "[%s]", a);
+        }
+        fprintf(o->out, "ota32 serve: listening on %s://%s:%u (%s)\n", s->ssl ? "https" : "http",
+                bound, (unsigned)chosen,
+                s->ssl ? "h2 and http/1.1 by ALPN" : "h2c prior knowledge, http/1.1");
+    }
+    freeaddrinfo(res);
+    return chosen;
+}
+
+/* Check one file at start-up. Returns false when it must not be served. */
+static bool check_at_start(server *s, const char *path, serve_verdict *out)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        memset(out, 0, sizeof *out);
+        out->err = OTA32_ERR_IO;
+        snprintf(out->msg, sizeof out->msg, "%s", strerror(errno));
+        return false;
+    }
+    *out = *serve_files_verdict(s, fd, &st);
+    close(fd);
+    return out->err == 0;
+}
+
+static void print_file(server *s, const char *url_path, const serve_verdict *v,
+                       char addrs[][INET_ADDRSTRLEN], unsigned naddr, uint16_t port)
+{
+    FILE *f = s->opts->out;
+    const char *scheme = s->ssl ? "https" : "http";
+    const char *chip = ota32_chip_name(v->chip_id);
+    if (v->has_desc)
+        fprintf(f, "\n%s: %s app \"%s\", version \"%s\"\n", url_path + 1, chip ? chip : "?",
+                v->project, v->version);
+    else
+        fprintf(f, "\n%s:\n", url_path + 1);
+    for (unsigned i = 0; i < naddr; i++)
+        fprintf(f, "  %s://%s:%u%s\n", scheme, addrs[i], (unsigned)port, url_path);
+    const char *version = s->opts->version ? s->opts->version : v->version;
+    char url[256];
+    snprintf(url, sizeof url, "%s://%s:%u%s", scheme, addrs[0], (unsigned)port, url_path);
+    fprintf(f, "service for the machine config (\"services\" list):\n");
+    fprintf(f, "{\n  \"name\": \"OTA\",\n  \"namespace\": \"rdk\",\n  \"type\": \"generic\",\n"
+               "  \"model\": \"ota_service\",\n  \"attributes\": {\n    \"url\": ");
+    json_str(f, url);
+    fprintf(f, ",\n    \"version\": ");
+    json_str(f, version);
+    fprintf(f, "\n  }\n}\n");
+}
+
+int ota32_serve_run(const ota32_serve_opts *o)
+{
+    server *s = calloc(1, sizeof *s);
+    if (!s) {
+        fprintf(o->log, "ota32: serve: out of memory\n");
+        return 1;
+    }
+    s->opts = o;
+    s->idle_s = o->idle_timeout_s ? o->idle_timeout_s : 60;
+    s->start_ms = serve_now_ms();
+    int status = 1;
+    char msg[1024] = "";
+    serve_verdict *verdicts = calloc(OTA32_SERVE_MAX_FILES, sizeof *verdicts);
+    if (!verdicts || serve_files_init(s, msg, sizeof msg) != 0) {
+        fprintf(o->log, "ota32: %s\n", verdicts ? msg : "out of memory");
+        goto out;
+    }
+
+    bool refused = false;
+    for (unsigned i = 0; i < s->nfiles; i++) {
+        if (check_at_start(s, s->files[i].path, &verdicts[i]))
+            continue;
+        fprintf(o->log, "ota32: %s: %s%s\n", o->files[i], o->force ? "warning: " : "",
+                verdicts[i].msg);
+        refused = refused || !o->force;
+    }
+    if (refused) {
+        fprintf(o->log, "ota32: not serving (--force serves such files anyway)\n");
+        goto out;
+    }
+    if (s->dir_real) {
+        /* Report the top level of --dir now; files added later are checked
+         * when first requested. */
+        DIR *d = opendir(s->dir_real);
+        struct dirent *e;
+        unsigned seen = 0;
+        while (d && (e = readdir(d)) != NULL && seen < 256) {
+            if (e->d_name[0] == '.')
+                continue;
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s", s->dir_real, e->d_name);
+            struct stat st;
+            if (stat(p, &st) != 0 || !S_ISREG(st.st_mode))
+                continue;
+            seen++;
+            serve_verdict v;
+            if (!check_at_start(s, p, &v))
+                fprintf(o->log, "ota32: %s: %s%s\n", p, o->force ? "warning: " : "not served: ",
+                        v.msg);
+        }
+        if (d)
+            closedir(d);
+    }
+
+    if (o->tls_cert && !(s->ssl = tls_context(o, msg, sizeof msg))) {
+        fprintf(o->log, "ota32: %s\n", msg);
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    s->base = event_base_new();
+    if (!s->base) {
+        fprintf(o->log, "ota32: serve: cannot create the event loop\n");
+        goto out;
+    }
+    char bound[INET6_ADDRSTRLEN + 2] = "";
+    uint16_t port = listen_all(s, bound, sizeof bound, msg, sizeof msg);
+    if (!port) {
+        fprintf(o->log, "ota32: %s\n", msg);
+        goto out;
+    }
+
+    char addrs[MAX_ADDRS][INET_ADDRSTRLEN];
+    unsigned naddr;
+    bool wildcard = !o->bind || !strcmp(o->bind, "0.0.0.0") || !strcmp(o->bind, "::");
+    if (wildcard) {
+        naddr = lan_addresses(addrs, MAX_ADDRS);
+        if (naddr == 0) {
+            fprintf(o->out, "ota32 serve: no private LAN IPv4 address found: devices cannot "
+                            "reach this machine; 127.0.0.1 is shown for local testing\n");
+            snprintf(addrs[0], sizeof addrs[0], "127.0.0.1");
+            naddr = 1;
+        }
+    } else {
+        snprintf(addrs[0], sizeof addrs[0], "%s", bound);
+        naddr = 1;
+    }
+    for (unsigned i = 0; i < s->nfiles; i++)
+        print_file(s, s->files[i].url, &verdicts[i], addrs, naddr, port);
+    if (s->dir_real)
+        fprintf(o->out, "\nfiles under %s: %s://%s:%u/<name>\n", s->dir_real,
+                s->ssl ? "https" : "http", addrs[0], (unsigned)port);
+    if (o->config)
+        fprintf(o->out, "\nmachine config %s: %s://%s:%u/config\n", o->config,
+                s->ssl ? "https" : "http", addrs[0], (unsigned)port);
+    fprintf(o->out, "\nota32 serve: ready (Ctrl-C stops)\n");
+    fflush(o->out);
+
+    s->sig_int = evsignal_new(s->base, SIGINT, signal_cb, s);
+    s->sig_term = evsignal_new(s->base, SIGTERM, signal_cb, s);
+    if (!s->sig_int || !s->sig_term || event_add(s->sig_int, NULL) != 0 ||
+        event_add(s->sig_term, NULL) != 0) {
+        fprintf(o->log, "ota32: serve: cannot install signal handlers\n");
+        goto out;
+    }
+    event_base_dispatch(s->base);
+    summary(s);
+    status = 0;
+out:
+    stop_listening(s);
+    serve_conns_free_all(s);
+    if (s->sig_int)
+        event_free(s->sig_int);
+    if (s->sig_term)
+        event_free(s->sig_term);
+    if (s->drain_timer)
+        event_free(s->drain_timer);
+    if (s->base)
+        event_base_free(s->base);
+    SSL_CTX_free(s->ssl);
+    serve_files_free(s);
+    free(verdicts);
+    free(s);
+    return status;
+}

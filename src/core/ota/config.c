@@ -1,0 +1,274 @@
+/*
+ * Machine config -> the OTA service's url and version.
+ *
+ * Strict by design: a config that names an OTA service but gets anything
+ * wrong is rejected with the field's path, so a typo never starts a download.
+ */
+#include "ota32/service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__has_include)
+#if __has_include(<cjson/cJSON.h>)
+#include <cjson/cJSON.h>
+#else
+#include "cJSON.h"
+#endif
+#else
+#include "cJSON.h"
+#endif
+
+#define MODEL_SHORT "ota_service"
+#define MODEL_TRIPLET "rdk:builtin:ota_service"
+#define PATH_MAX_LEN 48
+
+/* cJSON's allocation hooks are global; they point at the caller's allocator
+ * only while ota32_config_parse runs. */
+static const ota32_alloc_ops *g_alloc;
+static bool g_oom;
+
+static void *hook_malloc(size_t n)
+{
+    void *p = g_alloc->malloc(g_alloc->ctx, n);
+    if (!p)
+        g_oom = true;
+    return p;
+}
+
+static void hook_free(void *p)
+{
+    g_alloc->free(g_alloc->ctx, p);
+}
+
+/* "services[2]." or "" for a bare service object. */
+static void path_prefix(char *out, size_t cap, int index)
+{
+    if (index < 0)
+        out[0] = '\0';
+    else
+        snprintf(out, cap, "services[%d].", index);
+}
+
+static bool is_ota_model(const cJSON *svc)
+{
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(svc, "model");
+    return cJSON_IsString(model) &&
+           (!strcmp(model->valuestring, MODEL_SHORT) || !strcmp(model->valuestring, MODEL_TRIPLET));
+}
+
+/* Checks "namespace"/"type": required for the short model, optional (but
+ * must agree) for the triplet. */
+static int check_ident(const cJSON *svc, const char *pfx, const char *field, const char *want,
+                       bool required, ota32_diag *diag)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(svc, field);
+    if (!v) {
+        if (!required)
+            return OTA32_OK;
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1,
+                               "%s%s: missing (the OTA service is %s \"%s\")", pfx, field, field,
+                               want);
+    }
+    if (!cJSON_IsString(v))
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "%s%s: not a string", pfx, field);
+    if (strcmp(v->valuestring, want) != 0)
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1,
+                               "%s%s: \"%.64s\", expected \"%s\" for model %s", pfx, field,
+                               v->valuestring, want, MODEL_SHORT);
+    return OTA32_OK;
+}
+
+static int extract(const cJSON *svc, int index, const ota32_alloc_ops *alloc,
+                   ota32_ota_config *out, ota32_diag *diag)
+{
+    char pfx[PATH_MAX_LEN];
+    path_prefix(pfx, sizeof pfx, index);
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(svc, "model");
+    bool triplet = !strcmp(model->valuestring, MODEL_TRIPLET);
+    int rc = check_ident(svc, pfx, "namespace", "rdk", !triplet, diag);
+    if (rc == OTA32_OK)
+        rc = check_ident(svc, pfx, "type", "generic", !triplet, diag);
+    if (rc != OTA32_OK)
+        return rc;
+
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(svc, "name");
+    if (name && !cJSON_IsString(name))
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "%sname: not a string", pfx);
+
+    const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(svc, "attributes");
+    if (!attrs)
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1,
+                               "%sattributes: missing (needs \"url\" and \"version\")", pfx);
+    if (!cJSON_IsObject(attrs))
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "%sattributes: not an object",
+                               pfx);
+
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(attrs, "url");
+    if (!url)
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "%sattributes.url: missing", pfx);
+    if (!cJSON_IsString(url))
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "%sattributes.url: not a string",
+                               pfx);
+    size_t url_len = strlen(url->valuestring);
+    if (url_len > OTA32_CONFIG_URL_MAX)
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1,
+                               "%sattributes.url: %zu bytes, at most %u", pfx, url_len,
+                               OTA32_CONFIG_URL_MAX);
+    /* ota32_url is ~2.6 KB: take it from the allocator, not the stack. */
+    ota32_url *parsed = alloc ? alloc->malloc(alloc->ctx, sizeof *parsed) : NULL;
+    if (!parsed)
+        return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "config: out of memory");
+    ota32_diag ud;
+    ota32_diag_clear(&ud);
+    rc = ota32_url_parse(url->valuestring, parsed, &ud);
+    alloc->free(alloc->ctx, parsed);
+    if (rc != OTA32_OK)
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "%sattributes.url: %s", pfx,
+                               ud.msg[0] ? ud.msg : ota32_strerror(rc));
+
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(attrs, "version");
+    if (!ver)
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "%sattributes.version: missing",
+                               pfx);
+    if (!cJSON_IsString(ver))
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1,
+                               "%sattributes.version: not a string", pfx);
+    size_t ver_len = strlen(ver->valuestring);
+    if (ver_len > OTA32_CONFIG_VERSION_MAX)
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1,
+                               "%sattributes.version: %zu bytes, at most %u", pfx, ver_len,
+                               OTA32_CONFIG_VERSION_MAX);
+
+    memcpy(out->url, url->valuestring, url_len + 1);
+    memcpy(out->version, ver->valuestring, ver_len + 1);
+    out->name[0] = '\0';
+    if (name) {
+        size_t n = strlen(name->valuestring);
+        if (n > OTA32_CONFIG_NAME_MAX)
+            n = OTA32_CONFIG_NAME_MAX;
+        memcpy(out->name, name->valuestring, n);
+        out->name[n] = '\0';
+    }
+    out->index = index;
+    return OTA32_OK;
+}
+
+static int find_service(const cJSON *root, const ota32_alloc_ops *alloc, ota32_ota_config *out,
+                        ota32_diag *diag)
+{
+    if (!cJSON_IsObject(root))
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "config: not a JSON object");
+
+    const cJSON *services = cJSON_GetObjectItemCaseSensitive(root, "services");
+    if (!services) {
+        /* A bare service object, or a machine config without services. */
+        if (cJSON_GetObjectItemCaseSensitive(root, "model")) {
+            if (!is_ota_model(root))
+                return OTA32_ERR_NOT_FOUND;
+            return extract(root, -1, alloc, out, diag);
+        }
+        return OTA32_ERR_NOT_FOUND;
+    }
+    if (cJSON_IsNull(services))
+        return OTA32_ERR_NOT_FOUND;
+    if (!cJSON_IsArray(services))
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "services: not an array");
+
+    int index = 0, found = -1;
+    const cJSON *svc;
+    cJSON_ArrayForEach(svc, services)
+    {
+        if (!cJSON_IsObject(svc))
+            return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "services[%d]: not an object",
+                                   index);
+        if (is_ota_model(svc)) {
+            if (found >= 0)
+                return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1,
+                                       "services[%d]: a second OTA service (the first is "
+                                       "services[%d])",
+                                       index, found);
+            int rc = extract(svc, index, alloc, out, diag);
+            if (rc != OTA32_OK)
+                return rc;
+            found = index;
+        }
+        index++;
+    }
+    return found >= 0 ? OTA32_OK : OTA32_ERR_NOT_FOUND;
+}
+
+/* The C library, for callers that pass no allocator. */
+static void *libc_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    return malloc(n);
+}
+static void *libc_calloc(void *ctx, size_t n, size_t s)
+{
+    (void)ctx;
+    return calloc(n, s);
+}
+static void *libc_realloc(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    return realloc(p, n);
+}
+static void libc_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+static const ota32_alloc_ops libc_alloc = {NULL, libc_malloc, libc_calloc, libc_realloc,
+                                           libc_free};
+
+int ota32_config_parse(const char *json, size_t len, const ota32_alloc_ops *alloc,
+                       ota32_ota_config *out, ota32_diag *diag)
+{
+    if (!json || !out)
+        return OTA32_ERR_INVALID_ARG;
+    if (!alloc || !alloc->malloc || !alloc->free)
+        alloc = &libc_alloc;
+    if (len > OTA32_CONFIG_TEXT_MAX)
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "config: %zu bytes, at most %u",
+                               len, OTA32_CONFIG_TEXT_MAX);
+    /* cJSON wants no NUL inside the buffer it is told about. */
+    const char *nul = memchr(json, '\0', len);
+    if (nul)
+        len = (size_t)(nul - json);
+
+    cJSON_Hooks hooks = {hook_malloc, hook_free};
+    g_alloc = alloc;
+    g_oom = false;
+    cJSON_InitHooks(&hooks);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+    int rc;
+    if (!root && g_oom) {
+        rc = ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "config: out of memory");
+    } else if (!root) {
+        long off = end ? (long)(end - json) : -1;
+        /* cJSON points at the offending byte; count lines for the message. */
+        int line = 1;
+        for (long i = 0; i < off && i < (long)len; i++)
+            line += json[i] == '\n';
+        rc = ota32_diag_fail(diag, OTA32_ERR_CONFIG, line, off,
+                             "config: line %d, offset %ld: not valid JSON", line, off);
+    } else {
+        /* Anything but whitespace after the value is an error too. */
+        size_t used = (size_t)(end - json);
+        while (used < len && (json[used] == ' ' || json[used] == '\t' || json[used] == '\r' ||
+                              json[used] == '\n'))
+            used++;
+        if (used < len)
+            rc = ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, (long)used,
+                                 "config: offset %zu: unexpected data after the JSON value", used);
+        else
+            rc = find_service(root, alloc, out, diag);
+        cJSON_Delete(root);
+    }
+    cJSON_InitHooks(NULL);
+    g_alloc = NULL;
+    return rc;
+}

@@ -1,0 +1,602 @@
+/*
+ * One update: stream the image from the server through the image parser into
+ * the inactive slot, resume with Range/If-Range when the connection drops (or
+ * from the progress record after a reset), verify the stream and then the
+ * flash, switch the boot slot and request a reboot.
+ *
+ * Invariants:
+ *   - nothing is erased before the image prefix (header, first segment
+ *     header, app descriptor) has been accepted: the writer is armed only
+ *     once the parser is past it, and its 4 KB buffer is larger than it;
+ *   - the progress record only ever describes bytes that are in flash, and
+ *     it is erased before a restart from byte 0 re-erases the slot;
+ *   - the pending record is written before the switch, so any reboot after
+ *     the switch finds it.
+ */
+#include "svc_backoff.h"
+#include "svc_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_REQUESTS 64u /* per apply, whatever happens */
+#define MB (1024u * 1024u)
+
+static bool weak_etag(const char *etag)
+{
+    return etag[0] == 'W' && etag[1] == '/';
+}
+
+static void release_stream(ota32_service *s)
+{
+    if (s->parser_live) {
+        ota32_image_parser_abort(&s->parser);
+        s->parser_live = false;
+    }
+    if (s->stream_hash) {
+        s->plat->hash.finish(s->plat->hash.ctx, s->stream_hash, NULL);
+        s->stream_hash = NULL;
+    }
+}
+
+static void parser_start(ota32_service *s)
+{
+    ota32_image_opts io = {
+        .chip_id = s->o.chip_id,
+        .chip_rev_full = 0,
+        .max_len = s->target.size,
+        .require_app_desc = true,
+        .hash = &s->plat->hash,
+    };
+    ota32_image_parser_init(&s->parser, &io);
+    s->parser_live = true;
+}
+
+static int on_flush(void *user, const uint8_t *data, size_t len)
+{
+    ota32_service *s = user;
+    return s->plat->hash.update(s->plat->hash.ctx, s->stream_hash, data, len);
+}
+
+/* Forget everything received: the next byte is byte 0 again. The progress
+ * record goes first, so it never describes sectors about to be re-erased. */
+static int start_fresh(ota32_service *s)
+{
+    release_stream(s);
+    int rc = svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PROGRESS);
+    if (rc != OTA32_OK)
+        return rc;
+    parser_start(s);
+    s->stream_hash = s->plat->hash.start(s->plat->hash.ctx, OTA32_HASH_SHA256);
+    if (!s->stream_hash)
+        return OTA32_ERR_NO_MEM;
+    svc_writer_restart(&s->w, 0);
+    s->w.armed = false;
+    s->offset = 0;
+    s->last_saved = 0;
+    s->total = -1;
+    s->validator[0] = '\0';
+    s->next_pct = 10;
+    s->next_mb = MB;
+    return OTA32_OK;
+}
+
+/* SHA-256 of the stream so far, leaving the running hash untouched. */
+static int stream_digest(ota32_service *s, uint8_t out[OTA32_SHA256_LEN])
+{
+    void *h = s->plat->hash.clone(s->plat->hash.ctx, s->stream_hash);
+    if (!h)
+        return OTA32_ERR_NO_MEM;
+    return s->plat->hash.finish(s->plat->hash.ctx, h, out);
+}
+
+static int save_progress(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN])
+{
+    svc_progress p;
+    memset(&p, 0, sizeof p);
+    p.slot_index = s->target.index;
+    p.slot_offset = s->target.offset;
+    p.offset = s->w.flushed;
+    p.total = s->total >= 0 ? (uint32_t)s->total : SVC_TOTAL_UNKNOWN;
+    memcpy(p.ident, ident, OTA32_SHA256_LEN);
+    memcpy(p.validator, s->validator, sizeof p.validator);
+    int rc = stream_digest(s, p.digest);
+    if (rc == OTA32_OK)
+        rc = svc_progress_store(&s->plat->kv, &p);
+    if (rc == OTA32_OK)
+        s->last_saved = s->w.flushed;
+    return rc;
+}
+
+/* Feed [0, len) of the target slot, as it is in flash, to the parser and the
+ * stream hash (the buffer is the writer's, not in use here). */
+static int reread_slot(ota32_service *s, uint32_t len, ota32_diag *diag)
+{
+    for (uint32_t pos = 0; pos < len;) {
+        uint32_t n = len - pos < SVC_WRITE_BUF ? len - pos : SVC_WRITE_BUF;
+        int rc = s->plat->flash.read(s->plat->flash.ctx, s->target.offset + pos, s->buf, n);
+        if (rc != OTA32_OK)
+            return ota32_diag_fail(diag, rc, 0, (long)pos, "reading back 0x%x bytes at 0x%08x: %s",
+                                   n, s->target.offset + pos, ota32_strerror(rc));
+        size_t used;
+        rc = ota32_image_parser_feed(&s->parser, s->buf, n, &used, diag);
+        if (rc != OTA32_OK)
+            return rc;
+        rc = s->plat->hash.update(s->plat->hash.ctx, s->stream_hash, s->buf, n);
+        if (rc != OTA32_OK)
+            return rc;
+        pos += n;
+    }
+    return OTA32_OK;
+}
+
+/* After a reset: continue from the progress record if it belongs to this
+ * download and the flash still holds what it describes. Returns OK with
+ * s->offset set (0 = start over). Only flash and allocator errors fail. */
+static int resume_from_record(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN])
+{
+    svc_progress p;
+    int rc = svc_progress_load(&s->plat->kv, &p);
+    int frc = start_fresh(s); /* also erases a record that does not fit */
+    if (rc != OTA32_OK || frc != OTA32_OK)
+        return frc;
+    bool complete = p.total != SVC_TOTAL_UNKNOWN && p.offset == p.total;
+    const char *why = NULL;
+    if (memcmp(p.ident, ident, OTA32_SHA256_LEN) != 0)
+        why = "it belongs to another url or version";
+    else if (p.slot_index != s->target.index || p.slot_offset != s->target.offset)
+        why = "it belongs to another slot";
+    else if (p.offset == 0 || p.offset > s->target.size ||
+             (p.offset % SVC_WRITE_BUF != 0 && !complete) ||
+             (p.total != SVC_TOTAL_UNKNOWN && (p.offset > p.total || p.total > s->target.size)))
+        why = "its offsets do not fit the slot";
+    else if (!p.validator[0] && !complete)
+        why = "the server gave no validator for If-Range";
+    if (why) {
+        svc_log(s, OTA32_LOG_INFO, "ota: not resuming from the saved progress: %s", why);
+        return OTA32_OK;
+    }
+
+    ota32_diag d;
+    ota32_diag_clear(&d);
+    rc = reread_slot(s, p.offset, &d);
+    uint8_t digest[OTA32_SHA256_LEN];
+    if (rc == OTA32_OK)
+        rc = stream_digest(s, digest);
+    if (rc == OTA32_OK && memcmp(digest, p.digest, sizeof digest) != 0)
+        rc = ota32_diag_fail(&d, OTA32_ERR_VERIFY, 0, -1,
+                             "the first %u bytes in flash differ from what was downloaded",
+                             p.offset);
+    if (rc == OTA32_ERR_POWER_CUT || rc == OTA32_ERR_NO_MEM)
+        return rc;
+    if (rc != OTA32_OK) {
+        svc_log(s, OTA32_LOG_WARN, "ota: saved progress rejected (%s): starting over",
+                d.msg[0] ? d.msg : ota32_strerror(rc));
+        return start_fresh(s);
+    }
+    if (!complete)
+        svc_writer_restart(&s->w, p.offset);
+    else
+        s->w.flushed = p.offset;
+    s->w.armed = true;
+    s->offset = p.offset;
+    s->last_saved = p.offset;
+    s->total = p.total == SVC_TOTAL_UNKNOWN ? -1 : (int64_t)p.total;
+    svc_writer_set_total(&s->w, s->total);
+    memcpy(s->validator, p.validator, sizeof s->validator);
+    s->st.resumed_from = p.offset;
+    while (s->total > 0 && s->next_pct <= 100 &&
+           (uint64_t)s->offset * 100 >= (uint64_t)s->total * s->next_pct)
+        s->next_pct += 10;
+    while (s->next_mb <= s->offset)
+        s->next_mb += MB;
+    svc_log(s, OTA32_LOG_INFO, "ota: resuming after a reset at %u of %lld bytes (flash re-checked)",
+            p.offset, (long long)s->total);
+    return OTA32_OK;
+}
+
+/* ---- HTTP callbacks ----------------------------------------------------- */
+
+static int cb_fail(ota32_service *s, int err)
+{
+    s->cb_err = err;
+    return err;
+}
+
+static int on_response(void *user, const ota32_http_response *resp)
+{
+    ota32_service *s = user;
+    ota32_diag *d = &s->cb_diag;
+    if (resp->status == 206) {
+        if (resp->range_start != s->offset)
+            return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_HTTP, 0, -1,
+                                              "server resumed at %llu, asked for %u",
+                                              (unsigned long long)resp->range_start, s->offset));
+        if (s->total >= 0 && resp->total_length != s->total) {
+            svc_log(s, OTA32_LOG_WARN, "ota: file length changed (%lld -> %lld): starting over",
+                    (long long)s->total, (long long)resp->total_length);
+            s->restart_now = true;
+            return cb_fail(s, OTA32_ERR_AGAIN);
+        }
+        s->st.resumes++;
+        s->st.resumed_from = s->offset;
+        svc_log(s, OTA32_LOG_INFO, "ota: resumed at byte %u of %lld (206)", s->offset,
+                (long long)resp->total_length);
+    } else {
+        if (s->offset > 0) {
+            svc_log(s, OTA32_LOG_WARN,
+                    "ota: server sent the whole file (%d) instead of bytes %u-: starting over",
+                    resp->status, s->offset);
+            int rc = start_fresh(s);
+            if (rc != OTA32_OK)
+                return cb_fail(s, rc);
+            s->st.restarts++;
+        }
+        const char *v = resp->etag[0] && !weak_etag(resp->etag) ? resp->etag : resp->last_modified;
+        size_t n = strlen(v);
+        if (n > SVC_VALIDATOR_MAX)
+            n = 0; /* too long to keep: no resume across resets for this one */
+        memcpy(s->validator, v, n);
+        s->validator[n] = '\0';
+    }
+    int64_t total = resp->total_length;
+    if (total > (int64_t)s->target.size)
+        return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_TOO_BIG, 0, -1,
+                                          "image is %lld bytes, larger than %s (%u bytes)",
+                                          (long long)total, s->target.label, s->target.size));
+    if (total >= 0 && total < (int64_t)OTA32_IMAGE_PREFIX_LEN)
+        return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_CORRUPT, 0, -1,
+                                          "image is %lld bytes, shorter than an app image's "
+                                          "first %u",
+                                          (long long)total, OTA32_IMAGE_PREFIX_LEN));
+    s->total = total;
+    s->st.image_len = total;
+    svc_writer_set_total(&s->w, total);
+    return OTA32_OK;
+}
+
+static void report_progress(ota32_service *s)
+{
+    if (s->o.on_progress)
+        s->o.on_progress(s->o.user, s->offset, s->total);
+    if (s->total > 0) {
+        if (s->next_pct > 100 || (uint64_t)s->offset * 100 < (uint64_t)s->total * s->next_pct)
+            return;
+        while (s->next_pct <= 100 && (uint64_t)s->offset * 100 >= (uint64_t)s->total * s->next_pct)
+            s->next_pct += 10;
+        svc_log(s, OTA32_LOG_INFO, "ota: %u%% (%u of %lld bytes)",
+                (unsigned)((uint64_t)s->offset * 100 / (uint64_t)s->total), s->offset,
+                (long long)s->total);
+    } else if (s->offset >= s->next_mb) {
+        while (s->next_mb <= s->offset)
+            s->next_mb += MB;
+        svc_log(s, OTA32_LOG_INFO, "ota: %u bytes", s->offset);
+    }
+}
+
+static int on_data(void *user, const uint8_t *data, size_t len)
+{
+    ota32_service *s = user;
+    ota32_diag *d = &s->cb_diag;
+    if ((uint64_t)s->offset + len > s->target.size)
+        return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_TOO_BIG, 0, (long)s->offset,
+                                          "server sent more than %s holds (%u bytes)",
+                                          s->target.label, s->target.size));
+    size_t used;
+    int rc = ota32_image_parser_feed(&s->parser, data, len, &used, d);
+    if (rc != OTA32_OK)
+        return cb_fail(s, rc);
+    if (!s->w.armed && ota32_image_parser_stage(&s->parser) >= OTA32_IMAGE_STAGE_BODY)
+        s->w.armed = true;
+    rc = svc_writer_write(&s->w, data, len, d);
+    if (rc != OTA32_OK)
+        return cb_fail(s, rc);
+    s->offset += (uint32_t)len;
+    report_progress(s);
+    return OTA32_OK;
+}
+
+/* Progress records are written between callbacks' flushes, at most once per
+ * interval: checked after each on_data through this wrapper. */
+typedef struct dl_ctx {
+    ota32_service *s;
+    const uint8_t *ident;
+} dl_ctx;
+
+static int on_data_saving(void *user, const uint8_t *data, size_t len)
+{
+    dl_ctx *c = user;
+    int rc = on_data(c->s, data, len);
+    if (rc == OTA32_OK && c->s->w.flushed - c->s->last_saved >= c->s->o.progress_interval) {
+        rc = save_progress(c->s, c->ident);
+        if (rc != OTA32_OK)
+            rc = cb_fail(c->s, ota32_diag_fail(&c->s->cb_diag, rc, 0, -1,
+                                               "saving progress to NVS: %s",
+                                               ota32_strerror(rc)));
+    }
+    return rc;
+}
+
+static int on_response_ctx(void *user, const ota32_http_response *resp)
+{
+    dl_ctx *c = user;
+    return on_response(c->s, resp);
+}
+
+/* ---- the request loop --------------------------------------------------- */
+
+bool svc_error_transient(int rc, int http_status)
+{
+    switch (rc) {
+    case OTA32_ERR_NET:
+    case OTA32_ERR_TIMEOUT:
+    case OTA32_ERR_TLS:
+    case OTA32_ERR_IO:
+    case OTA32_ERR_NO_MEM:
+    case OTA32_ERR_POWER_CUT:
+    case OTA32_ERR_AGAIN:
+        return true;
+    case OTA32_ERR_HTTP:
+        return http_status == 0 || http_status >= 500 || http_status == 408 ||
+               http_status == 429;
+    default:
+        return false;
+    }
+}
+
+static int fetch(ota32_service *s, const ota32_ota_config *cfg, const ota32_url *url,
+                 const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag)
+{
+    ota32_http_opts ho = {
+        .window = s->o.window,
+        .connect_timeout_ms = s->o.connect_timeout_ms,
+        .stall_timeout_ms = s->o.stall_timeout_ms,
+        .ca_file = s->o.ca_file,
+        .insecure = s->o.insecure,
+    };
+    dl_ctx c = {s, ident};
+    ota32_http_callbacks cb = {&c, on_response_ctx, on_data_saving};
+    unsigned streak = 0; /* failed requests in a row without progress */
+    (void)cfg;
+
+    for (unsigned req_no = 0;; req_no++) {
+        if (s->total >= 0 && s->offset == (uint64_t)s->total && s->offset > 0)
+            return OTA32_OK; /* complete (e.g. resumed from a finished download) */
+        if (req_no >= MAX_REQUESTS)
+            return ota32_diag_fail(diag, OTA32_ERR_NET, 0, -1, "gave up after %u requests",
+                                   MAX_REQUESTS);
+        if (s->offset > 0 && !s->validator[0]) {
+            /* Without a validator a range could splice two different files. */
+            svc_log(s, OTA32_LOG_WARN, "ota: no ETag or Last-Modified to resume safely: "
+                                       "starting over");
+            int rc = start_fresh(s);
+            if (rc != OTA32_OK)
+                return rc;
+            s->st.restarts++;
+        }
+        ota32_http_request req = {
+            .url = url,
+            .range_start = s->offset,
+            .if_range = s->offset > 0 ? s->validator : NULL,
+        };
+        ota32_http_response resp;
+        memset(&resp, 0, sizeof resp);
+        s->cb_err = 0;
+        s->restart_now = false;
+        ota32_diag_clear(&s->cb_diag);
+        ota32_diag hd;
+        ota32_diag_clear(&hd);
+        uint32_t before = s->offset;
+        s->st.attempts++;
+        int rc = s->o.get(s->plat, &req, &ho, &cb, &resp, &hd);
+        s->st.bytes_received += resp.body_bytes;
+        s->last_status = resp.status;
+        const ota32_diag *why = &hd;
+        if (s->cb_err) {
+            rc = s->cb_err;
+            why = &s->cb_diag;
+        }
+        if (rc == OTA32_OK) {
+            if (s->total < 0 || s->offset == (uint64_t)s->total)
+                return OTA32_OK;
+            rc = ota32_diag_fail(&hd, OTA32_ERR_NET, 0, -1, "stream ended at %u of %lld bytes",
+                                 s->offset, (long long)s->total);
+            why = &hd;
+        }
+        if (rc == OTA32_ERR_POWER_CUT || !svc_error_transient(rc, resp.status)) {
+            if (diag)
+                *diag = *why;
+            return rc;
+        }
+        if (rc == OTA32_ERR_AGAIN || (rc == OTA32_ERR_HTTP && resp.status == 416)) {
+            /* The file changed under us or the range is no longer valid. */
+            int frc = start_fresh(s);
+            if (frc != OTA32_OK)
+                return frc;
+            s->st.restarts++;
+            continue;
+        }
+        if (s->offset > before)
+            streak = 0;
+        else
+            streak++;
+        if (streak > s->o.max_retries) {
+            if (diag)
+                *diag = *why;
+            return rc;
+        }
+        uint32_t delay = svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms,
+                                           streak ? streak - 1 : 0,
+                                           s->plat->clock.random(s->plat->clock.ctx));
+        svc_log(s, OTA32_LOG_WARN, "ota: %s at byte %u; retrying in %u ms",
+                why->msg[0] ? why->msg : ota32_strerror(rc), s->offset, delay);
+        s->plat->clock.sleep_ms(s->plat->clock.ctx, delay);
+    }
+}
+
+/* The image is complete in flash: check the stream, then read the slot back
+ * through a fresh parser and hash and compare. */
+static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag)
+{
+    int rc = svc_writer_finish(&s->w, diag);
+    if (rc != OTA32_OK)
+        return rc;
+    rc = ota32_image_parser_finish(&s->parser, diag);
+    s->parser_live = false;
+    if (rc != OTA32_OK)
+        return rc;
+    char app_ver[sizeof s->parser.info.app_desc.version];
+    memcpy(app_ver, s->parser.info.app_desc.version, sizeof app_ver);
+    uint8_t digest[OTA32_SHA256_LEN], again[OTA32_SHA256_LEN];
+    rc = s->plat->hash.finish(s->plat->hash.ctx, s->stream_hash, digest);
+    s->stream_hash = NULL;
+    if (rc != OTA32_OK)
+        return rc;
+
+    /* Read back what is in flash. */
+    parser_start(s);
+    s->stream_hash = s->plat->hash.start(s->plat->hash.ctx, OTA32_HASH_SHA256);
+    if (!s->stream_hash)
+        return OTA32_ERR_NO_MEM;
+    ota32_diag d;
+    ota32_diag_clear(&d);
+    rc = reread_slot(s, s->offset, &d);
+    if (rc == OTA32_OK) {
+        rc = ota32_image_parser_finish(&s->parser, &d);
+        s->parser_live = false;
+    }
+    if (rc == OTA32_OK) {
+        rc = s->plat->hash.finish(s->plat->hash.ctx, s->stream_hash, again);
+        s->stream_hash = NULL;
+    }
+    if (rc == OTA32_ERR_POWER_CUT)
+        return rc;
+    if (rc == OTA32_OK && memcmp(digest, again, sizeof digest) != 0)
+        rc = OTA32_ERR_IO;
+    if (rc != OTA32_OK) {
+        /* Bad flash, not a bad image: the quick back-off applies. */
+        ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1, "%s read back from flash does not match the "
+                        "download%s%s", s->target.label, d.msg[0] ? ": " : "", d.msg);
+        svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PROGRESS);
+        return OTA32_ERR_IO;
+    }
+    /* Mark the download complete, so a reset before the switch re-checks the
+     * flash instead of downloading again. */
+    svc_progress p;
+    memset(&p, 0, sizeof p);
+    p.slot_index = s->target.index;
+    p.slot_offset = s->target.offset;
+    p.offset = p.total = s->offset;
+    memcpy(p.ident, ident, OTA32_SHA256_LEN);
+    memcpy(p.digest, digest, OTA32_SHA256_LEN);
+    memcpy(p.validator, s->validator, sizeof p.validator);
+    rc = svc_progress_store(&s->plat->kv, &p);
+    if (rc != OTA32_OK)
+        return ota32_diag_fail(diag, rc, 0, -1, "saving progress to NVS: %s", ota32_strerror(rc));
+    svc_log(s, OTA32_LOG_INFO, "ota: image verified (%u bytes, app version \"%.32s\", flash "
+            "read back ok)", s->offset, app_ver);
+    return OTA32_OK;
+}
+
+/* Pending record (not armed), switch, pending armed, progress erased. */
+static int switch_slot(ota32_service *s, const ota32_ota_config *cfg, ota32_diag *diag)
+{
+    svc_pending p;
+    memset(&p, 0, sizeof p);
+    p.slot_index = s->target.index;
+    p.slot_offset = s->target.offset;
+    p.armed = false;
+    memcpy(p.version, cfg->version, sizeof p.version);
+    int rc = svc_pending_store(&s->plat->kv, &p);
+    if (rc != OTA32_OK)
+        return ota32_diag_fail(diag, rc, 0, -1, "recording the pending version: %s",
+                               ota32_strerror(rc));
+    rc = s->plat->boot.set_boot(s->plat->boot.ctx, &s->target);
+    if (rc != OTA32_OK)
+        return ota32_diag_fail(diag, rc, 0, -1, "selecting %s for the next boot: %s",
+                               s->target.label, ota32_strerror(rc));
+    svc_log(s, OTA32_LOG_INFO, "ota: next boot: %s (state NEW, rollback armed)",
+            s->target.label);
+    p.armed = true;
+    rc = svc_pending_store(&s->plat->kv, &p);
+    if (rc == OTA32_OK)
+        rc = svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PROGRESS);
+    if (rc != OTA32_OK)
+        return ota32_diag_fail(diag, rc, 0, -1, "recording the switch: %s", ota32_strerror(rc));
+    return OTA32_OK;
+}
+
+static int run(ota32_service *s, const ota32_ota_config *cfg, const uint8_t *ident,
+               ota32_diag *diag)
+{
+    /* ota32_url is ~2.6 KB: allocator, not stack. */
+    ota32_url *url = s->plat->alloc.malloc(s->plat->alloc.ctx, sizeof *url);
+    if (!url)
+        return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "out of memory");
+    int rc = ota32_url_parse(cfg->url, url, diag);
+    if (rc == OTA32_OK)
+        rc = resume_from_record(s, ident);
+    if (rc == OTA32_OK)
+        rc = fetch(s, cfg, url, ident, diag);
+    s->plat->alloc.free(s->plat->alloc.ctx, url);
+    if (rc == OTA32_OK)
+        rc = verify(s, ident, diag);
+    if (rc == OTA32_OK)
+        rc = switch_slot(s, cfg, diag);
+    return rc;
+}
+
+int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_version,
+                 const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag)
+{
+    const ota32_platform *plat = s->plat;
+    int rc = plat->boot.update_slot(plat->boot.ctx, &s->target);
+    if (rc != OTA32_OK)
+        return ota32_diag_fail(diag, rc, 0, -1, "no slot to update: %s", ota32_strerror(rc));
+    if (s->target.offset % OTA32_FLASH_SECTOR != 0 || s->target.size < OTA32_FLASH_SECTOR ||
+        (uint64_t)s->target.offset + s->target.size > plat->flash.size)
+        return ota32_diag_fail(diag, OTA32_ERR_RANGE, 0, -1,
+                               "%s (0x%x bytes at 0x%08x) does not fit the flash", s->target.label,
+                               s->target.size, s->target.offset);
+    s->buf = plat->alloc.malloc(plat->alloc.ctx, SVC_WRITE_BUF);
+    if (!s->buf)
+        return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "out of memory");
+    svc_writer_init(&s->w, &plat->flash, s->target.offset, s->target.size, s->buf, SVC_WRITE_BUF);
+    s->w.whole_slot = s->o.erase_whole_slot;
+    s->w.on_flush = on_flush;
+    s->w.user = s;
+
+    memset(&s->st, 0, sizeof s->st);
+    s->st.image_len = -1;
+    s->st.started_ms = plat->clock.now_ms(plat->clock.ctx);
+    s->st.old_slot = s->booted ? s->running.index : -1;
+    s->st.new_slot = s->target.index;
+    snprintf(s->st.old_version, sizeof s->st.old_version, "%s", old_version);
+    snprintf(s->st.new_version, sizeof s->st.new_version, "%s", cfg->version);
+    svc_log(s, OTA32_LOG_INFO, "ota: updating \"%s\" -> \"%s\" from %s into %s (0x%x bytes at "
+            "0x%08x)", old_version, cfg->version, s->url_log, s->target.label, s->target.size,
+            s->target.offset);
+
+    rc = run(s, cfg, ident, diag);
+
+    s->st.bytes_written = s->w.flushed;
+    s->st.erases_sector = s->w.sector_erases;
+    s->st.erases_block = s->w.block_erases;
+    s->st.programs = s->w.programs;
+    s->st.finished_ms = plat->clock.now_ms(plat->clock.ctx);
+    release_stream(s);
+    plat->alloc.free(plat->alloc.ctx, s->buf);
+    s->buf = NULL;
+    if (rc != OTA32_OK)
+        return rc;
+
+    uint64_t ms = s->st.finished_ms - s->st.started_ms;
+    uint64_t kbps = ms ? (uint64_t)s->offset * 1000 / ms / 1024 : 0;
+    svc_log(s, OTA32_LOG_INFO, "ota: update complete: %u bytes in %llu.%03llu s (%llu KiB/s, "
+            "%llu bytes received), ota_%d -> ota_%d, version \"%s\" -> \"%s\"; rebooting",
+            s->offset, (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
+            (unsigned long long)kbps, (unsigned long long)s->st.bytes_received, s->st.old_slot,
+            s->st.new_slot, old_version, cfg->version);
+    plat->boot.reboot(plat->boot.ctx);
+    return OTA32_OK;
+}

@@ -1,0 +1,13 @@
+/* Retry delays: exponential with a cap and +-25% jitter, so a fleet that lost
+ * its server does not come back in lockstep. */
+#ifndef OTA32_SVC_BACKOFF_H
+#define OTA32_SVC_BACKOFF_H
+
+#include <stdint.h>
+
+/* Delay before retry number `attempt` (0 = first retry): base * 2^attempt,
+ * capped at `cap`, then scaled by a factor in [0.75, 1.25) drawn from `rnd`
+ * (a uniformly random 32-bit value). Never 0 when base > 0. */
+uint32_t svc_backoff_delay(uint32_t base_ms, uint32_t cap_ms, unsigned attempt, uint32_t rnd);
+
+#endif

@@ -1,0 +1,140 @@
+#include "svc_writer.h"
+
+#include <string.h>
+
+void svc_writer_init(svc_writer *w, const ota32_flash_ops *flash, uint32_t base, uint32_t size,
+                     uint8_t *buf, uint32_t cap)
+{
+    memset(w, 0, sizeof *w);
+    w->flash = flash;
+    w->base = base;
+    w->size = size;
+    w->limit = size & ~(OTA32_FLASH_SECTOR - 1);
+    w->buf = buf;
+    w->cap = cap;
+}
+
+int svc_writer_restart(svc_writer *w, uint32_t pos)
+{
+    if (pos % OTA32_FLASH_SECTOR != 0 || pos > w->size)
+        return OTA32_ERR_INVALID_ARG;
+    w->flushed = pos;
+    w->erased_to = pos;
+    w->fill = 0;
+    w->closed = false;
+    return OTA32_OK;
+}
+
+void svc_writer_set_total(svc_writer *w, int64_t total)
+{
+    uint64_t lim = w->size & ~(uint64_t)(OTA32_FLASH_SECTOR - 1);
+    if (total >= 0) {
+        uint64_t t = ((uint64_t)total + OTA32_FLASH_SECTOR - 1) & ~(uint64_t)(OTA32_FLASH_SECTOR - 1);
+        if (t < lim)
+            lim = t;
+    }
+    w->limit = (uint32_t)lim;
+}
+
+/* Erase whole units until [flushed, need) is erased: a 64 KB block when the
+ * absolute address is block-aligned and the block stays within the limit,
+ * else one 4 KB sector (the same choice as ota32_flash_erase_range). */
+static int erase_ahead(svc_writer *w, uint32_t need, ota32_diag *diag)
+{
+    if (need > w->limit)
+        return ota32_diag_fail(diag, OTA32_ERR_TOO_BIG, 0, (long)need,
+                               "image data beyond %u bytes (slot %u bytes, announced length "
+                               "rounded to sectors %u)",
+                               w->limit, w->size, w->limit);
+    while (w->erased_to < need) {
+        uint32_t abs = w->base + w->erased_to;
+        uint32_t step = OTA32_FLASH_SECTOR;
+        if (abs % OTA32_FLASH_BLOCK == 0 && w->limit - w->erased_to >= OTA32_FLASH_BLOCK)
+            step = OTA32_FLASH_BLOCK;
+        int rc = ota32_flash_erase_range(w->flash, abs, step);
+        if (rc != OTA32_OK)
+            return ota32_diag_fail(diag, rc, 0, (long)w->erased_to,
+                                   "erasing 0x%x bytes at 0x%08x: %s", step, abs,
+                                   ota32_strerror(rc));
+        if (step == OTA32_FLASH_BLOCK)
+            w->block_erases++;
+        else
+            w->sector_erases++;
+        w->erased_to += step;
+    }
+    return OTA32_OK;
+}
+
+static int program(svc_writer *w, uint32_t len, ota32_diag *diag)
+{
+    if (!w->armed)
+        return ota32_diag_fail(diag, OTA32_ERR_STATE, 0, (long)w->flushed,
+                               "refusing to write flash before the image header was checked");
+    uint32_t padded = (len + OTA32_FLASH_PAGE - 1) & ~(OTA32_FLASH_PAGE - 1);
+    /* Bounds: the whole padded chunk lies inside the slot and the chip. */
+    if ((uint64_t)w->flushed + padded > w->size ||
+        (uint64_t)w->base + w->flushed + padded > w->flash->size)
+        return ota32_diag_fail(diag, OTA32_ERR_TOO_BIG, 0, (long)w->flushed,
+                               "image data beyond the end of the slot (%u bytes)", w->size);
+    int rc;
+    if (w->whole_slot && w->erased_to == 0) {
+        /* The up-front strategy (Micro-RDK's, esp_ota_begin with an unknown
+         * size): the whole slot before the first byte. */
+        w->limit = w->size & ~(OTA32_FLASH_SECTOR - 1);
+        rc = erase_ahead(w, w->limit, diag);
+    }
+    else
+        rc = erase_ahead(w, w->flushed + padded, diag);
+    if (rc != OTA32_OK)
+        return rc;
+    if (padded > len)
+        memset(w->buf + len, 0xFF, padded - len);
+    rc = w->flash->program(w->flash->ctx, w->base + w->flushed, w->buf, padded);
+    if (rc != OTA32_OK)
+        return ota32_diag_fail(diag, rc, 0, (long)w->flushed, "programming %u bytes at 0x%08x: %s",
+                               padded, w->base + w->flushed, ota32_strerror(rc));
+    w->programs++;
+    if (w->on_flush) {
+        rc = w->on_flush(w->user, w->buf, len);
+        if (rc != OTA32_OK)
+            return rc;
+    }
+    w->flushed += len;
+    w->fill = 0;
+    return OTA32_OK;
+}
+
+int svc_writer_write(svc_writer *w, const uint8_t *data, size_t len, ota32_diag *diag)
+{
+    if (w->closed)
+        return ota32_diag_fail(diag, OTA32_ERR_STATE, 0, (long)svc_writer_pos(w),
+                               "data after the end of the image");
+    if ((uint64_t)svc_writer_pos(w) + len > w->size)
+        return ota32_diag_fail(diag, OTA32_ERR_TOO_BIG, 0, (long)svc_writer_pos(w),
+                               "image larger than the slot (%u bytes)", w->size);
+    while (len > 0) {
+        uint32_t n = w->cap - w->fill;
+        if (n > len)
+            n = (uint32_t)len;
+        memcpy(w->buf + w->fill, data, n);
+        w->fill += n;
+        data += n;
+        len -= n;
+        if (w->fill == w->cap) {
+            int rc = program(w, w->cap, diag);
+            if (rc != OTA32_OK)
+                return rc;
+        }
+    }
+    return OTA32_OK;
+}
+
+int svc_writer_finish(svc_writer *w, ota32_diag *diag)
+{
+    if (w->closed)
+        return OTA32_OK;
+    int rc = w->fill ? program(w, w->fill, diag) : OTA32_OK;
+    if (rc == OTA32_OK)
+        w->closed = true;
+    return rc;
+}

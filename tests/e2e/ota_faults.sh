@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# OTA faults against nginx over h2c: 404/403 (not retried), 500 (retried with
+# back-off), a flipped byte (rejected; the old firmware still boots), a wrong
+# chip and an oversized image (rejected before any flash erase: the device's
+# flash operation counters prove it), a stall (timeout, then resume), and the
+# file changing between attempts (If-Range mismatch -> restart).
+source "$(dirname "$0")/ota_lib.sh"
+
+make_images || { fail "image make"; finish; }
+mkdir -p "$T/www"
+cp "$T/v2.bin" "$T/www/v2.bin"
+cp "$OTA32_SHARED/esp-images/blink-esp32s2.bin" "$T/www/s2.bin"
+# One byte flipped in the middle of the image.
+cp "$T/v2.bin" "$T/www/flipped.bin"
+python3 - "$T/www/flipped.bin" <<'PY'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0x01
+open(p, "wb").write(b)
+PY
+# Larger than ota_1 (0x377000 bytes).
+"$OTA32" image make --version big --project demo --size $((0x377000 + 16)) \
+    -o "$T/www/big.bin" >/dev/null || fail "image make big"
+NGINX=$(free_port)
+start_nginx "$T/www" "$NGINX" || { fail "nginx start"; finish; }
+U="http://127.0.0.1:$NGINX"
+
+# rejected NAME URL WANT_TEXT: the update fails with WANT_TEXT, nothing was
+# erased in the flash, and the old firmware is still what boots.
+rejected_early() {
+    local name=$1
+    new_device "$name"
+    write_config "$T/$name.cfg" "$2" v2
+    run_device "$name" "$T/$name.cfg"
+    expect_eq "$name: exit status 1" "$RC" 1
+    expect_contains "$name: reason" "$T/$name.out" "$3"
+    expect_eq "$name: no flash erase during the update" \
+        "$(json "$T/$name.json" apply_flash.sector_erases)/$(json "$T/$name.json" apply_flash.block_erases)" "0/0"
+    expect_eq "$name: old firmware boots" "$(inspect "$name")" "ota_0 VALID "
+}
+
+rejected_early notfound "$U/missing.bin" "404"
+expect_eq "notfound: not retried" "$(json "$T/notfound.json" requests)" 1
+rejected_early forbidden "$U/status403" "403"
+expect_eq "forbidden: not retried" "$(json "$T/forbidden.json" requests)" 1
+rejected_early wrongchip "$U/s2.bin" "chip"
+expect_eq "wrongchip: nothing programmed" "$(json "$T/wrongchip.json" apply_flash.programs)" 0
+rejected_early oversized "$U/big.bin" "larger than ota_1"
+expect_eq "oversized: nothing programmed" "$(json "$T/oversized.json" apply_flash.programs)" 0
+
+# 500: retried with back-off (--max-retries 2: three requests), then given up.
+new_device e500
+write_config "$T/e500.cfg" "$U/status500" v2
+run_device e500 "$T/e500.cfg" --max-retries 2
+expect_eq "500: exit status 1" "$RC" 1
+expect_contains "500: reason" "$T/e500.out" "500"
+expect_eq "500: retried" "$(json "$T/e500.json" requests)" 3
+expect_eq "500: two back-off waits logged" "$(grep -c 'retrying in' "$T/e500.out")" 2
+expect_eq "500: old firmware boots" "$(inspect e500)" "ota_0 VALID "
+
+# A flipped byte: the download completes, verification fails, no switch.
+new_device flipped
+write_config "$T/flipped.cfg" "$U/flipped.bin" v2
+run_device flipped "$T/flipped.cfg"
+expect_eq "flipped: exit status 1" "$RC" 1
+expect_contains "flipped: reason" "$T/flipped.out" "update to \"v2\" failed"
+expect_eq "flipped: old firmware boots" "$(inspect flipped)" "ota_0 VALID "
+expect_eq "flipped: otadata untouched for ota_1" "$(json "$T/flipped.inspect.json" otadata.copies.1.blank)" true
+expect_eq "flipped: not retried" "$(json "$T/flipped.json" requests)" 1
+
+# A stall: no byte for 2 s fails the request; the retry resumes.
+P=$(free_port)
+start_proxy "$NGINX" "$P" "stall:0:300000"
+new_device stall
+write_config "$T/stall.cfg" "http://127.0.0.1:$P/v2.bin" v2
+run_device stall "$T/stall.cfg" --stall-timeout 2
+expect_eq "stall: exit status" "$RC" 0
+expect_contains "stall: timeout logged" "$T/stall.out" "retrying in"
+expect_eq "stall: resumed" "$(json "$T/stall.json" resumes)" 1
+expect_eq "stall: flash inspect" "$(inspect stall)" "ota_1 VALID v2"
+
+# The file changes between attempts: If-Range no longer matches, the server
+# sends the new file whole, and the download starts over.
+cp "$T/v3.bin" "$T/next.bin"
+touch -d "2020-01-01 00:00:00" "$T/next.bin" # another mtime: another ETag
+cp "$T/v2.bin" "$T/www/changing.bin"
+P2=$(free_port)
+start_proxy "$NGINX" "$P2" "cut:0:300000,swap:0:$T/next.bin:$T/www/changing.bin"
+new_device changed
+write_config "$T/changed.cfg" "http://127.0.0.1:$P2/changing.bin" v3
+run_device changed "$T/changed.cfg"
+expect_eq "changed: exit status" "$RC" 0
+expect_eq "changed: restarted" "$(json "$T/changed.json" restarts)" 1
+expect_eq "changed: flash inspect" "$(inspect changed)" "ota_1 VALID v3"
+expect_eq "changed: ota_1 holds the new file" "$(json "$T/changed.inspect.json" apps.1.app.version)" v3
+
+# A bad config never starts a download.
+new_device badcfg
+printf '{"services":[{"name":"OTA","namespace":"rdk","type":"generic","model":"ota_service","attributes":{"url":"%s","version":"%s"}}]}\n' \
+    "$U/v2.bin" "$(printf 'x%.0s' $(seq 1 131))" >"$T/badcfg.cfg"
+BEFORE=$(wc -l <"$T/nginx-$NGINX/logs/access.log")
+run_device badcfg "$T/badcfg.cfg"
+expect_eq "bad config: exit status 1" "$RC" 1
+expect_contains "bad config: message" "$T/badcfg.out" "services[0].attributes.version: 131 bytes, at most 128"
+expect_eq "bad config: nothing requested" "$(wc -l <"$T/nginx-$NGINX/logs/access.log")" "$BEFORE"
+expect_eq "bad config: old firmware boots" "$(inspect badcfg)" "ota_0 VALID "
+
+finish

@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# ota32 serve over plain TCP: h2c with prior knowledge (curl, nghttp) and the
+# HTTP/1.1 fallback. Byte-exact downloads, ranges, validators, 404s and path
+# confinement, a malformed preface, /config reloads, the access log, the idle
+# timeout and a graceful SIGTERM.
+set -u
+OTA32=${OTA32:?path to the ota32 tool}
+SHARED=${OTA32_SHARED:?shared test data}
+APP=$SHARED/esp-images/app-template-esp32.bin
+APP_SIZE=$(stat -c %s "$APP")
+
+pass=0 fail=0
+T=$(mktemp -d)
+PID=
+cleanup() {
+    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+        kill -KILL "$PID" 2>/dev/null
+    fi
+    [ -n "${KEEP_T:-}" ] && echo "kept $T" || rm -rf "$T"
+}
+trap cleanup EXIT
+
+check() { # name, command...
+    local name=$1
+    shift
+    if "$@"; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL: $name"
+        fail=$((fail + 1))
+    fi
+}
+eq() { [ "$1" = "$2" ] || { echo "  expected [$2], got [$1]"; return 1; }; }
+has() { grep -qiF -- "$2" "$1" || { echo "  $1 lacks [$2]"; return 1; }; }
+hasnt() { ! grep -qiF -- "$2" "$1" || { echo "  $1 has [$2]"; return 1; }; }
+
+start_server() { # args...: sets PID, PORT
+    "$OTA32" serve "$@" --bind 127.0.0.1 --port 0 >"$T/out" 2>"$T/err" &
+    PID=$!
+    PORT=
+    for _ in $(seq 100); do
+        PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$T/out")
+        [ -n "$PORT" ] && return 0
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "server did not start:"
+    cat "$T/out" "$T/err"
+    return 1
+}
+
+stop_server() { # expects a clean exit
+    kill -TERM "$PID"
+    local rc=0
+    wait "$PID" || rc=$?
+    PID=
+    return $rc
+}
+
+mkdir -p "$T/www/sub" "$T/outside"
+cp "$APP" "$T/www/app.bin"
+cp "$APP" "$T/www/sub/nested.bin"
+echo "secret" >"$T/outside/secret.txt"
+ln -s "$T/outside/secret.txt" "$T/www/escape.bin"
+ln -s /etc/passwd "$T/www/passwd"
+ln -s "$T/outside" "$T/www/outdir"
+ln -s app.bin "$T/www/alias.bin" # a link that stays inside is served
+cat >"$T/machine.json" <<'JSON'
+{"services":[{"name":"OTA","namespace":"rdk","type":"generic","model":"ota_service",
+"attributes":{"url":"http://127.0.0.1/app.bin","version":"1"}}]}
+JSON
+
+start_server "$APP" --dir "$T/www" --config "$T/machine.json" --idle-timeout 2 || exit 1
+U=http://127.0.0.1:$PORT
+H2="curl -sS --http2-prior-knowledge --max-time 20"
+H1="curl -sS --http1.1 --max-time 20"
+
+# --- banner: URL and the service block ---
+check "banner names the file URL" has "$T/out" "http://127.0.0.1:$PORT/app-template-esp32.bin"
+sed -n '/^{/,/^}/p' "$T/out" >"$T/block.json"
+check "service block parses and carries the app version" python3 -c '
+import json, sys
+b = json.loads(open(sys.argv[1]).read())
+assert b["name"] == "OTA" and b["namespace"] == "rdk" and b["type"] == "generic", b
+assert b["model"] == "ota_service", b
+assert b["attributes"]["version"] == "1cd5752", b
+assert b["attributes"]["url"].endswith(":%s/app-template-esp32.bin" % sys.argv[2]), b
+' "$T/block.json" "$PORT"
+
+# --- byte-exact downloads over h2c, nghttp and HTTP/1.1 ---
+code=$($H2 -o "$T/h2.bin" -w '%{http_code} %{http_version}' "$U/app-template-esp32.bin")
+check "h2c GET status/version" eq "$code" "200 2"
+check "h2c GET bytes" cmp -s "$T/h2.bin" "$APP"
+nghttp -n -s "$U/app.bin" >"$T/nghttp.txt" 2>&1
+check "nghttp GET over h2c" has "$T/nghttp.txt" "200"
+nghttp -d /dev/null -o "$T/ng" "$U/app.bin" >/dev/null 2>&1 || true
+nghttp "$U/app.bin" >"$T/ng.bin" 2>/dev/null
+check "nghttp bytes" cmp -s "$T/ng.bin" "$APP"
+code=$($H1 -o "$T/h1.bin" -w '%{http_code} %{http_version}' "$U/app.bin")
+check "HTTP/1.1 GET status/version" eq "$code" "200 1.1"
+check "HTTP/1.1 bytes" cmp -s "$T/h1.bin" "$APP"
+check "sha256 matches" eq "$(sha256sum <"$T/h1.bin")" "$(sha256sum <"$APP")"
+$H2 -o "$T/nested.bin" "$U/sub/nested.bin"
+check "file in a subdirectory of --dir" cmp -s "$T/nested.bin" "$APP"
+$H2 -o "$T/alias.bin" "$U/alias.bin"
+check "symlink inside --dir" cmp -s "$T/alias.bin" "$APP"
+
+# --- ranges ---
+for proto in "$H2" "$H1"; do
+    $proto -D "$T/rh" -o "$T/r.bin" -r 100-199 "$U/app.bin"
+    check "206 status ($proto)" has "$T/rh" " 206"
+    check "206 Content-Range" has "$T/rh" "content-range: bytes 100-199/$APP_SIZE"
+    check "206 Content-Length" has "$T/rh" "content-length: 100"
+    check "206 body" cmp -s "$T/r.bin" <(tail -c +101 "$APP" | head -c 100)
+    $proto -D "$T/rh" -o "$T/r.bin" -r -16 "$U/app.bin"
+    check "suffix range body" cmp -s "$T/r.bin" <(tail -c 16 "$APP")
+    check "suffix range header" has "$T/rh" "content-range: bytes $((APP_SIZE - 16))-$((APP_SIZE - 1))/$APP_SIZE"
+    $proto -D "$T/rh" -o "$T/r.bin" -r "$((APP_SIZE - 10))-" "$U/app.bin"
+    check "open range body" cmp -s "$T/r.bin" <(tail -c 10 "$APP")
+    $proto -D "$T/rh" -o "$T/r.bin" -r "$APP_SIZE-" "$U/app.bin"
+    check "416 status" has "$T/rh" " 416"
+    check "416 Content-Range" has "$T/rh" "content-range: bytes */$APP_SIZE"
+    $proto -D "$T/rh" -o "$T/r.bin" -r 0-1,10-20 "$U/app.bin"
+    check "multi-range answered whole" has "$T/rh" " 200"
+    check "multi-range body" cmp -s "$T/r.bin" "$APP"
+done
+
+# --- validators ---
+$H2 -D "$T/h_a" -o /dev/null "$U/app.bin"
+$H1 -D "$T/h_b" -o /dev/null "$U/app.bin"
+etag=$(sed -n 's/^etag: *\(.*\)\r$/\1/ip' "$T/h_a")
+lm=$(sed -n 's/^last-modified: *\(.*\)\r$/\1/ip' "$T/h_a")
+check "ETag present" eq "${etag:0:1}" '"'
+check "ETag stable across requests and protocols" has "$T/h_b" "etag: $etag"
+check "Last-Modified present" has "$T/h_b" "last-modified: $lm"
+$H2 -D "$T/rh" -o "$T/r.bin" -r 0-9 -H "If-Range: $etag" "$U/app.bin"
+check "If-Range ETag match -> 206" has "$T/rh" " 206"
+check "If-Range match body" cmp -s "$T/r.bin" <(head -c 10 "$APP")
+$H2 -D "$T/rh" -o "$T/r.bin" -r 0-9 -H 'If-Range: "0-0-0"' "$U/app.bin"
+check "If-Range ETag mismatch -> 200" has "$T/rh" " 200"
+check "If-Range mismatch sends everything" cmp -s "$T/r.bin" "$APP"
+$H1 -D "$T/rh" -o "$T/r.bin" -r 0-9 -H "If-Range: $lm" "$U/app.bin"
+check "If-Range date match -> 206" has "$T/rh" " 206"
+$H1 -D "$T/rh" -o "$T/r.bin" -r 0-9 -H "If-Range: W/$etag" "$U/app.bin"
+check "If-Range weak tag -> 200" has "$T/rh" " 200"
+cp "$APP" "$T/www/changing.bin"
+$H2 -D "$T/c1" -o /dev/null "$U/changing.bin"
+touch -d '2001-01-01' "$T/www/changing.bin"
+$H2 -D "$T/c2" -o /dev/null "$U/changing.bin"
+e1=$(grep -i '^etag' "$T/c1")
+e2=$(grep -i '^etag' "$T/c2")
+check "ETag changes when the file changes" test "$e1" != "$e2"
+
+# --- HEAD: headers, no body ---
+$H2 -I "$U/app.bin" >"$T/head2"
+check "h2 HEAD Content-Length" has "$T/head2" "content-length: $APP_SIZE"
+python3 - "$PORT" >"$T/head1.txt" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"HEAD /app.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+head, _, body = data.partition(b"\r\n\r\n")
+print(head.decode())
+print("BODY-BYTES", len(body))
+PY
+check "HTTP/1.1 HEAD Content-Length" has "$T/head1.txt" "content-length: $APP_SIZE"
+check "HTTP/1.1 HEAD has no body" has "$T/head1.txt" "BODY-BYTES 0"
+
+# --- 404 and confinement ---
+code() { $1 --path-as-is -o "$T/body" -w '%{http_code}' "$2"; }
+check "404 unknown" eq "$(code "$H2" "$U/nope.bin")" 404
+check "404 root" eq "$(code "$H2" "$U/")" 404
+check "404 ../etc/passwd (h2)" eq "$(code "$H2" "$U/../etc/passwd")" 404
+check "404 ../etc/passwd (h1)" eq "$(code "$H1" "$U/../etc/passwd")" 404
+check "404 sub/../../" eq "$(code "$H1" "$U/sub/../../outside/secret.txt")" 404
+check "404 %2e%2e%2f" eq "$(code "$H2" "$U/%2e%2e%2fetc%2fpasswd")" 404
+check "404 %2e%2e/" eq "$(code "$H1" "$U/%2e%2e/outside/secret.txt")" 404
+check "404 %2F" eq "$(code "$H2" "$U/sub%2Fnested.bin")" 404
+check "404 symlink out of --dir" eq "$(code "$H2" "$U/escape.bin")" 404
+check "404 symlink to /etc/passwd" eq "$(code "$H1" "$U/passwd")" 404
+check "404 through a linked directory" eq "$(code "$H2" "$U/outdir/secret.txt")" 404
+check "404 a directory" eq "$(code "$H2" "$U/sub")" 404
+check "404 hidden" eq "$(code "$H2" "$U/.bashrc")" 404
+check "405 POST" eq "$($H1 -o /dev/null -w '%{http_code}' -X POST "$U/app.bin")" 405
+check "no secret leaked" hasnt "$T/body" "secret"
+
+# --- /config, re-read when it changes ---
+$H2 -o "$T/cfg1" "$U/config"
+check "/config served" cmp -s "$T/cfg1" "$T/machine.json"
+sleep 0.05
+printf '{"services":[],"changed":true}\n' >"$T/machine.json"
+$H2 -o "$T/cfg2" "$U/config"
+check "/config re-read after a change" cmp -s "$T/cfg2" "$T/machine.json"
+printf '{broken' >"$T/machine.json"
+$H2 -o "$T/cfg3" "$U/config"
+check "/config keeps the last good version" has "$T/cfg3" '"changed":true'
+check "/config warns about the bad version" has "$T/err" "not a JSON object"
+
+# --- malformed prefaces: the server stays up ---
+python3 - "$PORT" >"$T/preface.txt" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+def talk(payload):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(payload)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        data += b"<timeout>"
+    s.close()
+    return data
+# a broken preface is not HTTP/2, and not a valid HTTP/1.1 request either
+r = talk(b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")
+print("bad-preface:", r.split(b"\r\n")[0].decode(errors="replace"))
+# a correct preface followed by garbage: GOAWAY (frame type 7)
+r = talk(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x04\xff\xff\xff\xff\xff\xffjunk" * 4)
+types = []
+i = 0
+while i + 9 <= len(r):
+    n = int.from_bytes(r[i:i+3], "big")
+    types.append(r[i+3])
+    i += 9 + n
+print("garbage-frames:", "goaway" if 7 in types else types)
+# binary noise
+r = talk(bytes(range(256)))
+print("noise:", r.split(b"\r\n")[0].decode(errors="replace"))
+PY
+check "bad preface answered by HTTP/1.1 505" has "$T/preface.txt" "bad-preface: HTTP/1.1 505"
+check "garbage frames answered with GOAWAY" has "$T/preface.txt" "garbage-frames: goaway"
+check "noise answered 400" has "$T/preface.txt" "noise: HTTP/1.1 400"
+$H2 -o "$T/after.bin" "$U/app.bin"
+check "next client served after malformed ones" cmp -s "$T/after.bin" "$APP"
+
+# --- access log: one line per request, query redacted ---
+$H2 -o /dev/null "$U/app.bin?X-Amz-Signature=TOPSECRET"
+check "access log has protocol and status" grep -qE '"GET /app-template-esp32.bin" 200 '"$APP_SIZE"' [0-9]+ms h2c$' "$T/err"
+check "access log for HTTP/1.1" grep -qE '"GET /app.bin" 206 100 [0-9]+ms http/1.1$' "$T/err"
+check "query redacted" has "$T/err" '"GET /app.bin?<redacted>" 200'
+check "query value not logged" hasnt "$T/err" "TOPSECRET"
+
+# --- idle timeout (2 s here) ---
+python3 - "$PORT" >"$T/idle.txt" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+t = time.time()
+r = s.recv(1)
+print("closed" if r == b"" else "data", round(time.time() - t))
+PY
+check "idle connection closed after the timeout" grep -qE '^closed [23]$' "$T/idle.txt"
+
+check "server exits 0 on SIGTERM" stop_server
+check "summary printed" grep -qE 'ota32 serve: stopped after [0-9.]+ s: [0-9]+ requests' "$T/out"
+
+# --- SIGTERM finishes a transfer in flight, then prints a summary. A file
+# larger than the socket buffers, read slowly, keeps the transfer open; it
+# is not an app image, so it needs --force (which warns). ---
+head -c $((24 << 20)) /dev/urandom >"$T/big.bin"
+start_server "$T/big.bin" --force || exit 1
+check "--force warns about a file that is not an app image" has "$T/err" "warning: not a valid app image"
+curl -sS --http2-prior-knowledge --limit-rate 8M -o "$T/slow.bin" \
+    "http://127.0.0.1:$PORT/big.bin" &
+CURL=$!
+sleep 0.7
+rc=0
+stop_server || rc=$?
+crc=0
+wait $CURL || crc=$?
+check "server exits 0 after finishing" eq "$rc" 0
+check "client transfer succeeded" eq "$crc" 0
+check "transfer in flight completed byte for byte" cmp -s "$T/slow.bin" "$T/big.bin"
+check "shutdown waited for the open connection" has "$T/err" "SIGTERM: finishing 1 open connections"
+check "its request was logged when done" grep -qE '"GET /big.bin" 200 25165824 [0-9]+ms h2c$' "$T/err"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
