@@ -266,16 +266,27 @@ int serve_h2_start(conn *c)
     return 0;
 }
 
+/* Generate frames until nghttp2 has nothing more or the output is full. On
+ * plain TCP, also write the output to the socket here while the kernel takes
+ * it: libevent would otherwise send one file-segment chain per loop turn. The
+ * number of rounds is bounded so one busy connection cannot starve others. */
 void serve_h2_flush(conn *c)
 {
     if (!c->h2 || c->in_send || c->dead)
         return;
-    c->in_send = true;
-    int rv = nghttp2_session_send(c->h2);
-    c->in_send = false;
-    if (rv != 0) {
-        c->dead = true;
-        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    for (unsigned round = 0; round < 16; round++) {
+        c->in_send = true;
+        int rv = nghttp2_session_send(c->h2);
+        c->in_send = false;
+        if (rv != 0) {
+            c->dead = true;
+            return;
+        }
+        if (c->tls || evbuffer_get_length(out) < SERVE_OUT_HIGH)
+            break;
+        if (evbuffer_write(out, bufferevent_getfd(c->bev)) <= 0)
+            break; /* full (EAGAIN) or failed: the bufferevent takes over */
     }
     if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))
         serve_conn_finish(c);

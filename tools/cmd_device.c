@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "ota32/partition.h"
@@ -22,7 +23,7 @@ static void usage(FILE *f)
                "         [--flash-size 8MB] [--force]\n"
                "      a fresh device: bootloader at 0x1000, partition table at 0x8000, the app\n"
                "      in ota_0 (or factory), otadata and NVS blank (0xFF)\n"
-               "  flash DEV.flash MERGED.bin\n"
+               "  flash DEV.flash MERGED.bin [--flash-size 8MB]\n"
                "      write a merged image at 0x0, as `esptool write-flash 0x0` does\n"
                "  boot DEV.flash [--json] [--no-rollback]\n"
                "      run the bootloader once; print what booted and why (exit 1: bricked)\n"
@@ -197,11 +198,40 @@ out:
 
 static int device_flash(int argc, char **argv)
 {
-    if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-') {
-        fprintf(stderr, "usage: ota32 device flash DEV.flash MERGED.bin\n");
+    const char *dev = NULL, *img = NULL;
+    uint64_t flash_size = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--flash-size") && i + 1 < argc) {
+            if (!util_parse_size(argv[++i], &flash_size) || flash_size > UINT32_MAX) {
+                fprintf(stderr, "ota32: device flash: --flash-size: bad size '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (argv[i][0] == '-' || (dev && img)) {
+            dev = img = NULL;
+            break;
+        } else if (!dev) {
+            dev = argv[i];
+        } else {
+            img = argv[i];
+        }
+    }
+    if (!dev || !img) {
+        fprintf(stderr, "usage: ota32 device flash DEV.flash MERGED.bin [--flash-size 8MB]\n"
+                        "  (a missing DEV.flash is created, blank, with --flash-size)\n");
         return 2;
     }
-    const char *dev = argv[1], *img = argv[2];
+    if (access(dev, F_OK) != 0) {
+        vdev_opts co = {.flash_size = (uint32_t)flash_size};
+        ota32_diag cd;
+        ota32_diag_clear(&cd);
+        int crc = vdev_create(dev, &co, false, &cd);
+        if (crc != OTA32_OK) {
+            report_dev(crc, &cd);
+            return 1;
+        }
+        printf("created %s (blank, %u KB flash)\n", dev,
+               (unsigned)((flash_size ? flash_size : 8u * 1024 * 1024) / 1024));
+    }
     size_t len = 0;
     uint8_t *buf = util_read_file(img, &len);
     if (!buf)

@@ -33,6 +33,7 @@ typedef struct run_opts {
     const char *json_path;
     bool quiet;
     bool verbose;
+    bool timing;
     ota32_service_opts so;
 } run_opts;
 
@@ -50,6 +51,7 @@ typedef struct run_totals {
     bool have_last;
     size_t peak_heap;           /* highest during any update */
     uint64_t apply_sector_erases, apply_block_erases, apply_programs; /* vdev, during apply */
+    uint64_t apply_virtual_us, apply_max_op_us; /* timing model, during apply */
     char boot_label[17];
     char boot_version[33];
     uint32_t boot_state;
@@ -86,6 +88,8 @@ static void usage(FILE *f)
             "                        (default 86400)\n"
             "  --progress-interval BYTES  progress saved to NVS this often (default 256K)\n"
             "  --erase-whole-slot    erase the whole slot before writing (benchmark only)\n"
+            "  --timing              flash timing model (4 KB erase 45 ms, 64 KB 150 ms,\n"
+            "                        page 0.4 ms): virtual flash time in the summary\n"
             "  --max-boots N         stop after N boots (default 100)\n"
             "  --quiet               warnings and errors only\n"
             "  --verbose             also debug lines (HTTP requests)\n\n"
@@ -246,6 +250,9 @@ static void print_summary(const run_opts *o, const run_totals *t, int status)
                (unsigned long long)s->programs);
     }
     printf("peak heap: %zu bytes\n", t->peak_heap);
+    if (o->timing)
+        printf("flash time (model): %.1f ms, longest operation %.1f ms\n",
+               t->apply_virtual_us / 1000.0, t->apply_max_op_us / 1000.0);
 
     if (!o->json_path)
         return;
@@ -271,6 +278,9 @@ static void print_summary(const run_opts *o, const run_totals *t, int status)
                "\"programs\": %llu},\n",
             (unsigned long long)t->apply_sector_erases, (unsigned long long)t->apply_block_erases,
             (unsigned long long)t->apply_programs);
+    if (o->timing)
+        fprintf(f, "  \"flash_virtual_ms\": %.1f,\n  \"flash_max_op_ms\": %.1f,\n",
+                t->apply_virtual_us / 1000.0, t->apply_max_op_us / 1000.0);
     if (t->have_last) {
         fprintf(f, "  \"old_slot\": %d,\n  \"new_slot\": %d,\n  \"old_version\": ", s->old_slot,
                 s->new_slot);
@@ -357,6 +367,12 @@ static int run_boot(const run_opts *o, vdev *d, const ota32_platform *plat,
             }
             t->confirms++;
             bs = OTA32_BOOT_NORMAL;
+            if (o->max_updates && t->updates >= o->max_updates) {
+                free(json);
+                t->result = "ok";
+                *status = 0;
+                goto out;
+            }
         }
         vdev_stats before, after;
         vdev_get_stats(d, &before);
@@ -369,6 +385,9 @@ static int run_boot(const run_opts *o, vdev *d, const ota32_platform *plat,
         t->apply_sector_erases += after.sector_erases - before.sector_erases;
         t->apply_block_erases += after.block_erases - before.block_erases;
         t->apply_programs += after.programs - before.programs;
+        t->apply_virtual_us += after.virtual_us - before.virtual_us;
+        if (after.max_op_us > t->apply_max_op_us)
+            t->apply_max_op_us = after.max_op_us;
         ota32_service_stats st;
         ota32_service_get_stats(svc, &st);
         if (host->alloc.peak > t->peak_heap && (rc != OTA32_OK || res == OTA32_APPLY_REBOOT))
@@ -461,6 +480,8 @@ static int parse_args(int argc, char **argv, run_opts *o)
             o->quiet = true;
         else if (!strcmp(a, "--verbose"))
             o->verbose = true;
+        else if (!strcmp(a, "--timing"))
+            o->timing = true;
         else
             flag = false;
         if (flag)
@@ -553,7 +574,8 @@ int cmd_device_run(int argc, char **argv)
         vdev *d = NULL;
         ota32_diag diag;
         ota32_diag_clear(&diag);
-        int rc = vdev_open(&d, o.dev, NULL, &diag);
+        vdev_opts vo = {.timing = o.timing};
+        int rc = vdev_open(&d, o.dev, &vo, &diag);
         if (rc != OTA32_OK) {
             util_report(o.dev, rc, &diag);
             return 1;
@@ -590,10 +612,6 @@ int cmd_device_run(int argc, char **argv)
         vdev_close(d);
         if (!again)
             break;
-        if (o.max_updates && t.updates >= o.max_updates && !o.once) {
-            /* Boot once more so the new firmware confirms, then stop. */
-            o.once = true;
-        }
         log_line(&lg, OTA32_LOG_INFO, "device: rebooting");
     }
     clear_bar(&lg);

@@ -1,0 +1,22 @@
+/* Declaration-only stand-in for ESP-IDF's esp_tls_errors.h (v5.1-v5.5),
+ * mbedTLS backend. */
+#ifndef OTA32_CHECK_ESP_TLS_ERRORS_H
+#define OTA32_CHECK_ESP_TLS_ERRORS_H
+
+#include "esp_err.h"
+
+#define ESP_ERR_ESP_TLS_BASE 0x8000
+#define ESP_ERR_ESP_TLS_CANNOT_RESOLVE_HOSTNAME (ESP_ERR_ESP_TLS_BASE + 0x01)
+#define ESP_ERR_ESP_TLS_CANNOT_CREATE_SOCKET (ESP_ERR_ESP_TLS_BASE + 0x02)
+#define ESP_ERR_ESP_TLS_UNSUPPORTED_PROTOCOL_FAMILY (ESP_ERR_ESP_TLS_BASE + 0x03)
+#define ESP_ERR_ESP_TLS_FAILED_CONNECT_TO_HOST (ESP_ERR_ESP_TLS_BASE + 0x04)
+#define ESP_ERR_ESP_TLS_SOCKET_SETOPT_FAILED (ESP_ERR_ESP_TLS_BASE + 0x05)
+#define ESP_ERR_ESP_TLS_CONNECTION_TIMEOUT (ESP_ERR_ESP_TLS_BASE + 0x06)
+
+/* With mbedTLS these are MBEDTLS_ERR_SSL_WANT_READ / _WANT_WRITE. */
+#define ESP_TLS_ERR_SSL_WANT_READ -0x6900
+#define ESP_TLS_ERR_SSL_WANT_WRITE -0x6880
+
+typedef struct esp_tls_last_error *esp_tls_error_handle_t;
+
+#endif

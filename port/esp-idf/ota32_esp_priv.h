@@ -1,0 +1,72 @@
+/*
+ * State behind the ESP-IDF ops, one struct per op family, all owned by one
+ * ota32_esp_port allocated in ota32_esp_platform_init.
+ */
+#ifndef OTA32_ESP_PRIV_H
+#define OTA32_ESP_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp_err.h"
+#include "esp_partition.h"
+#include "esp_tls.h"
+#include "ota32/platform.h"
+
+#define OTA32_ESP_TAG "ota32"
+
+/* App partitions a table can hold: factory, test and ota_0..ota_15. */
+#define OTA32_ESP_MAX_APPS 18
+
+typedef struct ota32_esp_alloc {
+    size_t current, peak, failures;
+} ota32_esp_alloc;
+
+typedef struct ota32_esp_flash {
+    const esp_partition_t *apps[OTA32_ESP_MAX_APPS];
+    unsigned count;
+    const esp_partition_t *running;
+} ota32_esp_flash;
+
+typedef struct ota32_esp_transport {
+    esp_tls_t *tls;
+    int fd;
+    bool is_tls;
+    const char *ca_pem;      /* NULL: the menuconfig default */
+    /* esp-tls keeps a pointer to the ALPN list for the connection's life. */
+    char alpn_req[16];
+    const char *alpn_list[2];
+    char alpn[16];           /* negotiated protocol, "" when none */
+    uint32_t rcv_timeout_ms; /* value last set on the socket, 0: unknown */
+    uint32_t snd_timeout_ms;
+} ota32_esp_transport;
+
+typedef struct ota32_esp_port {
+    ota32_esp_alloc alloc;
+    ota32_esp_flash flash;
+    ota32_esp_transport transport;
+} ota32_esp_port;
+
+/* Counted malloc/free, for the ops that allocate outside plat->alloc. */
+void *ota32_esp_alloc_get(ota32_esp_alloc *a, size_t size);
+void ota32_esp_alloc_put(ota32_esp_alloc *a, void *ptr);
+
+/* Each returns the filled ops over its state. */
+ota32_alloc_ops ota32_esp_alloc_ops(ota32_esp_alloc *a);
+esp_err_t ota32_esp_flash_init(ota32_esp_flash *f, ota32_flash_ops *ops);
+ota32_kv_ops ota32_esp_kv_ops(void);
+ota32_boot_ops ota32_esp_boot_ops(ota32_esp_flash *f);
+void ota32_esp_transport_init(ota32_esp_transport *t);
+ota32_transport_ops ota32_esp_transport_ops(ota32_esp_transport *t);
+ota32_clock_ops ota32_esp_clock_ops(void);
+ota32_hash_ops ota32_esp_hash_ops(ota32_esp_alloc *a);
+ota32_log_ops ota32_esp_log_ops(void);
+
+/* The app partition at absolute `addr`, NULL when none (flash ops). */
+const esp_partition_t *ota32_esp_flash_find(const ota32_esp_flash *f, uint32_t addr);
+
+/* An ota_N partition as an ota32_slot; false for factory/test. */
+bool ota32_esp_slot_from(const esp_partition_t *p, ota32_slot *slot);
+
+#endif
