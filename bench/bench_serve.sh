@@ -104,6 +104,11 @@ for _ in $(seq 100); do
         "$NPORT" 2>/dev/null && break
     sleep 0.1
 done
+if ! kill -0 "$NPID" 2>/dev/null; then
+    echo "bench_serve: nginx did not start:"
+    cat "$T/nginx.out" "$T/nginx-error.log" 2>/dev/null
+    exit 1
+fi
 read -r n_rps n_mbs n_ok n_fail n_err < <(run_h2load "http://127.0.0.1:$NPORT/app.bin")
 n_rss=$(vmhwm_kb "$NPID" $(pgrep -P "$NPID"))
 n_cpu=$(cpu_ms "$NPID" $(pgrep -P "$NPID"))

@@ -36,6 +36,10 @@ static void conn_free(conn *c)
         c->next->prev = c->prev;
     s->nconns--;
     free(c);
+    if (s->accept_full && s->nconns < s->max_conns && !s->draining) {
+        s->accept_full = false;
+        serve_accept_enable(s, true);
+    }
     if (s->draining && s->nconns == 0)
         event_base_loopexit(s->base, NULL);
 }
@@ -84,6 +88,10 @@ static void start_protocol(conn *c, bool h2)
             s->stats.conns_h2c++;
         if (serve_h2_start(c) != 0)
             c->dead = true;
+        /* Plain TCP writes frames straight to the socket while nothing is
+         * queued (serve_h2.c): ask for more only once the queue is empty. */
+        if (!c->tls)
+            bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     } else {
         c->state = CONN_H1;
         c->proto = "http/1.1";
@@ -220,6 +228,10 @@ void serve_conn_accept(server *s, int fd, const struct sockaddr *addr, int addrl
     s->conns = c;
     s->nconns++;
     s->stats.conns++;
+    if (s->nconns >= s->max_conns) {
+        s->accept_full = true;
+        serve_accept_enable(s, false);
+    }
     if (!c->bev || !c->idle) {
         if (!c->bev)
             close(fd);

@@ -37,6 +37,7 @@ typedef struct conn {
     bool closing;  /* free once the output has drained */
     bool dead;     /* free as soon as control returns to the event loop */
     bool in_send;  /* inside nghttp2_session_send: no re-entry */
+    size_t direct_budget; /* plain TCP: bytes left to send without queueing */
     const char *proto;
     char peer[64];
     /* HTTP/2 */

@@ -186,7 +186,7 @@ static int open_regular(const char *path, struct stat *st)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
-        return -1;
+        return (errno == EMFILE || errno == ENFILE || errno == ENOMEM) ? -2 : -1;
     if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
         close(fd);
         return -1;

@@ -1,7 +1,15 @@
 /* HTTP/2 (h2 over TLS, h2c with prior knowledge) on nghttp2's server
- * session. nghttp2 parses and frames; this file moves bytes between it and
- * the bufferevent, and stops producing output while the socket is full. */
+ * session. nghttp2 parses and frames; this file moves the bytes.
+ *
+ * Output: on plain TCP, while nothing is queued, frames go straight to the
+ * socket (DATA payloads with sendfile, so a body never passes through user
+ * space); what the socket does not take is queued in the bufferevent, and
+ * once SERVE_OUT_HIGH bytes are queued the callbacks answer WOULDBLOCK until
+ * it drains. On TLS everything is queued, file bytes read with pread. A
+ * per-flush budget makes a fast connection yield to the others. */
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -32,15 +40,27 @@ static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t len
     (void)flags;
     conn *c = user;
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) >= SERVE_OUT_HIGH)
+    size_t done = 0;
+    if (!c->tls && c->direct_budget > 0 && evbuffer_get_length(out) == 0) {
+        /* Plain TCP with nothing queued: straight to the socket. */
+        ssize_t n = send(bufferevent_getfd(c->bev), data, len, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+        done = n > 0 ? (size_t)n : 0;
+        c->direct_budget = c->direct_budget > done ? c->direct_budget - done : 0;
+        if (done == len)
+            return (ssize_t)len;
+    } else if (evbuffer_get_length(out) >= SERVE_OUT_HIGH) {
         return NGHTTP2_ERR_WOULDBLOCK;
-    if (evbuffer_add(out, data, len) != 0)
+    }
+    if (evbuffer_add(out, data + done, len - done) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return (ssize_t)len;
 }
 
-/* File bodies use NO_COPY: send_data_cb reads the file straight into the
- * output buffer, skipping nghttp2's frame buffer. Memory bodies are copied. */
+/* File bodies use NO_COPY: send_data_cb moves the bytes itself (sendfile,
+ * or pread into the output buffer), skipping nghttp2's frame buffer. Small
+ * bodies from memory (errors, /config) are copied the ordinary way. */
 static ssize_t body_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
                             size_t len, uint32_t *flags, nghttp2_data_source *source,
                             void *user)
@@ -66,16 +86,10 @@ static ssize_t body_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t
     return n;
 }
 
-static int send_data_cb(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd,
-                        size_t length, nghttp2_data_source *source, void *user)
+/* Append a whole DATA frame to the output buffer. */
+static int queue_frame(conn *c, h2_stream *st, struct evbuffer *out, const uint8_t *framehd,
+                       size_t length, size_t pad)
 {
-    (void)session;
-    conn *c = user;
-    h2_stream *st = source->ptr;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) >= SERVE_OUT_HIGH)
-        return NGHTTP2_ERR_WOULDBLOCK;
-    size_t pad = frame->data.padlen;
     static const uint8_t zeros[256];
     if (evbuffer_add(out, framehd, 9) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -92,6 +106,50 @@ static int send_data_cb(nghttp2_session *session, nghttp2_frame *frame, const ui
     if (pad > 1 && evbuffer_add(out, zeros, pad - 1) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return 0;
+}
+
+/* Plain TCP with nothing queued: header with MSG_MORE, then sendfile, so
+ * the body never passes through user space. Whatever the socket does not
+ * take is queued (header remainder as bytes, body as a file segment). */
+static int send_direct(conn *c, h2_stream *st, struct evbuffer *out, const uint8_t *framehd,
+                       size_t length)
+{
+    int sock = bufferevent_getfd(c->bev);
+    ssize_t h = send(sock, framehd, 9, (length > 0 ? MSG_MORE : 0) | MSG_NOSIGNAL);
+    if (h < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (h < 0)
+        h = 0;
+    if (h < 9) {
+        if (evbuffer_add(out, framehd + h, (size_t)(9 - h)) != 0 ||
+            (length > 0 && response_add_body(&st->rs, out, length, true) != (long)length))
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+        return 0;
+    }
+    long n = length > 0 ? response_sendfile(&st->rs, sock, length) : 0;
+    if (n < 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    size_t rest = length - (size_t)n;
+    if (rest > 0 && response_add_body(&st->rs, out, rest, true) != (long)rest)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    c->direct_budget = c->direct_budget > length + 9 ? c->direct_budget - length - 9 : 0;
+    return 0;
+}
+
+static int send_data_cb(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd,
+                        size_t length, nghttp2_data_source *source, void *user)
+{
+    (void)session;
+    conn *c = user;
+    h2_stream *st = source->ptr;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    size_t pad = frame->data.padlen;
+    /* Direct only when nothing is queued, so bytes stay in order. */
+    if (!c->tls && c->direct_budget > 0 && pad == 0 && evbuffer_get_length(out) == 0)
+        return send_direct(c, st, out, framehd, length);
+    if (evbuffer_get_length(out) >= SERVE_OUT_HIGH)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    return queue_frame(c, st, out, framehd, length, pad);
 }
 
 static int begin_headers_cb(nghttp2_session *session, const nghttp2_frame *frame, void *user)
@@ -266,27 +324,18 @@ int serve_h2_start(conn *c)
     return 0;
 }
 
-/* Generate frames until nghttp2 has nothing more or the output is full. On
- * plain TCP, also write the output to the socket here while the kernel takes
- * it: libevent would otherwise send one file-segment chain per loop turn. The
- * number of rounds is bounded so one busy connection cannot starve others. */
+/* Generate frames until nghttp2 has nothing more or the output is full. */
 void serve_h2_flush(conn *c)
 {
     if (!c->h2 || c->in_send || c->dead)
         return;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    for (unsigned round = 0; round < 16; round++) {
-        c->in_send = true;
-        int rv = nghttp2_session_send(c->h2);
-        c->in_send = false;
-        if (rv != 0) {
-            c->dead = true;
-            return;
-        }
-        if (c->tls || evbuffer_get_length(out) < SERVE_OUT_HIGH)
-            break;
-        if (evbuffer_write(out, bufferevent_getfd(c->bev)) <= 0)
-            break; /* full (EAGAIN) or failed: the bufferevent takes over */
+    c->direct_budget = SERVE_DIRECT_BUDGET;
+    c->in_send = true;
+    int rv = nghttp2_session_send(c->h2);
+    c->in_send = false;
+    if (rv != 0) {
+        c->dead = true;
+        return;
     }
     if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))
         serve_conn_finish(c);

@@ -1,11 +1,13 @@
 /* One request -> one response, independent of the protocol that carried it:
  * method and path checks, the served set, validators, ranges. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,7 +113,17 @@ static void serve_config(server *s, response *rs)
     add_header(rs, "cache-control", "no-cache");
 }
 
+static void handle(server *s, const request *rq, response *rs);
+
 void serve_handle(server *s, const request *rq, response *rs)
+{
+    handle(s, rq, rs);
+    char now[40];
+    http_date(time(NULL), now, sizeof now);
+    add_header(rs, "date", "%s", now); /* RFC 9110 section 6.6.1 */
+}
+
+static void handle(server *s, const request *rq, response *rs)
 {
     memset(rs, 0, sizeof *rs);
     rs->fd = -1;
@@ -145,7 +157,7 @@ void serve_handle(server *s, const request *rq, response *rs)
     struct stat st;
     int fd = serve_files_open(s, path, &st);
     if (fd < 0) {
-        text_body(rs, 404, NULL);
+        text_body(rs, fd == -2 ? 503 : 404, fd == -2 ? "out of file descriptors" : NULL);
         return;
     }
     const serve_verdict *v = serve_files_verdict(s, fd, &st);
@@ -227,15 +239,19 @@ long response_add_body(response *rs, struct evbuffer *out, size_t max, bool zero
     size_t n = rs->remaining < max ? (size_t)rs->remaining : max;
     if (n == 0)
         return 0;
-    if (zero_copy && (rs->fd >= 0 || rs->seg) && !rs->mem) {
+    if (zero_copy && rs->fd >= 0 && !rs->mem) {
         if (!rs->seg) {
-            /* The segment takes the descriptor: chains already queued on the
-             * socket keep it open after the response is released. */
-            rs->seg = evbuffer_file_segment_new(rs->fd, 0, (ev_off_t)rs->file_size,
-                                                EVBUF_FS_CLOSE_ON_FREE);
-            if (!rs->seg)
+            /* The segment gets its own descriptor: chains still queued on
+             * the socket keep it open after the response is released. */
+            int dfd = fcntl(rs->fd, F_DUPFD_CLOEXEC, 0);
+            rs->seg = dfd < 0 ? NULL
+                              : evbuffer_file_segment_new(dfd, 0, (ev_off_t)rs->file_size,
+                                                          EVBUF_FS_CLOSE_ON_FREE);
+            if (!rs->seg) {
+                if (dfd >= 0)
+                    close(dfd);
                 return -1;
-            rs->fd = -1;
+            }
         }
         if (evbuffer_add_file_segment(out, rs->seg, (ev_off_t)rs->off, (ev_off_t)n) != 0)
             return -1;
@@ -251,6 +267,26 @@ long response_add_body(response *rs, struct evbuffer *out, size_t max, bool zero
     v.iov_len = got > 0 ? (size_t)got : 0;
     evbuffer_commit_space(out, &v, 1);
     return got > 0 ? got : -1;
+}
+
+long response_sendfile(response *rs, int sock, size_t max)
+{
+    size_t n = rs->remaining < max ? (size_t)rs->remaining : max;
+    if (n == 0 || rs->fd < 0)
+        return 0;
+    off_t off = (off_t)rs->off;
+    ssize_t got;
+    do
+        got = sendfile(sock, rs->fd, &off, n);
+    while (got < 0 && errno == EINTR);
+    if (got < 0)
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+    if (got == 0)
+        return -1; /* the file shrank under us */
+    rs->off += (uint64_t)got;
+    rs->remaining -= (uint64_t)got;
+    rs->sent += (uint64_t)got;
+    return (long)got;
 }
 
 void response_release(response *rs)

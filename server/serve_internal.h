@@ -20,17 +20,27 @@
 /* Output bytes queued per connection before the server stops producing more
  * and waits for the socket to drain (backpressure); the write callback asks
  * for more when it falls to SERVE_OUT_LOW. */
-#define SERVE_OUT_HIGH (64u * 1024u)
+#define SERVE_OUT_HIGH (32u * 1024u)
 #define SERVE_OUT_LOW (16u * 1024u)
 /* Body bytes copied per step (and per DATA frame): a little under 16 KB so
  * that libevent's chain (payload + its header, rounded up to a power of two)
  * is a 16 KB allocation, not 32 KB. */
 #define SERVE_BODY_CHUNK (16u * 1024u - 128u)
+/* Bytes one connection may write straight to its socket per flush before
+ * queueing in the bufferevent (and so yielding to the others). */
+#define SERVE_DIRECT_BUDGET (256u * 1024u)
 #define SERVE_H2_MAX_STREAMS 100u
 #define SERVE_CONFIG_MAX (1u << 20)
 #define SERVE_CHECK_CACHE 32u
 #define SERVE_MAX_LISTENERS 4u
 #define SERVE_DRAIN_S 10
+/* Most connections served at once; fewer when the descriptor limit is low:
+ * a connection needs its socket, the file it serves and, while the socket
+ * is full, a second descriptor for the queued file segment. Beyond it the
+ * server stops accepting, and clients wait in the listen backlog. */
+#define SERVE_MAX_CONNS 8192u
+#define SERVE_FDS_PER_CONN 3u
+#define SERVE_FDS_RESERVED 16u
 
 /* A file identity: a rebuilt image gets a new one (and a new ETag). */
 typedef struct file_key {
@@ -67,7 +77,7 @@ typedef struct server {
     SSL_CTX *ssl;
     struct evconnlistener *listeners[SERVE_MAX_LISTENERS];
     unsigned nlisteners;
-    struct event *sig_int, *sig_term, *drain_timer;
+    struct event *sig_int, *sig_term, *drain_timer, *accept_pause;
     bool draining;
     unsigned idle_s;
 
@@ -86,6 +96,8 @@ typedef struct server {
 
     struct conn *conns;
     unsigned nconns;
+    unsigned max_conns;
+    bool accept_full; /* listeners disabled until a connection closes */
     serve_stats stats;
     uint64_t start_ms;
 } server;
@@ -138,6 +150,9 @@ long response_read(response *rs, uint8_t *buf, size_t cap);
  * drains to a file descriptor) adds them as a file segment, sent with
  * sendfile. Returns the count, 0 at the end, -1 on failure. */
 long response_add_body(response *rs, struct evbuffer *out, size_t max, bool zero_copy);
+/* Send up to `max` file body bytes straight to a non-blocking socket.
+ * Returns the count (0: the socket is full), -1 on failure. */
+long response_sendfile(response *rs, int sock, size_t max);
 void response_release(response *rs);
 void serve_log_access(server *s, const char *peer, const response *rs, const char *proto);
 uint64_t serve_now_ms(void);
@@ -146,7 +161,8 @@ const char *serve_reason(int status);
 /* serve_files.c */
 int serve_files_init(server *s, char *msg, size_t cap);
 void serve_files_free(server *s);
-/* Open the served file for a decoded path: fd (regular file) or -1. */
+/* Open the served file for a decoded path: fd (regular file), -1 when there
+ * is no such file in the served set, -2 when out of descriptors. */
 int serve_files_open(server *s, const char *path, struct stat *st);
 /* Cached image verdict for an open file. */
 const serve_verdict *serve_files_verdict(server *s, int fd, const struct stat *st);
@@ -158,5 +174,7 @@ file_key serve_file_key(const struct stat *st);
 void serve_conn_accept(server *s, int fd, const struct sockaddr *addr, int addrlen);
 void serve_conns_drain(server *s);
 void serve_conns_free_all(server *s);
+/* serve_main.c */
+void serve_accept_enable(server *s, bool on);
 
 #endif

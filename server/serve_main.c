@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -117,13 +118,41 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     serve_conn_accept(arg, fd, addr, addrlen);
 }
 
+void serve_accept_enable(server *s, bool on)
+{
+    for (unsigned i = 0; i < s->nlisteners; i++) {
+        if (on)
+            evconnlistener_enable(s->listeners[i]);
+        else
+            evconnlistener_disable(s->listeners[i]);
+    }
+}
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    server *s = arg;
+    if (!s->accept_full)
+        serve_accept_enable(s, true);
+}
+
 static void accept_error_cb(struct evconnlistener *l, void *arg)
 {
     (void)l;
     server *s = arg;
     int e = EVUTIL_SOCKET_ERROR();
-    /* Out of descriptors under load: the listener stays, clients retry. */
-    fprintf(s->opts->log, "ota32 serve: accept: %s\n", evutil_socket_error_to_string(e));
+    /* Typically out of descriptors: the pending connection stays in the
+     * backlog and would wake the loop again at once, so stop accepting for
+     * a moment instead of spinning (and logging) at full speed. */
+    fprintf(s->opts->log, "ota32 serve: accept: %s; pausing for 100 ms\n",
+            evutil_socket_error_to_string(e));
+    serve_accept_enable(s, false);
+    struct timeval tv = {.tv_usec = 100000};
+    if (!s->accept_pause)
+        s->accept_pause = evtimer_new(s->base, accept_resume_cb, s);
+    if (s->accept_pause)
+        event_add(s->accept_pause, &tv);
 }
 
 static void summary(server *s)
@@ -291,6 +320,15 @@ int ota32_serve_run(const ota32_serve_opts *o)
     s->opts = o;
     s->idle_s = o->idle_timeout_s ? o->idle_timeout_s : 60;
     s->start_ms = serve_now_ms();
+    struct rlimit rl;
+    s->max_conns = SERVE_MAX_CONNS;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        rlim_t avail = rl.rlim_cur > SERVE_FDS_RESERVED + SERVE_FDS_PER_CONN
+                           ? (rl.rlim_cur - SERVE_FDS_RESERVED) / SERVE_FDS_PER_CONN
+                           : 1;
+        if (avail < s->max_conns)
+            s->max_conns = (unsigned)avail;
+    }
     int status = 1;
     char msg[1024] = "";
     serve_verdict *verdicts = calloc(OTA32_SERVE_MAX_FILES, sizeof *verdicts);
@@ -375,6 +413,9 @@ int ota32_serve_run(const ota32_serve_opts *o)
     if (o->config)
         fprintf(o->out, "\nmachine config %s: %s://%s:%u/config\n", o->config,
                 s->ssl ? "https" : "http", addrs[0], (unsigned)port);
+    if (s->max_conns < 1000)
+        fprintf(o->out, "\nota32 serve: the open-file limit allows %u connections at once "
+                        "(others wait); raise it with `ulimit -n`\n", s->max_conns);
     fprintf(o->out, "\nota32 serve: ready (Ctrl-C stops)\n");
     fflush(o->out);
 
@@ -397,6 +438,8 @@ out:
         event_free(s->sig_term);
     if (s->drain_timer)
         event_free(s->drain_timer);
+    if (s->accept_pause)
+        event_free(s->accept_pause);
     if (s->base)
         event_base_free(s->base);
     SSL_CTX_free(s->ssl);

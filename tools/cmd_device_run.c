@@ -47,9 +47,9 @@ typedef struct run_log {
 
 typedef struct run_totals {
     unsigned boots, updates, rollbacks, confirms;
-    ota32_service_stats last;   /* of the last completed update */
+    ota32_service_stats last; /* of the last completed update */
     bool have_last;
-    size_t peak_heap;           /* highest during any update */
+    size_t peak_heap; /* highest during any update */
     uint64_t apply_sector_erases, apply_block_erases, apply_programs; /* vdev, during apply */
     uint64_t apply_virtual_us, apply_max_op_us; /* timing model, during apply */
     char boot_label[17];
@@ -239,8 +239,8 @@ static void print_summary(const run_opts *o, const run_totals *t, int status)
     printf("running: %s (version \"%s\"), OTA_VERSION \"%s\"\n", t->boot_label, t->boot_version,
            t->stored_version);
     if (t->have_last) {
-        printf("update: ota_%d \"%s\" -> ota_%d \"%s\"\n", s->old_slot, s->old_version,
-               s->new_slot, s->new_version);
+        printf("update: ota_%d \"%s\" -> ota_%d \"%s\"\n", s->old_slot, s->old_version, s->new_slot,
+               s->new_version);
         printf("bytes: %llu written, %llu received in %u request(s) (%u resumed, %u restarted)\n",
                (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_received,
                s->attempts, s->resumes, s->restarts);
@@ -265,7 +265,8 @@ static void print_summary(const run_opts *o, const run_totals *t, int status)
     util_json_str(f, t->result);
     fprintf(f, ",\n  \"exit\": %d,\n  \"error\": ", status);
     util_json_str(f, t->error);
-    fprintf(f, ",\n  \"boots\": %u,\n  \"updates\": %u,\n  \"rollbacks\": %u,\n  \"confirms\": %u,\n",
+    fprintf(f,
+            ",\n  \"boots\": %u,\n  \"updates\": %u,\n  \"rollbacks\": %u,\n  \"confirms\": %u,\n",
             t->boots, t->updates, t->rollbacks, t->confirms);
     fprintf(f, "  \"running\": ");
     util_json_str(f, t->boot_label);
@@ -274,8 +275,9 @@ static void print_summary(const run_opts *o, const run_totals *t, int status)
     fprintf(f, ",\n  \"running_state\": %u,\n  \"stored_version\": ", t->boot_state);
     util_json_str(f, t->stored_version);
     fprintf(f, ",\n  \"peak_heap\": %zu,\n", t->peak_heap);
-    fprintf(f, "  \"apply_flash\": {\"sector_erases\": %llu, \"block_erases\": %llu, "
-               "\"programs\": %llu},\n",
+    fprintf(f,
+            "  \"apply_flash\": {\"sector_erases\": %llu, \"block_erases\": %llu, "
+            "\"programs\": %llu},\n",
             (unsigned long long)t->apply_sector_erases, (unsigned long long)t->apply_block_erases,
             (unsigned long long)t->apply_programs);
     if (o->timing)
@@ -313,8 +315,8 @@ static void read_stored_version(const ota32_platform *plat, char *out, size_t ca
 }
 
 /* One boot of the device: returns 1 to reboot, 0 to stop with `*status`. */
-static int run_boot(const run_opts *o, vdev *d, const ota32_platform *plat,
-                    ota32_posix_host *host, run_totals *t, int *status)
+static int run_boot(const run_opts *o, vdev *d, const ota32_platform *plat, ota32_posix_host *host,
+                    run_totals *t, int *status)
 {
     ota32_service *svc = NULL;
     int rc = ota32_service_new(plat, &o->so, &svc);

@@ -63,8 +63,8 @@ static int cmd_gen(int argc, char **argv)
     uint8_t *img;
     size_t img_len;
     ota32_diag d;
-    int rc = ota32_nvs_csv_generate((const char *)csv, len, (uint32_t)size, version, &img,
-                                    &img_len, &d);
+    int rc =
+        ota32_nvs_csv_generate((const char *)csv, len, (uint32_t)size, version, &img, &img_len, &d);
     free(csv);
     if (rc != OTA32_OK) {
         if (d.line > 0)
@@ -185,31 +185,50 @@ static int load_image(int argc, char **argv, const char **pos, int want, image *
 static const char *type_name(uint8_t t)
 {
     switch (t) {
-    case 0x01: return "uint8_t";
-    case 0x11: return "int8_t";
-    case 0x02: return "uint16_t";
-    case 0x12: return "int16_t";
-    case 0x04: return "uint32_t";
-    case 0x14: return "int32_t";
-    case 0x08: return "uint64_t";
-    case 0x18: return "int64_t";
-    case 0x21: return "string";
-    case 0x41: return "blob";
-    case 0x42: return "blob_data";
-    case 0x48: return "blob_index";
-    default: return NULL;
+    case 0x01:
+        return "uint8_t";
+    case 0x11:
+        return "int8_t";
+    case 0x02:
+        return "uint16_t";
+    case 0x12:
+        return "int16_t";
+    case 0x04:
+        return "uint32_t";
+    case 0x14:
+        return "int32_t";
+    case 0x08:
+        return "uint64_t";
+    case 0x18:
+        return "int64_t";
+    case 0x21:
+        return "string";
+    case 0x41:
+        return "blob";
+    case 0x42:
+        return "blob_data";
+    case 0x48:
+        return "blob_index";
+    default:
+        return NULL;
     }
 }
 
 static const char *page_status(uint32_t s)
 {
     switch (s) {
-    case 0xFFFFFFFFu: return "Empty";
-    case 0xFFFFFFFEu: return "Active";
-    case 0xFFFFFFFCu: return "Full";
-    case 0xFFFFFFF8u: return "Erasing";
-    case 0x00000000u: return "Corrupted";
-    default: return "Invalid";
+    case 0xFFFFFFFFu:
+        return "Empty";
+    case 0xFFFFFFFEu:
+        return "Active";
+    case 0xFFFFFFFCu:
+        return "Full";
+    case 0xFFFFFFF8u:
+        return "Erasing";
+    case 0x00000000u:
+        return "Corrupted";
+    default:
+        return "Invalid";
     }
 }
 
@@ -308,8 +327,7 @@ static void dump_page(const uint8_t *p, uint32_t addr)
         printf("Page Empty, Page address: 0x%x\n", addr);
     else
         printf("Page no. %u, Status: %s, Version: %d, CRC32: %8x, Page address: 0x%x\n",
-               ota32_le32(p + 4), page_status(ota32_le32(p)), 256 - p[8], ota32_le32(p + 28),
-               addr);
+               ota32_le32(p + 4), page_status(ota32_le32(p)), 256 - p[8], ota32_le32(p + 28), addr);
     printf(" Entry state bitmap: ");
     for (int i = 0; i < 32; i++)
         printf("%02x ", p[32 + i]);
@@ -395,8 +413,7 @@ static int cmd_get(int argc, char **argv)
     int rc = load_image(argc, argv, pos, 3, &im);
     if (rc != 0)
         return rc;
-    ota32_flash_ops f = {&im, (uint32_t)im.len, img_read, img_program, img_erase,
-                         img_erase_block};
+    ota32_flash_ops f = {&im, (uint32_t)im.len, img_read, img_program, img_erase, img_erase_block};
     static ota32_nvs nvs;
     ota32_diag d;
     get_ctx g = {pos[1], pos[2], {{0}, {0}, 0, 0, 0, 0, 0, 0, 0, 0, NULL}, false};
@@ -430,8 +447,8 @@ static int cmd_get(int argc, char **argv)
             rc = ota32_nvs_get_blob(&nvs, pos[1], pos[2], buf, n, &n);
         if (!buf || rc != OTA32_OK) {
             status = rc == OTA32_ERR_NOT_FOUND
-                         ? util_fail("%s: %s/%s: blob incomplete (chunks missing)", pos[0],
-                                     pos[1], pos[2])
+                         ? util_fail("%s: %s/%s: blob incomplete (chunks missing)", pos[0], pos[1],
+                                     pos[2])
                          : util_fail("%s: %s/%s: %s", pos[0], pos[1], pos[2],
                                      ota32_strerror(buf ? rc : OTA32_ERR_NO_MEM));
         } else {
@@ -441,8 +458,8 @@ static int cmd_get(int argc, char **argv)
         }
         free(buf);
     } else {
-        status = util_fail("%s: %s/%s has type 0x%02x, which ota32 cannot print", pos[0],
-                           pos[1], pos[2], g.found.type);
+        status = util_fail("%s: %s/%s has type 0x%02x, which ota32 cannot print", pos[0], pos[1],
+                           pos[2], g.found.type);
     }
     free(im.data);
     return status;

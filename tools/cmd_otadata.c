@@ -164,8 +164,9 @@ int cmd_otadata(int argc, char **argv)
     if (!have_off)
         off = im.len == OTA32_OTADATA_SIZE ? 0 : 0xF000;
     int status = 0;
-    ota32_flash_ops f = {&im, im.len > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)im.len, img_read,
-                         img_program, img_erase, img_erase_block};
+    ota32_flash_ops f = {&im,       im.len > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)im.len,
+                         img_read,  img_program,
+                         img_erase, img_erase_block};
     ota32_ota_entry e[2];
     int rc = off % OTA32_FLASH_SECTOR ? OTA32_ERR_RANGE : ota32_otadata_read(&f, (uint32_t)off, e);
     if (rc != OTA32_OK) {
@@ -180,8 +181,7 @@ int cmd_otadata(int argc, char **argv)
         if (a < 0)
             printf("active: none (the bootloader boots factory, else ota_0)\n");
         else
-            printf("active: copy %d, boots ota_%u\n", a,
-                   ota32_otadata_slot(&e[a], (unsigned)apps));
+            printf("active: copy %d, boots ota_%u\n", a, ota32_otadata_slot(&e[a], (unsigned)apps));
     } else {
         if (!strcmp(sub, "switch"))
             rc = ota32_otadata_set_boot(&f, (uint32_t)off, slot, (unsigned)apps, rollback);

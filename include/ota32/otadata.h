@@ -68,8 +68,10 @@ int ota32_otadata_write(const ota32_flash_ops *f, uint32_t part_offset, unsigned
 int ota32_otadata_set_boot(const ota32_flash_ops *f, uint32_t part_offset, unsigned slot,
                            unsigned app_count, bool rollback);
 /* esp_ota_mark_app_valid_cancel_rollback / esp_ota_mark_app_invalid_rollback:
- * rewrite the active entry's state (VALID or INVALID). NOT_FOUND when no entry
- * is active. */
+ * rewrite the active entry's state (VALID or INVALID) in the same copy
+ * (erase + program). Marking an already VALID entry valid writes nothing.
+ * NOT_FOUND when no entry is active. Checking that another slot can boot
+ * (esp_ota_check_rollback_is_possible) is the caller's job. */
 int ota32_otadata_set_state(const ota32_flash_ops *f, uint32_t part_offset, uint32_t state);
 
 #ifdef __cplusplus

@@ -23,6 +23,16 @@
  *   OTA_PENDING   blob    version + slot written, switched to, not yet confirmed
  *   OTA_FAILED    blob    version that was rolled back, with an attempt count
  *   OTA_PROGRESS  blob    download progress, for resuming after a reset
+ *
+ * Order of the switch, so that a reset at any point is understood on the
+ * next boot: progress record marked complete -> OTA_PENDING (not armed) ->
+ * set_boot (otadata NEW) -> OTA_PENDING armed -> OTA_PROGRESS erased ->
+ * reboot. At boot, a pending record for the running slot means probation
+ * (or, if already VALID, a confirmation to finish); an armed record for
+ * another slot means the new firmware never confirmed and the bootloader
+ * rolled back (recorded in OTA_FAILED); an unarmed one means the reset came
+ * before the switch, and the next check re-verifies the slot from flash and
+ * switches without downloading again.
  */
 #ifndef OTA32_SERVICE_H
 #define OTA32_SERVICE_H
@@ -37,23 +47,24 @@ extern "C" {
 
 /* ---- machine config ---------------------------------------------------- */
 
-#define OTA32_CONFIG_VERSION_MAX 128u  /* bytes, as Micro-RDK */
-#define OTA32_CONFIG_URL_MAX 3072u     /* bytes */
-#define OTA32_CONFIG_NAME_MAX 63u      /* service name kept for logs */
+#define OTA32_CONFIG_VERSION_MAX 128u        /* bytes, as Micro-RDK */
+#define OTA32_CONFIG_URL_MAX 3072u           /* bytes */
+#define OTA32_CONFIG_NAME_MAX 63u            /* service name kept for logs */
 #define OTA32_CONFIG_TEXT_MAX (256u * 1024u) /* whole config JSON */
 
 typedef struct ota32_ota_config {
     char url[OTA32_CONFIG_URL_MAX + 1];
     char version[OTA32_CONFIG_VERSION_MAX + 1];
     char name[OTA32_CONFIG_NAME_MAX + 1]; /* "" when the service has no name */
-    int index; /* position in "services", -1 for a bare service object */
+    int index;                            /* position in "services", -1 for a bare service object */
 } ota32_ota_config;
 
 /* Parse a whole machine config ({"services":[...]}) or one service object and
  * extract the OTA service: model "ota_service" with namespace "rdk" and type
  * "generic", or model "rdk:builtin:ota_service" (namespace/type optional but
  * checked when present). `alloc` (may be NULL: the C library) backs cJSON for
- * the duration of the call (cJSON's hooks are process-wide: not thread-safe).
+ * the duration of the call; cJSON's hooks are process-wide, so this is not
+ * thread-safe, and they are reset to the C library's afterwards.
  * Returns:
  *   OTA32_OK              *out filled
  *   OTA32_ERR_NOT_FOUND   valid config without an OTA service (nothing to do)
@@ -86,7 +97,9 @@ typedef struct ota32_service_opts {
     unsigned max_retries;        /* consecutive failed attempts without progress
                                     before apply gives up; default 6 */
     uint64_t failed_backoff_ms;  /* long back-off after a rejected image, a 4xx or
-                                    a rollback; default 24 h */
+                                    a rollback (doubled per repeated rollback of
+                                    the same version, up to 8x, counted from the
+                                    boot that saw it); default 24 h */
     uint32_t progress_interval;  /* bytes between progress records in NVS;
                                     default 256 KB */
     bool erase_whole_slot;       /* erase the whole slot before writing instead of
@@ -103,10 +116,10 @@ int ota32_service_new(const ota32_platform *plat, const ota32_service_opts *opts
 void ota32_service_free(ota32_service *svc);
 
 typedef enum ota32_boot_status {
-    OTA32_BOOT_NORMAL = 0,     /* nothing pending */
-    OTA32_BOOT_PROBATION,      /* new firmware not yet confirmed: call confirm once healthy */
-    OTA32_BOOT_ROLLED_BACK,    /* the update did not confirm and was rolled back */
-    OTA32_BOOT_CONFIRMED,      /* finished a confirmation a reset had interrupted */
+    OTA32_BOOT_NORMAL = 0,  /* nothing pending */
+    OTA32_BOOT_PROBATION,   /* new firmware not yet confirmed: call confirm once healthy */
+    OTA32_BOOT_ROLLED_BACK, /* the update did not confirm and was rolled back */
+    OTA32_BOOT_CONFIRMED,   /* finished a confirmation a reset had interrupted */
 } ota32_boot_status;
 
 /* Look at the running slot and the pending record; record a rollback (as
@@ -146,16 +159,16 @@ int ota32_service_apply_config(ota32_service *svc, const ota32_ota_config *cfg,
 uint64_t ota32_service_next_attempt(const ota32_service *svc);
 
 typedef struct ota32_service_stats {
-    uint64_t bytes_received;   /* body bytes received, every attempt */
-    uint64_t bytes_written;    /* image bytes now in the slot */
-    uint64_t resumed_from;     /* offset of the last resume (0: none) */
-    int64_t image_len;         /* from the server; -1 unknown */
-    unsigned attempts;         /* HTTP requests made */
-    unsigned resumes;          /* requests continued with Range */
-    unsigned restarts;         /* downloads started over from byte 0 */
+    uint64_t bytes_received; /* body bytes received, every attempt */
+    uint64_t bytes_written;  /* image bytes now in the slot */
+    uint64_t resumed_from;   /* offset of the last resume (0: none) */
+    int64_t image_len;       /* from the server; -1 unknown */
+    unsigned attempts;       /* HTTP requests made */
+    unsigned resumes;        /* requests continued with Range */
+    unsigned restarts;       /* downloads started over from byte 0 */
     uint64_t erases_sector, erases_block, programs;
     uint64_t started_ms, finished_ms;
-    int old_slot, new_slot;    /* N of ota_N; -1 unknown */
+    int old_slot, new_slot; /* N of ota_N; -1 unknown */
     char old_version[OTA32_CONFIG_VERSION_MAX + 1];
     char new_version[OTA32_CONFIG_VERSION_MAX + 1];
 } ota32_service_stats;

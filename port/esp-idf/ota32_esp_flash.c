@@ -7,6 +7,8 @@
  * touch the bootloader, the table, NVS, otadata or the live app.
  */
 #include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "esp_flash.h"
 #include "esp_log.h"

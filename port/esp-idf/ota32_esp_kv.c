@@ -80,7 +80,7 @@ static int kv_get_blob(void *ctx, const char *ns, const char *key, void *buf, si
     return done(e, "get", ns, key);
 }
 
-/* Opens read-write, runs `op`, commits on success. */
+/* One write on an open handle. */
 typedef esp_err_t (*write_fn)(nvs_handle_t h, const char *key, const void *data, size_t len);
 
 static esp_err_t put_str(nvs_handle_t h, const char *key, const void *data, size_t len)
@@ -101,6 +101,7 @@ static esp_err_t put_erase(nvs_handle_t h, const char *key, const void *data, si
     return nvs_erase_key(h, key);
 }
 
+/* Opens read-write, runs `op`, commits on success. */
 static int write_op(const char *ns, const char *key, write_fn op, const void *data, size_t len,
                     const char *what)
 {

@@ -25,15 +25,16 @@ enum { OK = 0, PAGE_FULL = 1 }; /* internal: the item must go to a new page */
 
 typedef struct gen {
     uint8_t *img;
-    size_t pages_cap;   /* pages the buffer holds */
-    int64_t size_left;  /* bytes of pages still allowed; -1 once padding ends */
-    int page;           /* current page, -1 before the first */
-    unsigned entry;     /* next entry on the current page */
-    uint8_t version;    /* 0xFE (v2) or 0xFF (v1) */
+    size_t pages_cap;  /* pages the buffer holds */
+    int64_t size_left; /* bytes of pages still allowed; -1 once padding ends */
+    int page;          /* current page, -1 before the first */
+    unsigned entry;    /* next entry on the current page */
+    uint8_t version;   /* 0xFE (v2) or 0xFF (v1) */
     unsigned ns_count;
     char ns_name[255][OTA32_NVS_KEY_MAX + 1];
     uint8_t ns_idx[255];
-    int line;
+    int line; /* first line of the current CSV record */
+    int phys; /* physical lines consumed */
     ota32_diag *diag;
 } gen;
 
@@ -76,7 +77,7 @@ static void put_entries(gen *g, const uint8_t *data, size_t len, unsigned count)
     uint8_t *p = page_buf(g);
     memcpy(p + 64 + g->entry * 32, data, len);
     for (unsigned i = 0; i < count; i++, g->entry++)
-        p[32 + g->entry / 4] &= (uint8_t)~(1u << ((g->entry % 4) * 2));
+        p[32 + g->entry / 4] &= (uint8_t) ~(1u << ((g->entry % 4) * 2));
 }
 
 static void set_crc(uint8_t e[32])
@@ -97,7 +98,7 @@ static const struct {
     const char *name;
     uint8_t type;
 } int_types[] = {
-    {"u8", 0x01}, {"i8", 0x11}, {"u16", 0x02}, {"i16", 0x12},
+    {"u8", 0x01},  {"i8", 0x11},  {"u16", 0x02}, {"i16", 0x12},
     {"u32", 0x04}, {"i32", 0x14}, {"u64", 0x08}, {"i64", 0x18},
 };
 
@@ -172,8 +173,8 @@ static int write_chunks(gen *g, uint8_t e[32], const uint8_t *data, size_t len)
 }
 
 /* write_varlen_data: strings (and v1 blobs) in one page; v2 blobs chunked. */
-static int write_varlen(gen *g, uint8_t ns, const char *key, const char *enc,
-                        const uint8_t *data, size_t len)
+static int write_varlen(gen *g, uint8_t ns, const char *key, const char *enc, const uint8_t *data,
+                        size_t len)
 {
     bool is_str = !strcmp(enc, "string");
     size_t max = g->version == 0xFF ? 1984 : 4000;
@@ -290,6 +291,7 @@ static int b64val(int c)
 static int base64_decode(gen *g, const uint8_t *s, size_t len, uint8_t *out, size_t *out_len)
 {
     unsigned quad = 0, pads = 0;
+    size_t chars = 0;
     bool padded = false;
     uint32_t acc = 0;
     size_t n = 0;
@@ -302,6 +304,7 @@ static int base64_decode(gen *g, const uint8_t *s, size_t len, uint8_t *out, siz
         if (v < 0)
             continue;
         pads = 0;
+        chars++;
         acc = (acc << 6) | (uint32_t)v;
         if (++quad == 4) {
             out[n++] = (uint8_t)(acc >> 16);
@@ -311,9 +314,13 @@ static int base64_decode(gen *g, const uint8_t *s, size_t len, uint8_t *out, siz
             acc = 0;
         }
     }
-    if (quad != 0 && !padded)
+    if (quad == 1)
         return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
-                               "base64: incorrect padding");
+                               "Invalid base64-encoded string: number of data characters (%zu) "
+                               "cannot be 1 more than a multiple of 4",
+                               chars);
+    if (quad != 0 && !padded)
+        return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1, "Incorrect padding");
     if (quad == 2) {
         out[n++] = (uint8_t)(acc >> 4);
     } else if (quad == 3) {
@@ -496,7 +503,7 @@ static int csv_next(gen *g, const char *s, size_t len, size_t *pos, csv_rec *r)
     for (;;) {
         if (p >= len)
             return 0;
-        g->line++;
+        g->line = ++g->phys;
         if (s[p] == '#' || s[p] == '\n' || s[p] == '\r') { /* comment or blank */
             while (p < len && s[p] != '\n')
                 p++;
@@ -527,7 +534,7 @@ static int csv_next(gen *g, const char *s, size_t len, size_t *pos, csv_rec *r)
                         continue;
                     }
                 } else if (c == '\n') {
-                    g->line++;
+                    g->phys++;
                 }
             } else if (c == ',' || c == '\n' || c == '\r') {
                 break;
@@ -572,8 +579,7 @@ static int run(gen *g, const char *csv, size_t len)
     int rc = csv_next(g, csv, len, &pos, &hdr);
     if (rc <= 0) {
         rec_free(&hdr);
-        return rc < 0 ? rc
-                      : ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1, "empty CSV");
+        return rc < 0 ? rc : ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1, "empty CSV");
     }
     for (unsigned i = 0; i < hdr.count; i++)
         for (unsigned k = 0; k < 4; k++)
@@ -617,8 +623,8 @@ static int run(gen *g, const char *csv, size_t len)
     return rc;
 }
 
-int ota32_nvs_csv_generate(const char *csv, size_t len, uint32_t size, int version,
-                           uint8_t **out, size_t *out_len, ota32_diag *diag)
+int ota32_nvs_csv_generate(const char *csv, size_t len, uint32_t size, int version, uint8_t **out,
+                           size_t *out_len, ota32_diag *diag)
 {
     ota32_diag_clear(diag);
     *out = NULL;

@@ -23,7 +23,7 @@
  * On success *out is a malloc'd image of *out_len bytes (caller frees).
  * Errors: INVALID_ARG (bad size/version), CORRUPT (bad row: diag has the
  * line), TOO_BIG (data does not fit), NOT_FOUND/IO (file rows), NO_MEM. */
-int ota32_nvs_csv_generate(const char *csv, size_t len, uint32_t size, int version,
-                           uint8_t **out, size_t *out_len, ota32_diag *diag);
+int ota32_nvs_csv_generate(const char *csv, size_t len, uint32_t size, int version, uint8_t **out,
+                           size_t *out_len, ota32_diag *diag);
 
 #endif

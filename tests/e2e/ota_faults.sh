@@ -6,6 +6,19 @@
 # file changing between attempts (If-Range mismatch -> restart).
 source "$(dirname "$0")/ota_lib.sh"
 
+# The command line itself: help, usage errors (2), a missing device (1).
+"$OTA32" device run --help >"$T/help.out" 2>&1
+expect_eq "cli: --help exit status" "$?" 0
+expect_contains "cli: --help text" "$T/help.out" "usage: ota32 device run DEV.flash --config FILE|URL"
+"$OTA32" device run >/dev/null 2>&1
+expect_eq "cli: no arguments is a usage error" "$?" 2
+"$OTA32" device run x.flash --config c.json --window 12 >"$T/usage.out" 2>&1
+expect_eq "cli: bad --window is a usage error" "$?" 2
+expect_contains "cli: bad value named" "$T/usage.out" "--window 12: bad value"
+"$OTA32" device run "$T/none.flash" --config c.json >"$T/nodev.out" 2>&1
+expect_eq "cli: missing device exit status" "$?" 1
+expect_contains "cli: missing device named" "$T/nodev.out" "none.flash"
+
 make_images || { fail "image make"; finish; }
 mkdir -p "$T/www"
 cp "$T/v2.bin" "$T/www/v2.bin"

@@ -133,6 +133,7 @@ lm=$(sed -n 's/^last-modified: *\(.*\)\r$/\1/ip' "$T/h_a")
 check "ETag present" eq "${etag:0:1}" '"'
 check "ETag stable across requests and protocols" has "$T/h_b" "etag: $etag"
 check "Last-Modified present" has "$T/h_b" "last-modified: $lm"
+check "Date present" grep -qiE '^date: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} GMT' "$T/h_b"
 $H2 -D "$T/rh" -o "$T/r.bin" -r 0-9 -H "If-Range: $etag" "$U/app.bin"
 check "If-Range ETag match -> 206" has "$T/rh" " 206"
 check "If-Range match body" cmp -s "$T/r.bin" <(head -c 10 "$APP")
@@ -241,6 +242,14 @@ check "noise answered 400" has "$T/preface.txt" "noise: HTTP/1.1 400"
 $H2 -o "$T/after.bin" "$U/app.bin"
 check "next client served after malformed ones" cmp -s "$T/after.bin" "$APP"
 
+# --- many clients at once, several streams per connection ---
+h2load -c 40 -n 160 -m 4 "$U/app.bin" >"$T/h2load.txt" 2>&1
+check "h2load h2c: all succeeded" has "$T/h2load.txt" "160 succeeded, 0 failed, 0 errored, 0 timeout"
+check "h2load h2c: all 200" has "$T/h2load.txt" "status codes: 160 2xx"
+h2load --h1 -c 20 -n 60 "$U/app.bin" >"$T/h2load1.txt" 2>&1
+check "h2load HTTP/1.1: all succeeded" has "$T/h2load1.txt" "60 succeeded, 0 failed, 0 errored, 0 timeout"
+check "h2load moved every byte" has "$T/h2load.txt" "($((APP_SIZE * 160))) data"
+
 # --- access log: one line per request, query redacted ---
 $H2 -o /dev/null "$U/app.bin?X-Amz-Signature=TOPSECRET"
 check "access log has protocol and status" grep -qE '"GET /app-template-esp32.bin" 200 '"$APP_SIZE"' [0-9]+ms h2c$' "$T/err"
@@ -267,6 +276,43 @@ check "summary printed" grep -qE 'ota32 serve: stopped after [0-9.]+ s: [0-9]+ r
 head -c $((24 << 20)) /dev/urandom >"$T/big.bin"
 start_server "$T/big.bin" --force || exit 1
 check "--force warns about a file that is not an app image" has "$T/err" "warning: not a valid app image"
+# Clients that ask for the 24 MB file and never read: the server queues a
+# bounded amount per connection (backpressure), not the file.
+PID_RSS() { awk '/^VmRSS:/{print $2}' "/proc/$PID/status"; }
+rss0=$(PID_RSS)
+python3 - "$PORT" >"$T/stall.txt" <<'PY' &
+import socket, sys, time
+conns = []
+for i in range(8):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    conns.append(s)
+h2 = []
+for i in range(8):  # and over h2c, with a huge window so only the socket stalls
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    settings = b"\x00\x04\x7f\xff\xff\xff"                   # INITIAL_WINDOW_SIZE
+    frame = len(settings).to_bytes(3, "big") + b"\x04\x00" + b"\x00\x00\x00\x00" + settings
+    wu = b"\x00\x00\x04\x08\x00\x00\x00\x00\x00" + (0x7fffffff - 65535).to_bytes(4, "big")
+    # HEADERS, END_STREAM|END_HEADERS, stream 1: :method GET, :scheme http,
+    # :path /big.bin (literal, not indexed), :authority x
+    block = b"\x82\x86" + b"\x04\x08/big.bin" + b"\x01\x01x"
+    hdr = len(block).to_bytes(3, "big") + b"\x01\x05\x00\x00\x00\x01" + block
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame + wu + hdr)
+    h2.append(s)
+time.sleep(3)
+print("held", len(conns) + len(h2))
+PY
+STALL=$!
+sleep 2
+rss1=$(PID_RSS)
+wait $STALL
+check "16 stalled clients held" has "$T/stall.txt" "held 16"
+check "stalled clients cost bounded memory ($(( (rss1 - rss0) / 1024 )) MB for 16 x 24 MB)" \
+    test $((rss1 - rss0)) -lt $((48 * 1024))
 curl -sS --http2-prior-knowledge --limit-rate 8M -o "$T/slow.bin" \
     "http://127.0.0.1:$PORT/big.bin" &
 CURL=$!
@@ -280,6 +326,26 @@ check "client transfer succeeded" eq "$crc" 0
 check "transfer in flight completed byte for byte" cmp -s "$T/slow.bin" "$T/big.bin"
 check "shutdown waited for the open connection" has "$T/err" "SIGTERM: finishing 1 open connections"
 check "its request was logged when done" grep -qE '"GET /big.bin" 200 25165824 [0-9]+ms h2c$' "$T/err"
+
+# --- a low descriptor limit: more clients than the server has descriptors
+# for. It caps its connections (the rest wait in the backlog) rather than
+# accepting sockets it cannot serve files on, and every client is served. ---
+(
+    ulimit -n 40
+    exec "$OTA32" serve "$APP" --bind 127.0.0.1 --port 0 --quiet
+) >"$T/out" 2>"$T/err" &
+PID=$!
+PORT=
+for _ in $(seq 100); do
+    PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$T/out")
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+h2load -c 60 -n 120 -T 30 "http://127.0.0.1:$PORT/app-template-esp32.bin" >"$T/h2load.txt" 2>&1
+check "60 clients on 40 descriptors: all served" has "$T/h2load.txt" "120 succeeded, 0 failed, 0 errored, 0 timeout"
+check "the connection cap is announced" has "$T/out" "the open-file limit allows 8 connections at once"
+check "descriptors never ran out" hasnt "$T/err" "Too many open files"
+check "exits cleanly afterwards" stop_server
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -81,8 +81,9 @@ static const char *with_version_len(size_t n, int index)
     p += sprintf(p, "{\"services\":[");
     for (int i = 0; i < index; i++)
         p += sprintf(p, "{\"model\":\"m%d\"},", i);
-    sprintf(p, "{\"namespace\":\"rdk\",\"type\":\"generic\",\"model\":\"ota_service\","
-               "\"attributes\":{\"url\":\"http://h/fw\",\"version\":\"%s\"}}]}",
+    sprintf(p,
+            "{\"namespace\":\"rdk\",\"type\":\"generic\",\"model\":\"ota_service\","
+            "\"attributes\":{\"url\":\"http://h/fw\",\"version\":\"%s\"}}]}",
             v);
     return big;
 }

@@ -16,9 +16,10 @@
 
 typedef struct ram {
     uint8_t mem[RAM_SIZE];
-    long ops;     /* program + erase operations so far */
-    long cut_at;  /* the operation that loses power; -1 never */
-    bool torn;    /* that operation half-happens */
+    long ops;    /* program + erase operations so far */
+    long cut_at; /* the operation that loses power; -1 never */
+    int torn;    /* 0: that operation does not happen; 1: its first half does;
+                    2: an erase clears only the second half of the sector */
     bool dead;
 } ram;
 
@@ -52,7 +53,7 @@ static int ram_program(void *ctx, uint32_t addr, const void *buf, size_t len)
     const uint8_t *b = buf;
     int cut = ram_cut(r);
     if (cut) {
-        if (cut == 1 && r->torn) /* torn: the first half lands */
+        if (cut == 1 && r->torn == 1) /* torn: the first half lands */
             for (size_t i = 0; i < len / 2; i++)
                 r->mem[addr + i] &= b[i];
         return OTA32_ERR_POWER_CUT;
@@ -69,8 +70,10 @@ static int ram_erase(void *ctx, uint32_t addr)
         return OTA32_ERR_RANGE;
     int cut = ram_cut(r);
     if (cut) {
-        if (cut == 1 && r->torn) /* torn: the first half is erased */
+        if (cut == 1 && r->torn == 1) /* torn: the first half is erased */
             memset(r->mem + addr, 0xFF, 0x800);
+        if (cut == 1 && r->torn == 2) /* header and bitmap survive */
+            memset(r->mem + addr + 0x800, 0xFF, 0x800);
         return OTA32_ERR_POWER_CUT;
     }
     memset(r->mem + addr, 0xFF, 0x1000);
@@ -134,8 +137,7 @@ TEST(reads_what_the_generator_wrote)
     uint64_t u = 0;
     CHECK_EQ(ota32_nvs_get_int(&nvs, "ota", "boot_count", OTA32_NVS_U32, &u), 0);
     CHECK_EQ(u, 7);
-    CHECK_EQ(ota32_nvs_get_int(&nvs, "ota", "boot_count", OTA32_NVS_U8, &u),
-             OTA32_ERR_INVALID_ARG);
+    CHECK_EQ(ota32_nvs_get_int(&nvs, "ota", "boot_count", OTA32_NVS_U8, &u), OTA32_ERR_INVALID_ARG);
     CHECK_EQ(ota32_nvs_get_int(&nvs, "ota", "nope", OTA32_NVS_U32, &u), OTA32_ERR_NOT_FOUND);
     CHECK_EQ(ota32_nvs_get_int(&nvs, "other", "boot_count", OTA32_NVS_U32, &u),
              OTA32_ERR_NOT_FOUND);
@@ -188,9 +190,14 @@ TEST(integers_strings_blobs_namespaces)
         ota32_nvs_type t;
         uint64_t v;
     } ints[] = {
-        {OTA32_NVS_U8, 255}, {OTA32_NVS_I8, (uint64_t)-128}, {OTA32_NVS_U16, 65535},
-        {OTA32_NVS_I16, (uint64_t)-2}, {OTA32_NVS_U32, 0xDEADBEEF}, {OTA32_NVS_I32, (uint64_t)-7},
-        {OTA32_NVS_U64, 0x0123456789ABCDEFull}, {OTA32_NVS_I64, (uint64_t)INT64_MIN},
+        {OTA32_NVS_U8, 255},
+        {OTA32_NVS_I8, (uint64_t)-128},
+        {OTA32_NVS_U16, 65535},
+        {OTA32_NVS_I16, (uint64_t)-2},
+        {OTA32_NVS_U32, 0xDEADBEEF},
+        {OTA32_NVS_I32, (uint64_t)-7},
+        {OTA32_NVS_U64, 0x0123456789ABCDEFull},
+        {OTA32_NVS_I64, (uint64_t)INT64_MIN},
     };
     for (unsigned i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         char key[8];
@@ -317,9 +324,25 @@ TEST(thousands_of_updates_reclaim_pages)
     free(r);
 }
 
+/* When set, every state must also hold exactly the long-lived keys
+ * other/i<k> = k for k % 8 == 7, k < 560. */
+static bool check_long_lived;
+
+static int long_lived_cb(void *arg, const ota32_nvs_item *it)
+{
+    unsigned *count = arg, k;
+    if (strcmp(it->ns, "other") != 0)
+        return 0;
+    if (it->type != OTA32_NVS_U32 || sscanf(it->key, "i%u", &k) != 1 || k % 8 != 7 ||
+        it->int_val != k)
+        return 1;
+    ++*count;
+    return 0;
+}
+
 /* Read the two values; each must be exactly the old or the new one. */
-static int state_of(ota32_flash_ops *f, const char *old_s, const char *new_s,
-                    const uint8_t *old_b, const uint8_t *new_b, size_t blen, int *which_b)
+static int state_of(ota32_flash_ops *f, const char *old_s, const char *new_s, const uint8_t *old_b,
+                    const uint8_t *new_b, size_t blen, int *which_b)
 {
     ota32_diag d;
     int rc = ota32_nvs_open(&nvs, f, PART, PSIZE, &d);
@@ -345,6 +368,11 @@ static int state_of(ota32_flash_ops *f, const char *old_s, const char *new_s,
     CHECK(*which_b >= 0);
     CHECK_EQ(ota32_nvs_get_str(&nvs, "VIAM_NS", "keep", s, sizeof s, &n), 0);
     CHECK_STR(s, "unchanged");
+    if (check_long_lived) {
+        unsigned count = 0;
+        CHECK_EQ(ota32_nvs_foreach(&nvs, long_lived_cb, &count), 0);
+        CHECK_EQ(count, 70);
+    }
     return which;
 }
 
@@ -363,7 +391,7 @@ static void cut_everywhere(ram *r, const uint8_t *base, unsigned gen)
     snprintf(new_s, sizeof new_s, "v%u-next", gen + 1);
     make_blob(old_b, sizeof old_b, gen);
     make_blob(new_b, sizeof new_b, gen + 1);
-    for (int torn = 0; torn < 2; torn++) {
+    for (int torn = 0; torn < 3; torn++) {
         for (long cut = 0; cut < 2000; cut++) {
             memcpy(r->mem + PART, base, PSIZE);
             ram_power_on(r);
@@ -458,6 +486,7 @@ TEST(power_cut_while_reclaiming_a_page)
         CHECK_EQ(ota32_nvs_erase_key(&nvs, "other", key), 0);
     }
     max_ops = 0;
+    check_long_lived = true;
     for (unsigned gen = 0; gen < 30; gen++) {
         char s[32];
         uint8_t b[100];
@@ -471,6 +500,7 @@ TEST(power_cut_while_reclaiming_a_page)
         memcpy(r->mem + PART, base, PSIZE);
         ram_power_on(r);
     }
+    check_long_lived = false;
     CHECK(max_ops > 40); /* reclaims moved items */
     /* The long-lived keys all survived. */
     CHECK_EQ(ota32_nvs_open(&nvs, &f, PART, PSIZE, NULL), 0);
@@ -485,6 +515,63 @@ TEST(power_cut_while_reclaiming_a_page)
     }
     printf("  longest update %ld operations\n", max_ops);
     free(base);
+    free(r);
+}
+
+static int chunk_cb(void *arg, const ota32_nvs_item *it)
+{
+    int *out = arg; /* [0] last BLOB_DATA chunk index, [2] BLOB_DATA items */
+    if (it->type == OTA32_NVS_BLOB_DATA) {
+        out[0] = it->chunk_index;
+        out[2]++;
+    }
+    return 0;
+}
+
+TEST(blob_versions_toggle_and_old_chunks_go)
+{
+    ram *r = ram_new();
+    ota32_flash_ops f = ram_ops(r);
+    CHECK_EQ(ota32_nvs_open(&nvs, &f, PART, PSIZE, NULL), 0);
+    static const int want[] = {0x00, 0x80, 0x00};
+    for (int i = 0; i < 3; i++) {
+        uint8_t b[40];
+        memset(b, i, sizeof b);
+        CHECK_EQ(ota32_nvs_set_blob(&nvs, "n", "b", b, sizeof b), 0);
+        int seen[3] = {-1, -1, 0};
+        CHECK_EQ(ota32_nvs_foreach(&nvs, chunk_cb, seen), 0);
+        CHECK_EQ(seen[0], want[i]);
+        CHECK_EQ(seen[2], 1); /* the previous version's chunk is gone */
+    }
+    /* An index claiming a range no ESP-IDF writes (start 0x70, 32 chunks,
+     * straddling both versions): overwriting still yields one clean blob. */
+    uint8_t *e = NULL;
+    for (unsigned i = 0; i < 126 && !e; i++) {
+        uint8_t *c = r->mem + PART + 64 + i * 32;
+        if (c[1] == OTA32_NVS_BLOB_IDX && ((r->mem[PART + 32 + i / 4] >> (i % 4 * 2)) & 3) == 2)
+            e = c;
+    }
+    CHECK(e != NULL);
+    if (e) {
+        uint8_t tmp[32];
+        memcpy(tmp, e, 32);
+        tmp[28] = 0x20;
+        tmp[29] = 0x70;
+        uint32_t crc = ota32_crc32_le(ota32_crc32_le(0xFFFFFFFFu, tmp, 4), tmp + 8, 24);
+        ota32_put_le32(tmp + 4, crc);
+        memcpy(e, tmp, 32); /* test-only: rewrite bits a NOR flash could not */
+        CHECK_EQ(ota32_nvs_get_blob(&nvs, "n", "b", NULL, 0, NULL), 0);
+        CHECK_EQ(ota32_nvs_set_blob(&nvs, "n", "b", "new", 3), 0);
+        int seen[3] = {-1, -1, 0};
+        CHECK_EQ(ota32_nvs_foreach(&nvs, chunk_cb, seen), 0);
+        CHECK_EQ(seen[0], 0x80);
+        CHECK_EQ(seen[2], 1);
+        uint8_t b[8];
+        size_t n = 0;
+        CHECK_EQ(ota32_nvs_get_blob(&nvs, "n", "b", b, sizeof b, &n), 0);
+        CHECK_EQ(n, 3);
+        CHECK_MEM(b, "new", 3);
+    }
     free(r);
 }
 
@@ -563,5 +650,6 @@ TEST(rejects_bad_geometry_and_newer_versions)
 RUN_TESTS(CASE(reads_what_the_generator_wrote), CASE(device_writes_match_the_generator_entries),
           CASE(integers_strings_blobs_namespaces), CASE(namespace_gets_lowest_free_index),
           CASE(thousands_of_updates_reclaim_pages), CASE(power_cut_at_every_operation),
-          CASE(power_cut_while_reclaiming_a_page), CASE(half_written_item_is_erased_on_open), CASE(duplicate_keeps_the_newer),
+          CASE(power_cut_while_reclaiming_a_page), CASE(blob_versions_toggle_and_old_chunks_go),
+          CASE(half_written_item_is_erased_on_open), CASE(duplicate_keeps_the_newer),
           CASE(rejects_bad_geometry_and_newer_versions))

@@ -287,6 +287,6 @@ TEST(flash_errors_are_returned)
 }
 
 RUN_TESTS(CASE(vectors_reproduced_from_blank_without_rollback),
-          CASE(rollback_differs_only_in_state), CASE(validity_rules),
-          CASE(active_entry_selection), CASE(seq_formula_matches_esp_ota_set_boot_partition),
+          CASE(rollback_differs_only_in_state), CASE(validity_rules), CASE(active_entry_selection),
+          CASE(seq_formula_matches_esp_ota_set_boot_partition),
           CASE(mark_valid_and_invalid_rewrite_the_active_copy), CASE(flash_errors_are_returned))

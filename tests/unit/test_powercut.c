@@ -7,10 +7,12 @@
  *
  * OTA32_POWERCUT_SAMPLE=N runs a seeded subset of N cut points per kind
  * (OTA32_POWERCUT_SEED picks it); unset, every point is tried.
+ * OTA32_POWERCUT_IMAGE_KB sets the image size (default 80; a multiple of 16
+ * bytes, at least 66.5 KB); bench/bench_ota_powercut.sh runs a larger one.
  */
 #include "test_service_fixture.h"
 
-#define IMG_LEN (80u * 1024u)
+static uint32_t IMG_LEN = 80u * 1024u; /* OTA32_POWERCUT_IMAGE_KB overrides */
 #define MAX_BOOTS 12
 
 static char base_path[512], dev_path[512];
@@ -89,8 +91,8 @@ static void live(fx_dev *x, outcome *out)
             return;
         }
         if (rc != OTA32_OK && !vdev_power_lost(x->d))
-            snprintf(out->why, sizeof out->why, "boot %u: %s (%s)", out->boots,
-                     ota32_strerror(rc), d.msg);
+            snprintf(out->why, sizeof out->why, "boot %u: %s (%s)", out->boots, ota32_strerror(rc),
+                     d.msg);
     }
     if (!out->why[0])
         snprintf(out->why, sizeof out->why, "not finished after %d boots", MAX_BOOTS);
@@ -124,6 +126,9 @@ static bool finished_ok(fx_dev *x, char *why, size_t cap)
 
 static void setup_base(void)
 {
+    const char *kb = getenv("OTA32_POWERCUT_IMAGE_KB");
+    if (kb && strtoul(kb, NULL, 10) >= 67)
+        IMG_LEN = (uint32_t)strtoul(kb, NULL, 10) * 1024u;
     v1 = fx_image("v1", IMG_LEN);
     v2 = fx_image("v2", IMG_LEN);
     snprintf(base_path, sizeof base_path, "%s/base.flash", check_tmpdir());
@@ -180,9 +185,9 @@ TEST(cut_at_every_operation)
     CHECK(total > 20);
     const char *sample_env = getenv("OTA32_POWERCUT_SAMPLE");
     uint64_t sample = sample_env ? strtoull(sample_env, NULL, 10) : 0;
-    uint32_t rng = getenv("OTA32_POWERCUT_SEED") ? (uint32_t)strtoul(getenv("OTA32_POWERCUT_SEED"),
-                                                                      NULL, 10)
-                                                 : 12345u;
+    uint32_t rng = getenv("OTA32_POWERCUT_SEED")
+                       ? (uint32_t)strtoul(getenv("OTA32_POWERCUT_SEED"), NULL, 10)
+                       : 12345u;
     static const vdev_cut_kind kinds[] = {VDEV_CUT_BEFORE, VDEV_CUT_AFTER, VDEV_CUT_INSIDE};
     static const char *names[] = {"before", "after", "inside"};
     unsigned tried = 0, failed = 0, rollbacks = 0;
@@ -193,8 +198,8 @@ TEST(cut_at_every_operation)
             /* OTA32_POWERCUT_ONLY=KIND:OP reruns one point (kind 0 before,
              * 1 after, 2 inside), with OTA32_TEST_VERBOSE for its log. */
             const char *only = getenv("OTA32_POWERCUT_ONLY");
-            if (only && (strtoul(only, NULL, 10) != k ||
-                         !strchr(only, ':') || strtoull(strchr(only, ':') + 1, NULL, 10) != i))
+            if (only && (strtoul(only, NULL, 10) != k || !strchr(only, ':') ||
+                         strtoull(strchr(only, ':') + 1, NULL, 10) != i))
                 continue;
             fx_dev x;
             fresh_device(&x);
@@ -220,9 +225,10 @@ TEST(cut_at_every_operation)
             fx_power_off(&x);
         }
     }
-    printf("  power cuts: %u cut points tried (%llu operations x 3 kinds%s), %u failed, %u "
-           "rollbacks recovered\n",
-           tried, (unsigned long long)total, sample ? ", sampled" : "", failed, rollbacks);
+    printf("  power cuts: %u cut points tried (%llu operations x 3 kinds%s, %u KB image), %u "
+           "failed, %u rollbacks recovered\n",
+           tried, (unsigned long long)total, sample ? ", sampled" : "", IMG_LEN / 1024, failed,
+           rollbacks);
     free(v1);
     free(v2);
 }

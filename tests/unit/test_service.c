@@ -5,6 +5,8 @@
  */
 #include "test_service_fixture.h"
 
+#include "ota/svc_backoff.h"
+
 #define IMG_LEN (300u * 1024u)
 
 static char path[512];
@@ -132,7 +134,7 @@ TEST(resume_after_drops_at_several_offsets)
     fx_dev x;
     fx_source src;
     setup(&x, &src);
-    src.drop_after[0] = 1000;    /* inside the first write buffer */
+    src.drop_after[0] = 1000; /* inside the first write buffer */
     src.drop_after[1] = 70000;
     src.drop_after[2] = 5;
     src.drop_after[3] = 100000;
@@ -533,11 +535,84 @@ TEST(engine_memory_does_not_grow_with_the_image)
     printf("  engine peak heap: %zu bytes (1 MB and 3.5 MB images)\n", a);
 }
 
-RUN_TESTS(CASE(update_confirm_and_up_to_date), CASE(resume_after_drops_at_several_offsets),
-          CASE(server_ignoring_range_restarts), CASE(file_changed_between_attempts_restarts),
-          CASE(no_validator_means_no_blind_resume), CASE(rejections_before_any_erase),
-          CASE(flipped_byte_is_rejected_and_old_firmware_boots), CASE(statuses_and_backoff),
-          CASE(rollback_is_recorded_and_not_retried_in_a_loop),
+/* A flash that fails one program with an I/O error. */
+static ota32_flash_ops real_flash;
+static int fail_program_at, programs_seen;
+
+static int failing_program(void *ctx, uint32_t addr, const void *buf, size_t len)
+{
+    if (++programs_seen == fail_program_at)
+        return OTA32_ERR_IO;
+    return real_flash.program(ctx, addr, buf, len);
+}
+
+TEST(flash_error_fails_the_check_and_the_next_one_resumes)
+{
+    fx_dev x;
+    fx_source src;
+    setup(&x, &src);
+    real_flash = x.plat.flash;
+    x.plat.flash.program = failing_program;
+    programs_seen = 0;
+    fail_program_at = 40; /* well past the first progress record */
+    ota32_service_opts o;
+    fx_opts(&o);
+    ota32_service *s = NULL;
+    CHECK_EQ(ota32_service_new(&x.plat, &o, &s), OTA32_OK);
+    CHECK_EQ(ota32_service_boot(s, NULL), OTA32_OK);
+    fx_config(cfgbuf, sizeof cfgbuf, "http://fw.local/fw.bin", "v2");
+    ota32_apply_result res;
+    ota32_diag d;
+    CHECK_EQ(ota32_service_apply(s, cfgbuf, strlen(cfgbuf), &res, &d), OTA32_ERR_IO);
+    CHECK_CONTAINS(d.msg, "programming");
+    CHECK_EQ(src.requests, 1); /* not retried in place */
+    CHECK_EQ(x.clock.sleeps, 0);
+    uint64_t wait = ota32_service_next_attempt(s) - x.clock.now;
+    CHECK(wait > 0 && wait <= 5 * 60 * 1000); /* the short back-off */
+    CHECK_EQ(ota32_service_apply(s, cfgbuf, strlen(cfgbuf), &res, &d), OTA32_OK);
+    CHECK_EQ(res, OTA32_APPLY_DEFERRED);
+    x.clock.now += wait;
+    CHECK_EQ(ota32_service_apply(s, cfgbuf, strlen(cfgbuf), &res, &d), OTA32_OK);
+    CHECK_EQ(res, OTA32_APPLY_REBOOT);
+    ota32_service_stats st;
+    ota32_service_get_stats(s, &st);
+    CHECK(st.resumed_from >= 16 * 1024); /* from the progress record, flash re-checked */
+    CHECK_EQ(st.bytes_received, IMG_LEN - st.resumed_from);
+    CHECK(fx_slot_equals(&x, FX_SLOT1, v2, IMG_LEN));
+    ota32_service_free(s);
+    fx_power_off(&x);
+}
+
+TEST(backoff_doubles_caps_and_jitters)
+{
+    /* rnd 0 gives the low end (x0.75), rnd 2^32-1 the high end (~x1.25) */
+    CHECK_EQ(svc_backoff_delay(1000, 300000, 0, 0), 750);
+    CHECK_EQ(svc_backoff_delay(1000, 300000, 0, UINT32_MAX), 1249);
+    CHECK_EQ(svc_backoff_delay(1000, 300000, 1, 0), 1500);
+    CHECK_EQ(svc_backoff_delay(1000, 300000, 3, 0x80000000u), 8000);
+    /* capped at 5 min (before jitter), however many attempts */
+    CHECK_EQ(svc_backoff_delay(1000, 300000, 9, 0), 225000);
+    CHECK_EQ(svc_backoff_delay(1000, 300000, 1000, 0x80000000u), 300000);
+    CHECK_EQ(svc_backoff_delay(1000, 300000, UINT32_MAX, UINT32_MAX), 374999);
+    /* never 0 */
+    CHECK_EQ(svc_backoff_delay(1, 1, 0, 0), 1);
+    /* jitter spreads: 1000 draws cover the range and stay inside it */
+    uint32_t r = 1, lo = UINT32_MAX, hi = 0;
+    for (int i = 0; i < 1000; i++) {
+        uint32_t d = svc_backoff_delay(1000, 300000, 2, fx_rand(&r));
+        lo = d < lo ? d : lo;
+        hi = d > hi ? d : hi;
+    }
+    CHECK(lo >= 3000 && lo < 3100);
+    CHECK(hi < 5000 && hi > 4900);
+}
+
+RUN_TESTS(CASE(backoff_doubles_caps_and_jitters), CASE(update_confirm_and_up_to_date),
+          CASE(resume_after_drops_at_several_offsets), CASE(server_ignoring_range_restarts),
+          CASE(file_changed_between_attempts_restarts), CASE(no_validator_means_no_blind_resume),
+          CASE(rejections_before_any_erase), CASE(flipped_byte_is_rejected_and_old_firmware_boots),
+          CASE(statuses_and_backoff), CASE(rollback_is_recorded_and_not_retried_in_a_loop),
           CASE(rolled_back_version_retried_after_the_long_backoff),
           CASE(resume_after_power_cut_rechecks_flash),
-          CASE(engine_memory_does_not_grow_with_the_image))
+          CASE(engine_memory_does_not_grow_with_the_image),
+          CASE(flash_error_fails_the_check_and_the_next_one_resumes))

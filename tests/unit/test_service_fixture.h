@@ -89,15 +89,15 @@ typedef struct fx_source {
     const uint8_t *file;
     size_t len;
     char etag[64];
-    const uint8_t *next_file;   /* served from request `change_at` on */
+    const uint8_t *next_file; /* served from request `change_at` on */
     size_t next_len;
-    unsigned change_at;         /* 1-based request number; 0 = never */
-    int status;                 /* forced final status; 0 = serve the file */
-    bool ignore_range;          /* answer 200 to a range request */
-    bool no_validator;          /* send neither ETag nor Last-Modified */
-    int64_t claim_len;          /* announced length override; 0 = real */
-    size_t drop_after[16];      /* per request (0-based): cut after N body bytes; 0 = none */
-    size_t frame;               /* max bytes per on_data; 0 = pseudo-random 1..20000 */
+    unsigned change_at;    /* 1-based request number; 0 = never */
+    int status;            /* forced final status; 0 = serve the file */
+    bool ignore_range;     /* answer 200 to a range request */
+    bool no_validator;     /* send neither ETag nor Last-Modified */
+    int64_t claim_len;     /* announced length override; 0 = real */
+    size_t drop_after[16]; /* per request (0-based): cut after N body bytes; 0 = none */
+    size_t frame;          /* max bytes per on_data; 0 = pseudo-random 1..20000 */
     uint32_t rng;
     /* observed */
     unsigned requests;
@@ -118,8 +118,8 @@ static inline uint32_t fx_rand(uint32_t *s)
 }
 
 static inline int fx_get(const ota32_platform *plat, const ota32_http_request *req,
-                  const ota32_http_opts *opts, const ota32_http_callbacks *cb,
-                  ota32_http_response *resp, ota32_diag *diag)
+                         const ota32_http_opts *opts, const ota32_http_callbacks *cb,
+                         ota32_http_response *resp, ota32_diag *diag)
 {
     (void)plat;
     (void)opts;
@@ -231,8 +231,8 @@ typedef struct fx_dev {
     uint64_t cut_at;
     vdev_cut_kind cut_kind;
     uint64_t cut_seed;
-    uint64_t ops_total;   /* counted flash operations over all power cycles */
-    vdev_stats stats;     /* of the last power cycle */
+    uint64_t ops_total; /* counted flash operations over all power cycles */
+    vdev_stats stats;   /* of the last power cycle */
 } fx_dev;
 
 static inline void fx_log(void *ctx, ota32_log_level lvl, const char *msg)

@@ -273,5 +273,4 @@ TEST(hook_sees_exactly_the_bytes)
 
 RUN_TESTS(CASE(erase_ahead_blocks_where_aligned), CASE(nothing_erased_before_armed),
           CASE(never_writes_outside_the_slot), CASE(restart_re_erases_written_sectors),
-          CASE(whole_slot_strategy_erases_everything_first),
-          CASE(hook_sees_exactly_the_bytes))
+          CASE(whole_slot_strategy_erases_everything_first), CASE(hook_sees_exactly_the_bytes))

@@ -88,8 +88,7 @@ int nvs_move_page(ota32_nvs *n, unsigned from)
         }
         if (rc < 0)
             break;
-        if (n->active_page < 0 ||
-            n->page_next[n->active_page] + nvs_h_span(&l) > NVS_ENTRIES)
+        if (n->active_page < 0 || n->page_next[n->active_page] + nvs_h_span(&l) > NVS_ENTRIES)
             return OTA32_ERR_NO_SPACE;
         rc = nvs_copy_item(n, &l, (unsigned)n->active_page, n->page_next[n->active_page]);
     }
@@ -559,8 +558,8 @@ int ota32_nvs_get_blob(ota32_nvs *nvs, const char *ns, const char *key, void *bu
 /* Storage::writeMultiPageBlob: chunks sized to the room left on each page,
  * then the index. A first chunk smaller than a tenth of a page moves to a
  * new page instead. */
-static int write_blob(ota32_nvs *n, uint8_t nsi, const char *key, const uint8_t *data,
-                      size_t len, uint8_t start, nvs_loc *idx_at, unsigned *chunks_out)
+static int write_blob(ota32_nvs *n, uint8_t nsi, const char *key, const uint8_t *data, size_t len,
+                      uint8_t start, nvs_loc *idx_at, unsigned *chunks_out)
 {
     size_t off = 0, remaining = len;
     unsigned count = 0;
@@ -603,8 +602,7 @@ static int write_blob(ota32_nvs *n, uint8_t nsi, const char *key, const uint8_t 
             id[4] = (uint8_t)count;
             id[5] = start;
             id[6] = id[7] = 0xFF;
-            return write_item(n, nsi, OTA32_NVS_BLOB_IDX, NVS_CHUNK_ANY, key, id, NULL, 0,
-                              idx_at);
+            return write_item(n, nsi, OTA32_NVS_BLOB_IDX, NVS_CHUNK_ANY, key, id, NULL, 0, idx_at);
         }
     }
     return OTA32_ERR_NO_SPACE;
@@ -637,7 +635,18 @@ int ota32_nvs_set_blob(ota32_nvs *nvs, const char *ns, const char *key, const vo
             if (rc != 0)
                 return rc < 0 ? rc : OTA32_OK; /* identical */
         }
-        start = old.h[NVS_I_DATA + 5] == NVS_VER_0 ? NVS_VER_1 : NVS_VER_0;
+        /* The other version (ESP-IDF toggles 0x00 <-> 0x80), so old and
+         * new chunks never share an index. */
+        unsigned old_lo = old.h[NVS_I_DATA + 5], old_hi = old_lo + old.h[NVS_I_DATA + 4];
+        start = old_lo >= NVS_VER_1 ? NVS_VER_0 : NVS_VER_1;
+        if (start == NVS_VER_1 && old_hi > NVS_VER_1) {
+            /* A chunk range ESP-IDF never writes straddles both versions:
+             * drop the old blob first (only such a value loses its
+             * power-cut safety). */
+            rc = erase_others(nvs, nsi, key, NULL, 0, 0);
+            if (rc < 0)
+                return rc;
+        }
     }
     unsigned chunks = 0;
     rc = write_blob(nvs, nsi, key, data, len, start, &idx, &chunks);
@@ -689,6 +698,8 @@ int ota32_nvs_foreach(ota32_nvs *nvs, int (*cb)(void *arg, const ota32_nvs_item 
 {
     if (!nvs || !cb)
         return OTA32_ERR_INVALID_ARG;
+    int cached_ns = -1; /* items of one namespace tend to come together */
+    char cached_name[OTA32_NVS_KEY_MAX + 1] = "";
     for (unsigned i = 0; i < nvs->order_count; i++) {
         uint8_t bm[NVS_BITMAP_LEN];
         unsigned e = 0, page = nvs->order[i];
@@ -712,11 +723,14 @@ int ota32_nvs_foreach(ota32_nvs *nvs, int (*cb)(void *arg, const ota32_nvs_item 
             it.entry = l.entry;
             it.span = nvs_h_span(&l);
             memcpy(it.key, nvs_h_key(&l), OTA32_NVS_KEY_MAX);
-            if (it.ns_index != NVS_NS_TABLE) {
-                rc = ns_name(nvs, it.ns_index, it.ns);
+            if (it.ns_index != NVS_NS_TABLE && it.ns_index != cached_ns) {
+                rc = ns_name(nvs, it.ns_index, cached_name);
                 if (rc < 0)
                     return rc;
+                cached_ns = it.ns_index;
             }
+            if (it.ns_index != NVS_NS_TABLE)
+                memcpy(it.ns, cached_name, sizeof it.ns);
             if (nvs_type_is_int(type)) {
                 unsigned size = int_size(type);
                 for (unsigned b = 0; b < size; b++)

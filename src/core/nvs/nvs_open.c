@@ -137,15 +137,18 @@ static int repair_page(ota32_nvs *n, unsigned page)
 static bool same_key(const nvs_loc *a, const nvs_loc *b)
 {
     return nvs_h_ns(a) == nvs_h_ns(b) && nvs_h_chunk(a) == nvs_h_chunk(b) &&
-           memcmp(a->h + NVS_I_KEY, b->h + NVS_I_KEY, OTA32_NVS_KEY_MAX + 1) == 0;
+           strncmp(nvs_h_key(a), nvs_h_key(b), OTA32_NVS_KEY_MAX + 1) == 0;
 }
 
 static uint32_t key_hash(const nvs_loc *l)
 {
+    /* Keys compare as C strings (bytes after the NUL do not count). */
     uint8_t k[2 + OTA32_NVS_KEY_MAX + 1];
     k[0] = nvs_h_ns(l);
     k[1] = nvs_h_chunk(l);
-    memcpy(k + 2, l->h + NVS_I_KEY, OTA32_NVS_KEY_MAX + 1);
+    size_t len = strlen(nvs_h_key(l)); /* valid items hold a NUL */
+    memset(k + 2, 0, OTA32_NVS_KEY_MAX + 1);
+    memcpy(k + 2, nvs_h_key(l), len);
     return ota32_crc32_esp(k, sizeof k);
 }
 
@@ -292,11 +295,11 @@ static int erase_orphans(ota32_nvs *n)
                 unsigned ie = 0, ipage = n->order[j];
                 nvs_loc x;
                 rc = nvs_read_bitmap(n, ipage, ibm);
-                while (!covered && rc >= 0 &&
-                       (rc = nvs_page_next(n, ipage, ibm, &ie, &x)) == 1) {
+                while (!covered && rc >= 0 && (rc = nvs_page_next(n, ipage, ibm, &ie, &x)) == 1) {
                     unsigned start = x.h[NVS_I_DATA + 5], count = x.h[NVS_I_DATA + 4];
-                    covered = nvs_h_type(&x) == OTA32_NVS_BLOB_IDX && nvs_h_ns(&x) == nvs_h_ns(&l) &&
-                              memcmp(x.h + NVS_I_KEY, l.h + NVS_I_KEY, OTA32_NVS_KEY_MAX + 1) == 0 &&
+                    covered = nvs_h_type(&x) == OTA32_NVS_BLOB_IDX &&
+                              nvs_h_ns(&x) == nvs_h_ns(&l) &&
+                              strncmp(nvs_h_key(&x), nvs_h_key(&l), OTA32_NVS_KEY_MAX + 1) == 0 &&
                               nvs_h_chunk(&l) >= start && nvs_h_chunk(&l) < start + count;
                 }
                 if (rc < 0)
@@ -343,8 +346,8 @@ int ota32_nvs_open(ota32_nvs *nvs, const ota32_flash_ops *flash, uint32_t offset
                                OTA32_NVS_MAX_PAGES);
     if ((uint64_t)offset + size > flash->size)
         return ota32_diag_fail(diag, OTA32_ERR_RANGE, 0, (long)offset,
-                               "NVS partition 0x%x+0x%x ends past the flash (0x%x)", offset,
-                               size, flash->size);
+                               "NVS partition 0x%x+0x%x ends past the flash (0x%x)", offset, size,
+                               flash->size);
     memset(nvs, 0, sizeof *nvs);
     nvs->flash = flash;
     nvs->offset = offset;

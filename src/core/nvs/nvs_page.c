@@ -12,8 +12,14 @@
 bool nvs_type_is_int(uint8_t type)
 {
     switch (type) {
-    case OTA32_NVS_U8: case OTA32_NVS_I8: case OTA32_NVS_U16: case OTA32_NVS_I16:
-    case OTA32_NVS_U32: case OTA32_NVS_I32: case OTA32_NVS_U64: case OTA32_NVS_I64:
+    case OTA32_NVS_U8:
+    case OTA32_NVS_I8:
+    case OTA32_NVS_U16:
+    case OTA32_NVS_I16:
+    case OTA32_NVS_U32:
+    case OTA32_NVS_I32:
+    case OTA32_NVS_U64:
+    case OTA32_NVS_I64:
         return true;
     default:
         return false;
@@ -91,16 +97,20 @@ int nvs_set_entry_states(ota32_nvs *n, unsigned page, unsigned first, unsigned c
     memcpy(bm, old, sizeof bm);
     for (unsigned e = first; e < first + count; e++) {
         unsigned shift = (e % 4) * 2;
-        bm[e / 4] &= (uint8_t)~((~state & 3u) << shift);
+        bm[e / 4] &= (uint8_t) ~((~state & 3u) << shift);
     }
-    /* Program only the 32-bit words that change, as ESP-IDF does. */
+    /* Program only the 32-bit words that change, as ESP-IDF does; bytes
+     * that stay the same are sent as 0xFF, which leaves NOR untouched. */
     uint32_t base = nvs_page_addr(n, page) + NVS_BITMAP_OFF;
     for (unsigned w = 0; w < NVS_BITMAP_LEN; w += 4) {
-        if (memcmp(bm + w, old + w, 4) != 0) {
-            rc = nvs_prog(n, base + w, bm + w, 4);
-            if (rc != OTA32_OK)
-                return rc;
-        }
+        if (memcmp(bm + w, old + w, 4) == 0)
+            continue;
+        uint8_t word[4];
+        for (unsigned b = 0; b < 4; b++)
+            word[b] = bm[w + b] != old[w + b] ? bm[w + b] : 0xFF;
+        rc = nvs_prog(n, base + w, word, sizeof word);
+        if (rc != OTA32_OK)
+            return rc;
     }
     return OTA32_OK;
 }
@@ -146,8 +156,8 @@ int nvs_check_header(const uint8_t h[NVS_ENTRY_LEN], const uint8_t bm[NVS_BITMAP
     return 1;
 }
 
-int nvs_page_next(ota32_nvs *n, unsigned page, const uint8_t bm[NVS_BITMAP_LEN],
-                  unsigned *entry, nvs_loc *out)
+int nvs_page_next(ota32_nvs *n, unsigned page, const uint8_t bm[NVS_BITMAP_LEN], unsigned *entry,
+                  nvs_loc *out)
 {
     while (*entry < NVS_ENTRIES) {
         unsigned e = *entry, next = 1;

@@ -35,8 +35,8 @@ _Static_assert(OTA32_NVS_MAX_PAGES <= 256, "page indexes are stored in uint8_t")
 #define NVS_ENTRY_ERASED 0u
 
 #define NVS_CHUNK_ANY 0xFFu
-#define NVS_NS_TABLE 0u   /* nsIndex of namespace entries */
-#define NVS_VER_0 0x00u   /* BLOB_IDX chunkStart versions */
+#define NVS_NS_TABLE 0u /* nsIndex of namespace entries */
+#define NVS_VER_0 0x00u /* BLOB_IDX chunkStart versions */
 #define NVS_VER_1 0x80u
 
 /* Item header offsets. */
@@ -58,11 +58,26 @@ typedef struct nvs_loc {
     uint8_t h[NVS_ENTRY_LEN];
 } nvs_loc;
 
-static inline uint8_t nvs_h_ns(const nvs_loc *l) { return l->h[NVS_I_NS]; }
-static inline uint8_t nvs_h_type(const nvs_loc *l) { return l->h[NVS_I_TYPE]; }
-static inline uint8_t nvs_h_span(const nvs_loc *l) { return l->h[NVS_I_SPAN]; }
-static inline uint8_t nvs_h_chunk(const nvs_loc *l) { return l->h[NVS_I_CHUNK]; }
-static inline const char *nvs_h_key(const nvs_loc *l) { return (const char *)l->h + NVS_I_KEY; }
+static inline uint8_t nvs_h_ns(const nvs_loc *l)
+{
+    return l->h[NVS_I_NS];
+}
+static inline uint8_t nvs_h_type(const nvs_loc *l)
+{
+    return l->h[NVS_I_TYPE];
+}
+static inline uint8_t nvs_h_span(const nvs_loc *l)
+{
+    return l->h[NVS_I_SPAN];
+}
+static inline uint8_t nvs_h_chunk(const nvs_loc *l)
+{
+    return l->h[NVS_I_CHUNK];
+}
+static inline const char *nvs_h_key(const nvs_loc *l)
+{
+    return (const char *)l->h + NVS_I_KEY;
+}
 
 bool nvs_type_is_int(uint8_t type);
 /* SZ, legacy BLOB and BLOB_DATA carry a payload after the header. */
@@ -90,8 +105,8 @@ int nvs_check_header(const uint8_t h[NVS_ENTRY_LEN], const uint8_t bm[NVS_BITMAP
                      unsigned entry, unsigned *next);
 /* Next structurally valid item on `page` at or after *entry. Returns 1 and
  * moves *entry past it, 0 at the end of the page, or an error. */
-int nvs_page_next(ota32_nvs *n, unsigned page, const uint8_t bm[NVS_BITMAP_LEN],
-                  unsigned *entry, nvs_loc *out);
+int nvs_page_next(ota32_nvs *n, unsigned page, const uint8_t bm[NVS_BITMAP_LEN], unsigned *entry,
+                  nvs_loc *out);
 /* 1 when the payload matches its CRC (always 1 for items without one). */
 int nvs_payload_ok(ota32_nvs *n, const nvs_loc *l);
 /* Read up to `cap` payload bytes. */

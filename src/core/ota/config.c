@@ -80,8 +80,8 @@ static int check_ident(const cJSON *svc, const char *pfx, const char *field, con
     return OTA32_OK;
 }
 
-static int extract(const cJSON *svc, int index, const ota32_alloc_ops *alloc,
-                   ota32_ota_config *out, ota32_diag *diag)
+static int extract(const cJSON *svc, int index, const ota32_alloc_ops *alloc, ota32_ota_config *out,
+                   ota32_diag *diag)
 {
     char pfx[PATH_MAX_LEN];
     path_prefix(pfx, sizeof pfx, index);
@@ -102,8 +102,7 @@ static int extract(const cJSON *svc, int index, const ota32_alloc_ops *alloc,
         return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1,
                                "%sattributes: missing (needs \"url\" and \"version\")", pfx);
     if (!cJSON_IsObject(attrs))
-        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "%sattributes: not an object",
-                               pfx);
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "%sattributes: not an object", pfx);
 
     const cJSON *url = cJSON_GetObjectItemCaseSensitive(attrs, "url");
     if (!url)
@@ -130,11 +129,10 @@ static int extract(const cJSON *svc, int index, const ota32_alloc_ops *alloc,
 
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(attrs, "version");
     if (!ver)
-        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "%sattributes.version: missing",
-                               pfx);
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "%sattributes.version: missing", pfx);
     if (!cJSON_IsString(ver))
-        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1,
-                               "%sattributes.version: not a string", pfx);
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "%sattributes.version: not a string",
+                               pfx);
     size_t ver_len = strlen(ver->valuestring);
     if (ver_len > OTA32_CONFIG_VERSION_MAX)
         return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1,
@@ -220,8 +218,7 @@ static void libc_free(void *ctx, void *p)
     (void)ctx;
     free(p);
 }
-static const ota32_alloc_ops libc_alloc = {NULL, libc_malloc, libc_calloc, libc_realloc,
-                                           libc_free};
+static const ota32_alloc_ops libc_alloc = {NULL, libc_malloc, libc_calloc, libc_realloc, libc_free};
 
 int ota32_config_parse(const char *json, size_t len, const ota32_alloc_ops *alloc,
                        ota32_ota_config *out, ota32_diag *diag)
@@ -231,8 +228,8 @@ int ota32_config_parse(const char *json, size_t len, const ota32_alloc_ops *allo
     if (!alloc || !alloc->malloc || !alloc->free)
         alloc = &libc_alloc;
     if (len > OTA32_CONFIG_TEXT_MAX)
-        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "config: %zu bytes, at most %u",
-                               len, OTA32_CONFIG_TEXT_MAX);
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "config: %zu bytes, at most %u", len,
+                               OTA32_CONFIG_TEXT_MAX);
     /* cJSON wants no NUL inside the buffer it is told about. */
     const char *nul = memchr(json, '\0', len);
     if (nul)

@@ -45,11 +45,11 @@ int svc_ident(ota32_service *s, const ota32_ota_config *cfg, uint8_t out[OTA32_S
 static bool platform_complete(const ota32_platform *p)
 {
     return p->flash.read && p->flash.program && p->flash.erase_sector && p->flash.erase_block &&
-           p->kv.get_str && p->kv.set_str && p->kv.get_blob && p->kv.set_blob &&
-           p->kv.erase_key && p->boot.running_slot && p->boot.update_slot && p->boot.set_boot &&
-           p->boot.mark_valid && p->boot.reboot && p->clock.now_ms && p->clock.sleep_ms &&
-           p->clock.random && p->hash.start && p->hash.update && p->hash.finish &&
-           p->hash.clone && p->alloc.malloc && p->alloc.free;
+           p->kv.get_str && p->kv.set_str && p->kv.get_blob && p->kv.set_blob && p->kv.erase_key &&
+           p->boot.running_slot && p->boot.update_slot && p->boot.set_boot && p->boot.mark_valid &&
+           p->boot.reboot && p->clock.now_ms && p->clock.sleep_ms && p->clock.random &&
+           p->hash.start && p->hash.update && p->hash.finish && p->hash.clone && p->alloc.malloc &&
+           p->alloc.free;
 }
 
 int ota32_service_new(const ota32_platform *plat, const ota32_service_opts *opts,
@@ -100,8 +100,8 @@ void ota32_service_free(ota32_service *s)
 
 static int get_version(ota32_service *s, char *buf, size_t cap)
 {
-    int rc = s->plat->kv.get_str(s->plat->kv.ctx, OTA32_NVS_NAMESPACE, OTA32_NVS_KEY_VERSION, buf,
-                                 cap);
+    int rc =
+        s->plat->kv.get_str(s->plat->kv.ctx, OTA32_NVS_NAMESPACE, OTA32_NVS_KEY_VERSION, buf, cap);
     if (rc == OTA32_ERR_NOT_FOUND) {
         buf[0] = '\0';
         return OTA32_OK;
@@ -117,8 +117,8 @@ static void arm_failed_backoff(ota32_service *s)
     unsigned shift = s->failed.count > 1 ? s->failed.count - 1 : 0;
     if (shift > 3)
         shift = 3;
-    s->failed_until_ms = s->plat->clock.now_ms(s->plat->clock.ctx) +
-                         (s->o.failed_backoff_ms << shift);
+    s->failed_until_ms =
+        s->plat->clock.now_ms(s->plat->clock.ctx) + (s->o.failed_backoff_ms << shift);
 }
 
 static const char *state_name(uint32_t st)
@@ -182,17 +182,18 @@ int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
             s->probation = true;
             s->pending = p;
             st = OTA32_BOOT_PROBATION;
-            svc_log(s, OTA32_LOG_INFO, "ota: running %s version \"%s\" on probation (state %s): "
-                    "confirm once healthy", s->running.label, p.version,
-                    state_name(s->running_state));
+            svc_log(s, OTA32_LOG_INFO,
+                    "ota: running %s version \"%s\" on probation (state %s): "
+                    "confirm once healthy",
+                    s->running.label, p.version, state_name(s->running_state));
         }
     } else if (rc == OTA32_OK && p.armed) {
         /* We switched to the pending slot, yet the old one runs: the new
          * firmware never confirmed and the bootloader rolled back. */
         svc_failed nf;
         memset(&nf, 0, sizeof nf);
-        nf.count = s->have_failed && !strcmp(s->failed.version, p.version) ? s->failed.count + 1
-                                                                            : 1;
+        nf.count =
+            s->have_failed && !strcmp(s->failed.version, p.version) ? s->failed.count + 1 : 1;
         memcpy(nf.version, p.version, sizeof nf.version);
         rc = svc_failed_store(&plat->kv, &nf);
         if (rc == OTA32_OK)
@@ -216,7 +217,8 @@ int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
         arm_failed_backoff(s);
         uint64_t now = plat->clock.now_ms(plat->clock.ctx);
         if (st == OTA32_BOOT_ROLLED_BACK)
-            svc_log(s, OTA32_LOG_WARN, "ota: version \"%s\" never confirmed: rolled back to %s "
+            svc_log(s, OTA32_LOG_WARN,
+                    "ota: version \"%s\" never confirmed: rolled back to %s "
                     "(failure %u); not retrying it for %llu s unless the config changes",
                     s->failed.version, s->running.label, s->failed.count,
                     (unsigned long long)((s->failed_until_ms - now) / 1000));

@@ -58,14 +58,10 @@ static int on_flush(void *user, const uint8_t *data, size_t len)
     return s->plat->hash.update(s->plat->hash.ctx, s->stream_hash, data, len);
 }
 
-/* Forget everything received: the next byte is byte 0 again. The progress
- * record goes first, so it never describes sectors about to be re-erased. */
-static int start_fresh(ota32_service *s)
+/* Forget everything received, in memory: the next byte is byte 0 again. */
+static int reset_stream(ota32_service *s)
 {
     release_stream(s);
-    int rc = svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PROGRESS);
-    if (rc != OTA32_OK)
-        return rc;
     parser_start(s);
     s->stream_hash = s->plat->hash.start(s->plat->hash.ctx, OTA32_HASH_SHA256);
     if (!s->stream_hash)
@@ -79,6 +75,14 @@ static int start_fresh(ota32_service *s)
     s->next_pct = 10;
     s->next_mb = MB;
     return OTA32_OK;
+}
+
+/* Start over from byte 0. The progress record goes first, so it never
+ * describes sectors about to be re-erased. */
+static int start_fresh(ota32_service *s)
+{
+    int rc = svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PROGRESS);
+    return rc == OTA32_OK ? reset_stream(s) : rc;
 }
 
 /* SHA-256 of the stream so far, leaving the running hash untouched. */
@@ -137,9 +141,14 @@ static int resume_from_record(ota32_service *s, const uint8_t ident[OTA32_SHA256
 {
     svc_progress p;
     int rc = svc_progress_load(&s->plat->kv, &p);
-    int frc = start_fresh(s); /* also erases a record that does not fit */
-    if (rc != OTA32_OK || frc != OTA32_OK)
-        return frc;
+    if (rc == OTA32_ERR_NOT_FOUND)
+        return reset_stream(s);
+    if (rc != OTA32_OK)
+        return start_fresh(s); /* unreadable: drop it */
+    /* Kept while it checks out: resuming at p.offset erases nothing below it. */
+    rc = reset_stream(s);
+    if (rc != OTA32_OK)
+        return rc;
     bool complete = p.total != SVC_TOTAL_UNKNOWN && p.offset == p.total;
     const char *why = NULL;
     if (memcmp(p.ident, ident, OTA32_SHA256_LEN) != 0)
@@ -154,7 +163,7 @@ static int resume_from_record(ota32_service *s, const uint8_t ident[OTA32_SHA256
         why = "the server gave no validator for If-Range";
     if (why) {
         svc_log(s, OTA32_LOG_INFO, "ota: not resuming from the saved progress: %s", why);
-        return OTA32_OK;
+        return start_fresh(s);
     }
 
     ota32_diag d;
@@ -215,7 +224,6 @@ static int on_response(void *user, const ota32_http_response *resp)
         if (s->total >= 0 && resp->total_length != s->total) {
             svc_log(s, OTA32_LOG_WARN, "ota: file length changed (%lld -> %lld): starting over",
                     (long long)s->total, (long long)resp->total_length);
-            s->restart_now = true;
             return cb_fail(s, OTA32_ERR_AGAIN);
         }
         s->st.resumes++;
@@ -311,8 +319,7 @@ static int on_data_saving(void *user, const uint8_t *data, size_t len)
         rc = save_progress(c->s, c->ident);
         if (rc != OTA32_OK)
             rc = cb_fail(c->s, ota32_diag_fail(&c->s->cb_diag, rc, 0, -1,
-                                               "saving progress to NVS: %s",
-                                               ota32_strerror(rc)));
+                                               "saving progress to NVS: %s", ota32_strerror(rc)));
     }
     return rc;
 }
@@ -337,15 +344,14 @@ bool svc_error_transient(int rc, int http_status)
     case OTA32_ERR_AGAIN:
         return true;
     case OTA32_ERR_HTTP:
-        return http_status == 0 || http_status >= 500 || http_status == 408 ||
-               http_status == 429;
+        return http_status == 0 || http_status >= 500 || http_status == 408 || http_status == 429;
     default:
         return false;
     }
 }
 
-static int fetch(ota32_service *s, const ota32_ota_config *cfg, const ota32_url *url,
-                 const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag)
+static int fetch(ota32_service *s, const ota32_url *url, const uint8_t ident[OTA32_SHA256_LEN],
+                 ota32_diag *diag)
 {
     ota32_http_opts ho = {
         .window = s->o.window,
@@ -357,7 +363,6 @@ static int fetch(ota32_service *s, const ota32_ota_config *cfg, const ota32_url 
     dl_ctx c = {s, ident};
     ota32_http_callbacks cb = {&c, on_response_ctx, on_data_saving};
     unsigned streak = 0; /* failed requests in a row without progress */
-    (void)cfg;
 
     for (unsigned req_no = 0;; req_no++) {
         if (s->total >= 0 && s->offset == (uint64_t)s->total && s->offset > 0)
@@ -367,8 +372,9 @@ static int fetch(ota32_service *s, const ota32_ota_config *cfg, const ota32_url 
                                    MAX_REQUESTS);
         if (s->offset > 0 && !s->validator[0]) {
             /* Without a validator a range could splice two different files. */
-            svc_log(s, OTA32_LOG_WARN, "ota: no ETag or Last-Modified to resume safely: "
-                                       "starting over");
+            svc_log(s, OTA32_LOG_WARN,
+                    "ota: no ETag or Last-Modified to resume safely: "
+                    "starting over");
             int rc = start_fresh(s);
             if (rc != OTA32_OK)
                 return rc;
@@ -382,7 +388,6 @@ static int fetch(ota32_service *s, const ota32_ota_config *cfg, const ota32_url 
         ota32_http_response resp;
         memset(&resp, 0, sizeof resp);
         s->cb_err = 0;
-        s->restart_now = false;
         ota32_diag_clear(&s->cb_diag);
         ota32_diag hd;
         ota32_diag_clear(&hd);
@@ -403,7 +408,10 @@ static int fetch(ota32_service *s, const ota32_ota_config *cfg, const ota32_url 
                                  s->offset, (long long)s->total);
             why = &hd;
         }
-        if (rc == OTA32_ERR_POWER_CUT || !svc_error_transient(rc, resp.status)) {
+        /* Only the network is retried here: a callback's error is the
+         * image's or the flash's, and retrying it in place cannot help. */
+        bool from_callback = s->cb_err != 0 && s->cb_err != OTA32_ERR_AGAIN;
+        if (from_callback || !svc_error_transient(rc, resp.status)) {
             if (diag)
                 *diag = *why;
             return rc;
@@ -425,9 +433,9 @@ static int fetch(ota32_service *s, const ota32_ota_config *cfg, const ota32_url 
                 *diag = *why;
             return rc;
         }
-        uint32_t delay = svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms,
-                                           streak ? streak - 1 : 0,
-                                           s->plat->clock.random(s->plat->clock.ctx));
+        uint32_t delay =
+            svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms, streak ? streak - 1 : 0,
+                              s->plat->clock.random(s->plat->clock.ctx));
         svc_log(s, OTA32_LOG_WARN, "ota: %s at byte %u; retrying in %u ms",
                 why->msg[0] ? why->msg : ota32_strerror(rc), s->offset, delay);
         s->plat->clock.sleep_ms(s->plat->clock.ctx, delay);
@@ -475,8 +483,10 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
         rc = OTA32_ERR_IO;
     if (rc != OTA32_OK) {
         /* Bad flash, not a bad image: the quick back-off applies. */
-        ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1, "%s read back from flash does not match the "
-                        "download%s%s", s->target.label, d.msg[0] ? ": " : "", d.msg);
+        ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1,
+                        "%s read back from flash does not match the "
+                        "download%s%s",
+                        s->target.label, d.msg[0] ? ": " : "", d.msg);
         svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PROGRESS);
         return OTA32_ERR_IO;
     }
@@ -493,8 +503,10 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
     rc = svc_progress_store(&s->plat->kv, &p);
     if (rc != OTA32_OK)
         return ota32_diag_fail(diag, rc, 0, -1, "saving progress to NVS: %s", ota32_strerror(rc));
-    svc_log(s, OTA32_LOG_INFO, "ota: image verified (%u bytes, app version \"%.32s\", flash "
-            "read back ok)", s->offset, app_ver);
+    svc_log(s, OTA32_LOG_INFO,
+            "ota: image verified (%u bytes, app version \"%.32s\", flash "
+            "read back ok)",
+            s->offset, app_ver);
     return OTA32_OK;
 }
 
@@ -515,8 +527,7 @@ static int switch_slot(ota32_service *s, const ota32_ota_config *cfg, ota32_diag
     if (rc != OTA32_OK)
         return ota32_diag_fail(diag, rc, 0, -1, "selecting %s for the next boot: %s",
                                s->target.label, ota32_strerror(rc));
-    svc_log(s, OTA32_LOG_INFO, "ota: next boot: %s (state NEW, rollback armed)",
-            s->target.label);
+    svc_log(s, OTA32_LOG_INFO, "ota: next boot: %s (state NEW, rollback armed)", s->target.label);
     p.armed = true;
     rc = svc_pending_store(&s->plat->kv, &p);
     if (rc == OTA32_OK)
@@ -537,7 +548,7 @@ static int run(ota32_service *s, const ota32_ota_config *cfg, const uint8_t *ide
     if (rc == OTA32_OK)
         rc = resume_from_record(s, ident);
     if (rc == OTA32_OK)
-        rc = fetch(s, cfg, url, ident, diag);
+        rc = fetch(s, url, ident, diag);
     s->plat->alloc.free(s->plat->alloc.ctx, url);
     if (rc == OTA32_OK)
         rc = verify(s, ident, diag);
@@ -573,8 +584,10 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
     s->st.new_slot = s->target.index;
     snprintf(s->st.old_version, sizeof s->st.old_version, "%s", old_version);
     snprintf(s->st.new_version, sizeof s->st.new_version, "%s", cfg->version);
-    svc_log(s, OTA32_LOG_INFO, "ota: updating \"%s\" -> \"%s\" from %s into %s (0x%x bytes at "
-            "0x%08x)", old_version, cfg->version, s->url_log, s->target.label, s->target.size,
+    svc_log(s, OTA32_LOG_INFO,
+            "ota: updating \"%s\" -> \"%s\" from %s into %s (0x%x bytes at "
+            "0x%08x)",
+            old_version, cfg->version, s->url_log, s->target.label, s->target.size,
             s->target.offset);
 
     rc = run(s, cfg, ident, diag);
@@ -592,7 +605,8 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
 
     uint64_t ms = s->st.finished_ms - s->st.started_ms;
     uint64_t kbps = ms ? (uint64_t)s->offset * 1000 / ms / 1024 : 0;
-    svc_log(s, OTA32_LOG_INFO, "ota: update complete: %u bytes in %llu.%03llu s (%llu KiB/s, "
+    svc_log(s, OTA32_LOG_INFO,
+            "ota: update complete: %u bytes in %llu.%03llu s (%llu KiB/s, "
             "%llu bytes received), ota_%d -> ota_%d, version \"%s\" -> \"%s\"; rebooting",
             s->offset, (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
             (unsigned long long)kbps, (unsigned long long)s->st.bytes_received, s->st.old_slot,

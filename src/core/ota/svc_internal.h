@@ -13,15 +13,15 @@
 
 struct ota32_service {
     const ota32_platform *plat;
-    ota32_service_opts o;       /* defaults filled in */
-    ota32_ota_config cfg;       /* scratch for ota32_service_apply */
+    ota32_service_opts o; /* defaults filled in */
+    ota32_ota_config cfg; /* scratch for ota32_service_apply */
 
     /* what ota32_service_boot found */
     bool booted;
     ota32_slot running;
     uint32_t running_state;
     bool probation;
-    svc_pending pending;        /* valid while on probation */
+    svc_pending pending; /* valid while on probation */
     bool have_failed;
     svc_failed failed;
     uint64_t failed_until_ms;
@@ -37,17 +37,16 @@ struct ota32_service {
     ota32_slot target;
     ota32_image_parser parser;
     bool parser_live;
-    void *stream_hash;          /* SHA-256 of the bytes programmed so far */
+    void *stream_hash; /* SHA-256 of the bytes programmed so far */
     svc_writer w;
-    uint8_t *buf;               /* SVC_WRITE_BUF bytes from plat->alloc */
-    int64_t total;              /* -1 unknown */
-    uint32_t offset;            /* bytes accepted (parsed and buffered or written) */
-    uint32_t last_saved;        /* writer position of the last progress record */
+    uint8_t *buf;        /* SVC_WRITE_BUF bytes from plat->alloc */
+    int64_t total;       /* -1 unknown */
+    uint32_t offset;     /* bytes accepted (parsed and buffered or written) */
+    uint32_t last_saved; /* writer position of the last progress record */
     char validator[SVC_VALIDATOR_MAX + 1];
-    int cb_err;                 /* error raised inside an HTTP callback */
-    int last_status;            /* HTTP status of the last failed request */
+    int cb_err;      /* error raised inside an HTTP callback */
+    int last_status; /* HTTP status of the last failed request */
     ota32_diag cb_diag;
-    bool restart_now;           /* a response showed the file changed */
     unsigned next_pct;
     uint64_t next_mb;
     char url_log[SVC_LOG_URL_MAX];

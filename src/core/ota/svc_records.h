@@ -18,22 +18,22 @@
 typedef struct svc_progress {
     uint8_t slot_index;
     uint32_t slot_offset;
-    uint32_t offset;        /* bytes in flash, a multiple of the write buffer */
-    uint32_t total;         /* SVC_TOTAL_UNKNOWN when the server gave none */
-    uint8_t ident[32];      /* SHA-256 of url "\n" version */
-    uint8_t digest[32];     /* SHA-256 of the slot's first `offset` bytes */
+    uint32_t offset;                       /* bytes in flash, a multiple of the write buffer */
+    uint32_t total;                        /* SVC_TOTAL_UNKNOWN when the server gave none */
+    uint8_t ident[32];                     /* SHA-256 of url "\n" version */
+    uint8_t digest[32];                    /* SHA-256 of the slot's first `offset` bytes */
     char validator[SVC_VALIDATOR_MAX + 1]; /* ETag or Last-Modified, for If-Range */
 } svc_progress;
 
 typedef struct svc_pending {
     uint8_t slot_index;
     uint32_t slot_offset;
-    bool armed;             /* the switch (set_boot) completed */
+    bool armed; /* the switch (set_boot) completed */
     char version[OTA32_CONFIG_VERSION_MAX + 1];
 } svc_pending;
 
 typedef struct svc_failed {
-    uint32_t count;         /* rollbacks of this version */
+    uint32_t count; /* rollbacks of this version */
     char version[OTA32_CONFIG_VERSION_MAX + 1];
 } svc_failed;
 

@@ -11,17 +11,17 @@
 
 typedef struct svc_writer {
     const ota32_flash_ops *flash;
-    uint32_t base;       /* absolute address of the slot */
-    uint32_t size;       /* slot size */
-    uint32_t limit;      /* erase no further than this (relative, sector-aligned) */
-    uint32_t flushed;    /* bytes programmed so far (relative) */
-    uint32_t erased_to;  /* [flushed, erased_to) erased and not yet programmed */
-    uint8_t *buf;        /* caller's buffer, a multiple of OTA32_FLASH_SECTOR */
+    uint32_t base;      /* absolute address of the slot */
+    uint32_t size;      /* slot size */
+    uint32_t limit;     /* erase no further than this (relative, sector-aligned) */
+    uint32_t flushed;   /* bytes programmed so far (relative) */
+    uint32_t erased_to; /* [flushed, erased_to) erased and not yet programmed */
+    uint8_t *buf;       /* caller's buffer, a multiple of OTA32_FLASH_SECTOR */
     uint32_t cap;
     uint32_t fill;
-    bool armed;          /* the image prefix checked out: erasing allowed */
-    bool whole_slot;     /* erase [0, limit) at the first flush (benchmark) */
-    bool closed;         /* final partial chunk written */
+    bool armed;      /* the image prefix checked out: erasing allowed */
+    bool whole_slot; /* erase [0, limit) at the first flush (benchmark) */
+    bool closed;     /* final partial chunk written */
     /* Sees every chunk as it is programmed (hashing). May be NULL. */
     int (*on_flush)(void *user, const uint8_t *data, size_t len);
     void *user;

@@ -29,7 +29,8 @@ void svc_writer_set_total(svc_writer *w, int64_t total)
 {
     uint64_t lim = w->size & ~(uint64_t)(OTA32_FLASH_SECTOR - 1);
     if (total >= 0) {
-        uint64_t t = ((uint64_t)total + OTA32_FLASH_SECTOR - 1) & ~(uint64_t)(OTA32_FLASH_SECTOR - 1);
+        uint64_t t =
+            ((uint64_t)total + OTA32_FLASH_SECTOR - 1) & ~(uint64_t)(OTA32_FLASH_SECTOR - 1);
         if (t < lim)
             lim = t;
     }
@@ -82,8 +83,7 @@ static int program(svc_writer *w, uint32_t len, ota32_diag *diag)
          * size): the whole slot before the first byte. */
         w->limit = w->size & ~(OTA32_FLASH_SECTOR - 1);
         rc = erase_ahead(w, w->limit, diag);
-    }
-    else
+    } else
         rc = erase_ahead(w, w->flushed + padded, diag);
     if (rc != OTA32_OK)
         return rc;

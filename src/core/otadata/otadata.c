@@ -55,13 +55,20 @@ bool ota32_ota_entry_valid(const ota32_ota_entry *e)
 const char *ota32_img_state_name(uint32_t state)
 {
     switch (state) {
-    case OTA32_IMG_NEW: return "NEW";
-    case OTA32_IMG_PENDING_VERIFY: return "PENDING_VERIFY";
-    case OTA32_IMG_VALID: return "VALID";
-    case OTA32_IMG_INVALID: return "INVALID";
-    case OTA32_IMG_ABORTED: return "ABORTED";
-    case OTA32_IMG_UNDEFINED: return "UNDEFINED";
-    default: return NULL;
+    case OTA32_IMG_NEW:
+        return "NEW";
+    case OTA32_IMG_PENDING_VERIFY:
+        return "PENDING_VERIFY";
+    case OTA32_IMG_VALID:
+        return "VALID";
+    case OTA32_IMG_INVALID:
+        return "INVALID";
+    case OTA32_IMG_ABORTED:
+        return "ABORTED";
+    case OTA32_IMG_UNDEFINED:
+        return "UNDEFINED";
+    default:
+        return NULL;
     }
 }
 

@@ -3,6 +3,7 @@
 #define OTA32_CHECK_NVS_FLASH_H
 
 #include "esp_err.h"
+#include "nvs.h"
 
 esp_err_t nvs_flash_init(void);
 esp_err_t nvs_flash_erase(void);

@@ -1,7 +1,10 @@
-/* Declaration-only stand-in for Mbed TLS 3.x mbedtls/ssl.h: the one call
- * ota32 makes on the context esp-tls hands out. */
+/* Declaration-only stand-in for Mbed TLS 3.x mbedtls/ssl.h: what ota32 uses
+ * of the context esp-tls hands out. */
 #ifndef OTA32_CHECK_MBEDTLS_SSL_H
 #define OTA32_CHECK_MBEDTLS_SSL_H
+
+/* The peer closed TCP without a close_notify alert. */
+#define MBEDTLS_ERR_SSL_CONN_EOF -0x7280
 
 typedef struct mbedtls_ssl_context mbedtls_ssl_context;
 
