@@ -18,7 +18,10 @@ command -v nghttpd >/dev/null || { echo "bench_ota: nghttpd missing" >&2; exit 2
 T=$(mktemp -d "${TMPDIR:-/tmp}/ota32-bench.XXXXXX")
 SERVER=
 cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+    if [ -n "$SERVER" ]; then
+        kill "$SERVER" 2>/dev/null || true
+        wait "$SERVER" 2>/dev/null || true
+    fi
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -70,15 +73,22 @@ awk -v c="$C" -v o="$O" 'BEGIN {
     printf "ratio ota32/curl: %.2f (target <= 1.10)\n", o / c
 }'
 
-echo "== 2. peak heap during an update =="
-update heap1 mid.bin mid
-update heap35 big.bin big
-H1=$(json "$T/heap1.json" peak_heap)
-H35=$(json "$T/heap35.json" peak_heap)
-echo "1 MB image:   $H1 bytes"
-echo "3.5 MB image: $H35 bytes"
-[ "$H1" -eq "$H35" ] && echo "equal: yes" || echo "equal: no (differs by $((H35 - H1)) bytes)"
-[ "$H35" -lt 65536 ] && echo "under 64 KB: yes" || echo "under 64 KB: NO"
+echo "== 2. peak heap during an update (3 runs each: min-max) =="
+# The HTTP/2 client's peak moves by a few hundred bytes with the timing of
+# frames (run to run), not with the image size: compare the maxima.
+heap_range() { # FILE VERSION -> "min max"
+    local i
+    for i in 1 2 3; do
+        update heap "$1" "$2"
+        json "$T/heap.json" peak_heap
+    done | sort -n | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo, hi}'
+}
+read -r L1 H1 < <(heap_range mid.bin mid)
+read -r L35 H35 < <(heap_range big.bin big)
+echo "1 MB image:   $L1-$H1 bytes"
+echo "3.5 MB image: $L35-$H35 bytes"
+[ "$H1" -eq "$H35" ] && echo "equal maxima: yes" || echo "equal maxima: no (differ by $((H35 - H1)) bytes)"
+[ "$H35" -lt 65536 ] && [ "$H1" -lt 65536 ] && echo "under 64 KB: yes" || echo "under 64 KB: NO"
 
 echo "== 3. flash timing model: erase-ahead vs whole slot first =="
 printf '%-6s %-8s %10s %12s %22s %16s\n' image strategy "flash ms" "longest op ms" "erased before 1st write" erases

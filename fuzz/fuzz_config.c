@@ -4,15 +4,21 @@
 #include <string.h>
 
 #include "ota32/service.h"
+#include "posix_alloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static ota32_ota_config cfg;
+    ota32_posix_alloc heap;
+    ota32_posix_alloc_init(&heap);
+    ota32_alloc_ops ops = ota32_posix_alloc_ops(&heap);
     ota32_diag diag;
     ota32_diag_clear(&diag);
-    int rc = ota32_config_parse((const char *)data, size, NULL, &cfg, &diag);
+    int rc = ota32_config_parse((const char *)data, size, &ops, &cfg, &diag);
+    if (heap.current != 0)
+        __builtin_trap(); /* everything cJSON allocated was freed */
     if (rc == OTA32_OK) {
         /* What was accepted fits its limits. */
         if (strlen(cfg.version) > OTA32_CONFIG_VERSION_MAX || strlen(cfg.url) == 0)

@@ -501,7 +501,7 @@ static int parse_args(int argc, char **argv, run_opts *o)
         else if (!strcmp(a, "--json-summary"))
             o->json_path = v;
         else if (!strcmp(a, "--poll"))
-            ok = util_parse_uint(v, 86400, &o->poll_s);
+            ok = util_parse_uint(v, 86400, &o->poll_s) && o->poll_s > 0;
         else if (!strcmp(a, "--max-updates"))
             ok = util_parse_uint(v, 1000000, &o->max_updates);
         else if (!strcmp(a, "--max-boots"))

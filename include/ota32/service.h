@@ -62,15 +62,16 @@ typedef struct ota32_ota_config {
 /* Parse a whole machine config ({"services":[...]}) or one service object and
  * extract the OTA service: model "ota_service" with namespace "rdk" and type
  * "generic", or model "rdk:builtin:ota_service" (namespace/type optional but
- * checked when present). `alloc` (may be NULL: the C library) backs cJSON for
- * the duration of the call; cJSON's hooks are process-wide, so this is not
- * thread-safe, and they are reset to the C library's afterwards.
+ * checked when present). `alloc` (required) backs cJSON for the duration of
+ * the call; cJSON's hooks are process-wide, so this is not thread-safe, and
+ * they are reset to the C library's afterwards.
  * Returns:
  *   OTA32_OK              *out filled
  *   OTA32_ERR_NOT_FOUND   valid config without an OTA service (nothing to do)
  *   OTA32_ERR_CONFIG      rejected; diag names the field and the problem,
  *                         e.g. "services[2].attributes.version: 131 bytes, at most 128"
- *   OTA32_ERR_NO_MEM      the allocator ran out */
+ *   OTA32_ERR_NO_MEM      the allocator ran out
+ *   OTA32_ERR_INVALID_ARG a NULL argument */
 int ota32_config_parse(const char *json, size_t len, const ota32_alloc_ops *alloc,
                        ota32_ota_config *out, ota32_diag *diag);
 

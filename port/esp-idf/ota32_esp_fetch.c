@@ -22,8 +22,8 @@ static int on_data(void *user, const uint8_t *data, size_t n)
     return OTA32_OK;
 }
 
-int ota32_esp_fetch(const ota32_platform *plat, const char *url, char *buf, size_t cap,
-                    size_t *len, ota32_diag *diag)
+int ota32_esp_fetch(const ota32_platform *plat, const char *url, char *buf, size_t cap, size_t *len,
+                    ota32_diag *diag)
 {
     if (!plat || !url || !buf || cap == 0)
         return OTA32_ERR_INVALID_ARG;

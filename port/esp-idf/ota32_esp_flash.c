@@ -53,8 +53,10 @@ static const esp_partition_t *locate(const ota32_esp_flash *f, uint32_t addr, si
 {
     const esp_partition_t *p = ota32_esp_flash_find(f, addr);
     if (!p || !is_ota(p) || len > p->size - (addr - p->address)) {
-        ESP_LOGE(OTA32_ESP_TAG, "flash %s of %u bytes at 0x%08" PRIx32 ": not inside an ota "
-                 "app partition", what, (unsigned)len, addr);
+        ESP_LOGE(OTA32_ESP_TAG,
+                 "flash %s of %u bytes at 0x%08" PRIx32 ": not inside an ota "
+                 "app partition",
+                 what, (unsigned)len, addr);
         return NULL;
     }
     if (writing && p == f->running) {

@@ -33,7 +33,7 @@ typedef struct ota32_esp_transport {
     esp_tls_t *tls;
     int fd;
     bool is_tls;
-    const char *ca_pem;      /* NULL: the menuconfig default */
+    const char *ca_pem; /* NULL: the menuconfig default */
     /* esp-tls keeps a pointer to the ALPN list for the connection's life. */
     char alpn_req[16];
     const char *alpn_list[2];

@@ -95,7 +95,8 @@ static void check_once(runner *r)
     size_t len = 0;
     int rc = load_config(r, &len, &diag);
     if (rc != OTA32_OK) {
-        ESP_LOGW(OTA32_ESP_TAG, "config not loaded: %s", diag.msg[0] ? diag.msg : ota32_strerror(rc));
+        ESP_LOGW(OTA32_ESP_TAG, "config not loaded: %s",
+                 diag.msg[0] ? diag.msg : ota32_strerror(rc));
         return;
     }
     ESP_LOGI(OTA32_ESP_TAG, "config loaded (%u bytes)", (unsigned)len);
@@ -133,6 +134,7 @@ static void service_task(void *arg)
         return;
     }
     r->probation = st == OTA32_BOOT_PROBATION;
+    uint64_t booted_ms = r->plat.clock.now_ms(r->plat.clock.ctx);
     ESP_LOGI(OTA32_ESP_TAG, "boot: %s; config every %" PRIu32 " s from %s", boot_name(st),
              r->cfg.poll_interval_s, r->cfg.config_url ? r->cfg.config_url : "nvs");
     for (;;) {
@@ -141,6 +143,16 @@ static void service_task(void *arg)
         ota32_esp_platform_heap_stats(&r->plat, &hs);
         ESP_LOGD(OTA32_ESP_TAG, "heap: %u bytes live, %u peak", (unsigned)hs.current,
                  (unsigned)hs.peak);
+        if (r->probation && CONFIG_OTA32_PROBATION_TIMEOUT_S > 0 &&
+            r->plat.clock.now_ms(r->plat.clock.ctx) - booted_ms >=
+                (uint64_t)CONFIG_OTA32_PROBATION_TIMEOUT_S * 1000u) {
+            ESP_LOGE(OTA32_ESP_TAG,
+                     "no config fetched in %d s since this new firmware booted: "
+                     "rolling back",
+                     CONFIG_OTA32_PROBATION_TIMEOUT_S);
+            /* Restarts into the previous slot; returns only on failure. */
+            r->plat.boot.mark_invalid(r->plat.boot.ctx);
+        }
         r->plat.clock.sleep_ms(r->plat.clock.ctx, r->cfg.poll_interval_s * 1000u);
     }
 }
@@ -165,9 +177,8 @@ esp_err_t ota32_esp_service_start(const ota32_esp_config *cfg)
         if (!r->buf)
             e = ESP_ERR_NO_MEM;
     }
-    if (e == ESP_OK &&
-        xTaskCreate(service_task, "ota32", CONFIG_OTA32_TASK_STACK, r, CONFIG_OTA32_TASK_PRIORITY,
-                    NULL) != pdPASS)
+    if (e == ESP_OK && xTaskCreate(service_task, "ota32", CONFIG_OTA32_TASK_STACK, r,
+                                   CONFIG_OTA32_TASK_PRIORITY, NULL) != pdPASS)
         e = ESP_ERR_NO_MEM;
     if (e != ESP_OK) {
         free(r->buf);

@@ -86,8 +86,8 @@ static int connect_error(ota32_esp_transport *t, const ota32_transport_opts *o, 
     case ESP_ERR_ESP_TLS_UNSUPPORTED_PROTOCOL_FAMILY:
     case ESP_ERR_ESP_TLS_FAILED_CONNECT_TO_HOST:
     case ESP_ERR_ESP_TLS_SOCKET_SETOPT_FAILED:
-        return ota32_diag_fail(diag, OTA32_ERR_NET, 0, -1, "cannot connect to %s:%u: %s",
-                               o->host, o->port, esp_err_to_name(e));
+        return ota32_diag_fail(diag, OTA32_ERR_NET, 0, -1, "cannot connect to %s:%u: %s", o->host,
+                               o->port, esp_err_to_name(e));
     default:
         break;
     }

@@ -14,7 +14,11 @@
 #     the -Wformat error ESP-IDF's -Werror=all makes of it. The core gets
 #     -Wno-error=format there, as port/esp-idf/CMakeLists.txt gives it; its
 #     format warnings are counted and shown;
-#   - probes prove the stand-ins reject what a real build rejects.
+#   - probes prove the stand-ins reject what a real build rejects;
+#   - the component's CMakeLists.txt runs as ESP-IDF's script-mode pass
+#     runs it, and what it registers is checked against the tree;
+#   - check/host/test_port.c runs the port's ops over fakes of the ESP-IDF
+#     calls (its cases count in the totals).
 set -uo pipefail
 SRC=${OTA32_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 CC=${CC:-cc}
@@ -272,6 +276,35 @@ if early "$T/regmain" "$EXAMPLE/main" 5 && grep -q '^PRIV_REQUIRES esp-idf$' "$T
 else
     bad "examples/esp-idf/main/CMakeLists.txt: script-mode pass or its registration"
     cat "$T/err" "$T/regmain" 2>/dev/null
+fi
+
+# The port's ops on the host, over fakes of the ESP-IDF calls
+# (check/host): arguments passed to ESP-IDF and results mapped back, under
+# ASan and UBSan when the compiler has them.
+SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+echo 'int main(void) { return 0; }' >"$T/san.c"
+"$CC" "${SAN[@]}" "$T/san.c" -o "$T/san" 2>/dev/null && "$T/san" || SAN=()
+mapfile -t core_srcs < <(find "$SRC/src/core" -name '*.c' | sort)
+# shellcheck disable=SC2046
+if "$CC" -std=gnu11 -Wall -Wextra -Werror -g -O1 "${SAN[@]}" -I"$T/default" -I"$CHECK" \
+    -I"$SRC/include" -I"$PORT/include" -I"$PORT" -I"$PORT/check/host" -I"$SRC/src/core" \
+    -I"$SRC/tests/unit" $JSON_INC "$PORT"/*.c "$PORT/check/host"/*.c "$SRC/tests/unit/check.c" \
+    "${core_srcs[@]}" $(pkg-config --libs libnghttp2 libcjson libcrypto 2>/dev/null) \
+    -o "$T/test_port" 2>"$T/err"; then
+    (cd "$T" && ASAN_OPTIONS=detect_leaks=1 ./test_port) >"$T/out" 2>&1
+    rc=$?
+    summary=$(tail -n1 "$T/out")
+    if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        pass=$((pass + BASH_REMATCH[1]))
+        fail=$((fail + BASH_REMATCH[2]))
+        [ "${BASH_REMATCH[2]}" -eq 0 ] && [ "$rc" -eq 0 ] || { bad "test_port exited $rc"; cat "$T/out"; }
+    else
+        bad "test_port: no summary (exit $rc)"
+        cat "$T/out"
+    fi
+else
+    bad "check/host/test_port does not build"
+    cat "$T/err"
 fi
 
 echo "$pass passed, $fail failed"

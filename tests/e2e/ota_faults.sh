@@ -106,6 +106,14 @@ expect_eq "changed: restarted" "$(json "$T/changed.json" restarts)" 1
 expect_eq "changed: flash inspect" "$(inspect changed)" "ota_1 VALID v3"
 expect_eq "changed: ota_1 holds the new file" "$(json "$T/changed.inspect.json" apps.1.app.version)" v3
 
+# The config server is down: the check fails, nothing else happens.
+new_device nocfg
+DOWN=$(free_port)
+run_device nocfg "http://127.0.0.1:$DOWN/config"
+expect_eq "config down: exit status 1" "$RC" 1
+expect_contains "config down: reason" "$T/nocfg.out" "config unavailable"
+expect_eq "config down: old firmware boots" "$(inspect nocfg)" "ota_0 VALID "
+
 # A bad config never starts a download.
 new_device badcfg
 printf '{"services":[{"name":"OTA","namespace":"rdk","type":"generic","model":"ota_service","attributes":{"url":"%s","version":"%s"}}]}\n' \

@@ -8,12 +8,18 @@
 
 static ota32_ota_config cfg;
 static ota32_diag diag;
+static ota32_posix_alloc heap;
 
+/* Parses with a counting allocator and checks nothing is left allocated. */
 static int parse(const char *json)
 {
     ota32_diag_clear(&diag);
     memset(&cfg, 0x5A, sizeof cfg);
-    return ota32_config_parse(json, strlen(json), NULL, &cfg, &diag);
+    ota32_posix_alloc_init(&heap);
+    ota32_alloc_ops ops = ota32_posix_alloc_ops(&heap);
+    int rc = ota32_config_parse(json, strlen(json), &ops, &cfg, &diag);
+    CHECK_EQ(heap.current, 0);
+    return rc;
 }
 
 TEST(machine_config_with_ota_service)
@@ -177,7 +183,9 @@ TEST(syntax_errors_have_a_position)
     /* length is honoured: the same text cut short is invalid */
     const char *j = "{\"services\":[]}";
     ota32_diag_clear(&diag);
-    CHECK_EQ(ota32_config_parse(j, 5, NULL, &cfg, &diag), OTA32_ERR_CONFIG);
+    ota32_alloc_ops ops = ota32_posix_alloc_ops(&heap);
+    CHECK_EQ(ota32_config_parse(j, 5, &ops, &cfg, &diag), OTA32_ERR_CONFIG);
+    CHECK_EQ(ota32_config_parse(j, strlen(j), NULL, &cfg, &diag), OTA32_ERR_INVALID_ARG);
 }
 
 TEST(allocations_go_through_the_allocator)

@@ -44,9 +44,9 @@ esp_err_t ota32_esp_platform_set_ca_pem(ota32_platform *plat, const char *pem);
 
 /* Heap use of the engine (everything it and nghttp2 allocate). */
 typedef struct ota32_esp_heap_stats {
-    size_t current; /* bytes live now */
-    size_t peak;    /* high-water mark */
-    size_t failures;/* allocations refused */
+    size_t current;  /* bytes live now */
+    size_t peak;     /* high-water mark */
+    size_t failures; /* allocations refused */
 } ota32_esp_heap_stats;
 
 void ota32_esp_platform_heap_stats(const ota32_platform *plat, ota32_esp_heap_stats *out);
@@ -55,8 +55,8 @@ void ota32_esp_platform_heap_stats(const ota32_platform *plat, ota32_esp_heap_st
  * NUL-terminated; *len is the body length. Bodies of `cap` bytes or more
  * fail with OTA32_ERR_TOO_BIG. Returns OTA32_OK or a negative ota32_err
  * with diag (see ota32_http_get). */
-int ota32_esp_fetch(const ota32_platform *plat, const char *url, char *buf, size_t cap,
-                    size_t *len, ota32_diag *diag);
+int ota32_esp_fetch(const ota32_platform *plat, const char *url, char *buf, size_t cap, size_t *len,
+                    ota32_diag *diag);
 
 /* The update task. Strings must outlive the task (string literals or
  * static buffers). Zero fields take their menuconfig value. */
@@ -65,8 +65,8 @@ typedef struct ota32_esp_config {
      * the string `config_nvs_key` from NVS namespace "ota32". */
     const char *config_url;
     const char *config_nvs_key;
-    const char *ca_pem;          /* see ota32_esp_platform_set_ca_pem */
-    uint32_t poll_interval_s;    /* 0: CONFIG_OTA32_POLL_INTERVAL_S */
+    const char *ca_pem;       /* see ota32_esp_platform_set_ca_pem */
+    uint32_t poll_interval_s; /* 0: CONFIG_OTA32_POLL_INTERVAL_S */
     /* Called with every config fetched, before the engine looks at it; may
      * be NULL. Runs on the ota32 task. */
     void (*on_config)(void *user, const char *json, size_t len);
@@ -77,7 +77,7 @@ typedef struct ota32_esp_config {
  * poll interval fetches the config, confirms a new firmware on probation
  * after its first successful config fetch, and applies the config (download,
  * verify, switch, reboot). Returns ESP_OK, ESP_ERR_INVALID_ARG (no config
- * source) or ESP_ERR_NO_MEM. */
+ * source), ESP_ERR_NO_MEM, or an error of ota32_esp_platform_init. */
 esp_err_t ota32_esp_service_start(const ota32_esp_config *cfg);
 
 #ifdef __cplusplus

@@ -7,7 +7,6 @@
 #include "ota32/service.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #if defined(__has_include)
@@ -116,7 +115,7 @@ static int extract(const cJSON *svc, int index, const ota32_alloc_ops *alloc, ot
                                "%sattributes.url: %zu bytes, at most %u", pfx, url_len,
                                OTA32_CONFIG_URL_MAX);
     /* ota32_url is ~2.6 KB: take it from the allocator, not the stack. */
-    ota32_url *parsed = alloc ? alloc->malloc(alloc->ctx, sizeof *parsed) : NULL;
+    ota32_url *parsed = alloc->malloc(alloc->ctx, sizeof *parsed);
     if (!parsed)
         return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "config: out of memory");
     ota32_diag ud;
@@ -197,36 +196,11 @@ static int find_service(const cJSON *root, const ota32_alloc_ops *alloc, ota32_o
     return found >= 0 ? OTA32_OK : OTA32_ERR_NOT_FOUND;
 }
 
-/* The C library, for callers that pass no allocator. */
-static void *libc_malloc(void *ctx, size_t n)
-{
-    (void)ctx;
-    return malloc(n);
-}
-static void *libc_calloc(void *ctx, size_t n, size_t s)
-{
-    (void)ctx;
-    return calloc(n, s);
-}
-static void *libc_realloc(void *ctx, void *p, size_t n)
-{
-    (void)ctx;
-    return realloc(p, n);
-}
-static void libc_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
-static const ota32_alloc_ops libc_alloc = {NULL, libc_malloc, libc_calloc, libc_realloc, libc_free};
-
 int ota32_config_parse(const char *json, size_t len, const ota32_alloc_ops *alloc,
                        ota32_ota_config *out, ota32_diag *diag)
 {
-    if (!json || !out)
+    if (!json || !out || !alloc || !alloc->malloc || !alloc->free)
         return OTA32_ERR_INVALID_ARG;
-    if (!alloc || !alloc->malloc || !alloc->free)
-        alloc = &libc_alloc;
     if (len > OTA32_CONFIG_TEXT_MAX)
         return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "config: %zu bytes, at most %u", len,
                                OTA32_CONFIG_TEXT_MAX);

@@ -350,8 +350,24 @@ bool svc_error_transient(int rc, int http_status)
     }
 }
 
+static int fetch_with(ota32_service *s, const ota32_url *url, const uint8_t ident[OTA32_SHA256_LEN],
+                      ota32_http_response *resp_buf, ota32_diag *diag);
+
+/* The response record (~2.3 KB with its Location buffer) lives on the heap,
+ * not on a small device task stack. */
 static int fetch(ota32_service *s, const ota32_url *url, const uint8_t ident[OTA32_SHA256_LEN],
                  ota32_diag *diag)
+{
+    ota32_http_response *resp = s->plat->alloc.malloc(s->plat->alloc.ctx, sizeof *resp);
+    if (!resp)
+        return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "out of memory");
+    int rc = fetch_with(s, url, ident, resp, diag);
+    s->plat->alloc.free(s->plat->alloc.ctx, resp);
+    return rc;
+}
+
+static int fetch_with(ota32_service *s, const ota32_url *url, const uint8_t ident[OTA32_SHA256_LEN],
+                      ota32_http_response *resp_buf, ota32_diag *diag)
 {
     ota32_http_opts ho = {
         .window = s->o.window,
@@ -385,17 +401,17 @@ static int fetch(ota32_service *s, const ota32_url *url, const uint8_t ident[OTA
             .range_start = s->offset,
             .if_range = s->offset > 0 ? s->validator : NULL,
         };
-        ota32_http_response resp;
-        memset(&resp, 0, sizeof resp);
+        ota32_http_response *resp = resp_buf;
+        memset(resp, 0, sizeof *resp);
         s->cb_err = 0;
         ota32_diag_clear(&s->cb_diag);
         ota32_diag hd;
         ota32_diag_clear(&hd);
         uint32_t before = s->offset;
         s->st.attempts++;
-        int rc = s->o.get(s->plat, &req, &ho, &cb, &resp, &hd);
-        s->st.bytes_received += resp.body_bytes;
-        s->last_status = resp.status;
+        int rc = s->o.get(s->plat, &req, &ho, &cb, resp, &hd);
+        s->st.bytes_received += resp->body_bytes;
+        s->last_status = resp->status;
         const ota32_diag *why = &hd;
         if (s->cb_err) {
             rc = s->cb_err;
@@ -411,12 +427,12 @@ static int fetch(ota32_service *s, const ota32_url *url, const uint8_t ident[OTA
         /* Only the network is retried here: a callback's error is the
          * image's or the flash's, and retrying it in place cannot help. */
         bool from_callback = s->cb_err != 0 && s->cb_err != OTA32_ERR_AGAIN;
-        if (from_callback || !svc_error_transient(rc, resp.status)) {
+        if (from_callback || !svc_error_transient(rc, resp->status)) {
             if (diag)
                 *diag = *why;
             return rc;
         }
-        if (rc == OTA32_ERR_AGAIN || (rc == OTA32_ERR_HTTP && resp.status == 416)) {
+        if (rc == OTA32_ERR_AGAIN || (rc == OTA32_ERR_HTTP && resp->status == 416)) {
             /* The file changed under us or the range is no longer valid. */
             int frc = start_fresh(s);
             if (frc != OTA32_OK)

@@ -24,9 +24,10 @@ static bool is_word(uint8_t c)
 }
 
 /* os.path.expandvars() of one line into w->line: $NAME and ${NAME} are
- * replaced when set, left as they are otherwise. */
-static int expand_line(pt_csv_work *w, const uint8_t *s, size_t n, size_t *out_len, int line_no,
-                       ota32_diag *diag)
+ * replaced when set, left as they are otherwise. With `changed_only`, only
+ * finds out whether any variable is set (nothing is written). */
+static int expand_line(pt_csv_work *w, const uint8_t *s, size_t n, size_t *out_len,
+                       bool changed_only, bool *changed, int line_no, ota32_diag *diag)
 {
     const ota32_pt_csv_opts *o = w->opts;
     size_t len = 0, i = 0;
@@ -56,11 +57,13 @@ static int expand_line(pt_csv_work *w, const uint8_t *s, size_t n, size_t *out_l
         }
         const uint8_t *src = value ? (const uint8_t *)value : lit;
         size_t src_len = value ? strlen(value) : lit_len;
-        if (src_len > sizeof w->line - len)
+        *changed |= value != NULL;
+        if (!changed_only && src_len > sizeof w->line - len)
             return ota32_diag_fail(diag, OTA32_ERR_CORRUPT, line_no, -1,
                                    "Error at line %d: longer than %u bytes after variable expansion",
                                    line_no, (unsigned)sizeof w->line);
-        memcpy(w->line + len, src, src_len);
+        if (!changed_only)
+            memcpy(w->line + len, src, src_len);
         len += src_len;
         i += lit_len;
     }
@@ -102,8 +105,10 @@ static int line_fail(ota32_diag *diag, int line_no, const char *fmt, ...)
                            msg);
 }
 
-/* parse_int() with gen_esp32part.py's messages. */
-static int parse_number(pt_span v, const pt_keyword *kw, size_t nkw, int64_t *out, int line_no,
+/* parse_int() with gen_esp32part.py's messages. A number too large for any
+ * field is reported once all lines are read, as gen_esp32part.py would only
+ * fail on it later; `*out` then gets `placeholder`. */
+static int parse_number(pt_csv_work *w, int64_t placeholder, pt_span v, const pt_keyword *kw, size_t nkw, int64_t *out, int line_no,
                         ota32_diag *diag)
 {
     pt_span inner;
@@ -124,19 +129,25 @@ static int parse_number(pt_span v, const pt_keyword *kw, size_t nkw, int64_t *ou
         return line_fail(diag, line_no, "Value '%.*s' is not valid. Known keywords: %s",
                          (int)inner.n, (const char *)inner.p, list);
     }
-    return line_fail(diag, line_no, "Value %.*s is out of range", (int)v.n, (const char *)v.p);
+    if (w->range_line == 0) {
+        w->range_line = line_no;
+        snprintf(w->range_msg, sizeof w->range_msg, "Error at line %d: Value %.*s is out of range",
+                 line_no, (int)v.n, (const char *)v.p);
+    }
+    *out = placeholder;
+    return 0;
 }
 
-static int parse_type(pt_span v, int64_t *out, int line_no, ota32_diag *diag)
+static int parse_type(pt_csv_work *w, pt_span v, int64_t *out, int line_no, ota32_diag *diag)
 {
     if (v.n == 0)
         return line_fail(diag, line_no, "Field 'type' can't be left empty.");
     size_t nkw;
     const pt_keyword *kw = pt_type_keywords(&nkw);
-    return parse_number(v, kw, nkw, out, line_no, diag);
+    return parse_number(w, 0x100, v, kw, nkw, out, line_no, diag); /* like a custom type */
 }
 
-static int parse_subtype(pt_span v, int64_t type, int64_t *out, int line_no, ota32_diag *diag)
+static int parse_subtype(pt_csv_work *w, pt_span v, int64_t type, int64_t *out, int line_no, ota32_diag *diag)
 {
     if (v.n == 0) {
         if (type == OTA32_PT_TYPE_APP)
@@ -147,7 +158,7 @@ static int parse_subtype(pt_span v, int64_t type, int64_t *out, int line_no, ota
     size_t nkw = 0;
     const pt_keyword *kw = (type >= 0 && type <= 0xFF) ? pt_subtype_keywords((uint8_t)type, &nkw)
                                                        : NULL;
-    return parse_number(v, kw, kw ? nkw : 0, out, line_no, diag);
+    return parse_number(w, 0, v, kw, kw ? nkw : 0, out, line_no, diag);
 }
 
 static const char no_primary[] =
@@ -181,7 +192,7 @@ static int parse_offset(pt_csv_work *w, pt_span v, pt_csv_entry *e, int line_no,
         e->has_offset = false;
         return 0;
     }
-    return parse_number(v, NULL, 0, &e->offset, line_no, diag);
+    return parse_number(w, 0, v, NULL, 0, &e->offset, line_no, diag);
 }
 
 /* parse_size(): bootloader entries span up to the partition table and
@@ -201,7 +212,7 @@ static int parse_size(pt_csv_work *w, pt_span v, pt_csv_entry *e, int line_no, o
     }
     if (v.n == 0)
         return line_fail(diag, line_no, "Size field can't be empty");
-    return parse_number(v, NULL, 0, &e->size, line_no, diag);
+    return parse_number(w, 0, v, NULL, 0, &e->size, line_no, diag);
 }
 
 static int parse_flags(pt_span v, uint32_t *flags, int line_no, ota32_diag *diag)
@@ -227,8 +238,8 @@ static int parse_flags(pt_span v, uint32_t *flags, int line_no, ota32_diag *diag
     return 0;
 }
 
-static int parse_line(pt_csv_work *w, const uint8_t *s, const uint8_t *end, bool in_place,
-                      int line_no, ota32_diag *diag)
+static int parse_line(pt_csv_work *w, const uint8_t *s, const uint8_t *end, pt_span name,
+                      bool name_in_text, int line_no, ota32_diag *diag)
 {
     pt_csv_entry scratch;
     pt_csv_entry *e = w->n < PT_CSV_CAP ? &w->e[w->n] : &scratch;
@@ -236,25 +247,25 @@ static int parse_line(pt_csv_work *w, const uint8_t *s, const uint8_t *end, bool
     e->line = line_no;
     e->at = -1;
 
-    pt_span name = field(s, end, 0);
-    if (in_place) {
+    bool name_fits = name_in_text || name.n <= sizeof e->name_copy;
+    if (name_in_text) {
         e->name = name.p;
     } else {
-        if (name.n > sizeof e->name_copy)
-            return line_fail(diag, line_no, "name longer than %u bytes after variable expansion",
-                             (unsigned)sizeof e->name_copy);
-        memcpy(e->name_copy, name.p, name.n);
+        memcpy(e->name_copy, name.p, name_fits ? name.n : sizeof e->name_copy);
         e->name = e->name_copy;
     }
-    e->name_len = name.n;
+    e->name_len = name_fits ? name.n : sizeof e->name_copy;
 
     int rc;
-    if ((rc = parse_type(field(s, end, 1), &e->type, line_no, diag)) != 0 ||
-        (rc = parse_subtype(field(s, end, 2), e->type, &e->subtype, line_no, diag)) != 0 ||
+    if ((rc = parse_type(w, field(s, end, 1), &e->type, line_no, diag)) != 0 ||
+        (rc = parse_subtype(w, field(s, end, 2), e->type, &e->subtype, line_no, diag)) != 0 ||
         (rc = parse_offset(w, field(s, end, 3), e, line_no, diag)) != 0 ||
         (rc = parse_size(w, field(s, end, 4), e, line_no, diag)) != 0 ||
         (rc = parse_flags(field(s, end, 5), &e->flags, line_no, diag)) != 0)
         return rc;
+    if (!name_fits)
+        return line_fail(diag, line_no, "name longer than %u bytes after variable expansion",
+                         (unsigned)sizeof e->name_copy);
 
     if (w->n < PT_CSV_CAP)
         w->n++;
@@ -265,12 +276,18 @@ static int parse_line(pt_csv_work *w, const uint8_t *s, const uint8_t *end, bool
 
 static int read_line(pt_csv_work *w, const uint8_t *s, size_t n, int line_no, ota32_diag *diag)
 {
-    bool in_place = memchr(s, '$', n) == NULL;
-    if (!in_place) {
-        int rc = expand_line(w, s, n, &n, line_no, diag);
+    const uint8_t *raw = s, *raw_end = s + n;
+    const uint8_t *dollar = memchr(s, '$', n);
+    bool expanded = false;
+    if (dollar) {
+        size_t len;
+        int rc = expand_line(w, s, n, &len, true, &expanded, line_no, diag);
+        if (rc == 0 && expanded)
+            rc = expand_line(w, s, n, &len, false, &expanded, line_no, diag);
         if (rc)
             return rc;
-        s = w->line;
+        if (expanded)
+            s = w->line, n = len;
         /* Checked before stripping, as gen_esp32part.py does: a line that
          * still starts with $NAME names a variable that is not set. */
         if (n >= 2 && s[0] == '$' && (is_word(s[1]) && !(s[1] >= '0' && s[1] <= '9'))) {
@@ -285,7 +302,19 @@ static int read_line(pt_csv_work *w, const uint8_t *s, size_t n, int line_no, ot
     pt_strip(&b, &e);
     if (b == e || *b == '#')
         return 0;
-    return parse_line(w, b, e, in_place, line_no, diag);
+    /* The name is the same text in the raw line when no '$' comes before
+     * its first comma; then it can be referenced there, whatever its length. */
+    const uint8_t *comma = memchr(raw, ',', n);
+    pt_span name;
+    bool name_in_text = !expanded || (comma && comma < dollar);
+    if (name_in_text && expanded) {
+        const uint8_t *rb = raw, *re = raw_end;
+        pt_strip(&rb, &re);
+        name = field(rb, re, 0);
+    } else {
+        name = field(b, e, 0);
+    }
+    return parse_line(w, b, e, name, name_in_text, line_no, diag);
 }
 
 int ota32_pt_parse_csv(const char *text, size_t len, const ota32_pt_csv_opts *opts,
@@ -298,6 +327,7 @@ int ota32_pt_parse_csv(const char *text, size_t len, const ota32_pt_csv_opts *op
 
     pt_csv_work w;
     w.n = w.total = 0;
+    w.range_line = 0;
     w.last_line = 0;
     w.opts = opts;
     w.table_offset = (opts && opts->table_offset) ? opts->table_offset : OTA32_PT_OFFSET_DEFAULT;
@@ -332,5 +362,7 @@ int ota32_pt_parse_csv(const char *text, size_t len, const ota32_pt_csv_opts *op
             return rc;
         p += brk;
     }
+    if (w.range_line)
+        return ota32_diag_fail(diag, OTA32_ERR_CORRUPT, w.range_line, -1, "%s", w.range_msg);
     return pt_csv_finish(&w, out, diag);
 }

@@ -34,6 +34,8 @@ typedef struct pt_csv_work {
     unsigned n;          /* entries stored */
     unsigned total;      /* entries seen (more than PT_CSV_CAP is an error) */
     int last_line;
+    int range_line; /* first number too large for any field, reported later */
+    char range_msg[OTA32_DIAG_MSG_MAX];
     pt_csv_entry e[PT_CSV_CAP];
     uint8_t line[PT_CSV_LINE_MAX];
 } pt_csv_work;

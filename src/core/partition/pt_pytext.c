@@ -261,8 +261,8 @@ int pt_parse_int(const uint8_t *s, size_t n, const pt_keyword *kw, size_t nkw, i
     } else if (rc != 0) {
         return rc;
     }
-    if (mult_overflow || (v != 0 && (v > PT_INT_LIMIT / mult || v < -PT_INT_LIMIT / mult)))
-        return PT_ERANGE;
+    if (v != 0 && (mult_overflow || v > PT_INT_LIMIT / mult || v < -PT_INT_LIMIT / mult))
+        return PT_ERANGE; /* 0 times any multiplier is still 0 */
     *out = v * mult;
     return 0;
 }

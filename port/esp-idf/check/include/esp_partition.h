@@ -43,8 +43,8 @@ esp_partition_iterator_t esp_partition_next(esp_partition_iterator_t iterator);
 void esp_partition_iterator_release(esp_partition_iterator_t iterator);
 esp_err_t esp_partition_read(const esp_partition_t *partition, size_t src_offset, void *dst,
                              size_t size);
-esp_err_t esp_partition_write(const esp_partition_t *partition, size_t dst_offset,
-                              const void *src, size_t size);
+esp_err_t esp_partition_write(const esp_partition_t *partition, size_t dst_offset, const void *src,
+                              size_t size);
 esp_err_t esp_partition_erase_range(const esp_partition_t *partition, size_t offset, size_t size);
 
 #endif

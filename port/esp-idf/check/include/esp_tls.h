@@ -14,10 +14,7 @@ typedef struct esp_tls_cfg {
     const char **alpn_protos;
     const unsigned char *cacert_buf;
     unsigned int cacert_bytes;
-    bool non_block;
     int timeout_ms;
-    const char *common_name;
-    bool skip_common_name;
     esp_err_t (*crt_bundle_attach)(void *conf);
     bool is_plain_tcp;
 } esp_tls_cfg_t;

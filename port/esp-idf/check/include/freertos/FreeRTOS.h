@@ -15,8 +15,7 @@ typedef uint32_t TickType_t;
 #define configTICK_RATE_HZ (CONFIG_FREERTOS_HZ)
 /* IDF counts task stacks in bytes. */
 #define configSTACK_DEPTH_TYPE uint32_t
-#define portMAX_DELAY ((TickType_t)0xffffffffUL)
-#define pdMS_TO_TICKS(ms) \
+#define pdMS_TO_TICKS(ms)                                                                          \
     ((TickType_t)(((TickType_t)(ms) * (TickType_t)configTICK_RATE_HZ) / (TickType_t)1000U))
 
 #endif

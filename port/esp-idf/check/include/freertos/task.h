@@ -15,6 +15,5 @@ BaseType_t xTaskCreate(TaskFunction_t pxTaskCode, const char *const pcName,
                        UBaseType_t uxPriority, TaskHandle_t *const pxCreatedTask);
 void vTaskDelay(const TickType_t xTicksToDelay);
 void vTaskDelete(TaskHandle_t xTaskToDelete);
-UBaseType_t uxTaskGetStackHighWaterMark(TaskHandle_t xTask);
 
 #endif

@@ -1,0 +1,619 @@
+/* Fakes of the ESP-IDF API for test_port.c (see esp_fakes.h). */
+#include "esp_fakes.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "esp_crt_bundle.h"
+#include "esp_flash.h"
+#include "esp_log.h"
+#include "esp_random.h"
+#include "esp_system.h"
+#include "esp_timer.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/task.h"
+#include "lwip/sockets.h"
+#include "mbedtls/md5.h"
+#include "mbedtls/sha256.h"
+#include "mbedtls/ssl.h"
+#include "nvs.h"
+
+fake_state fake;
+
+static void part(int i, esp_partition_type_t type, int subtype, uint32_t addr, uint32_t size,
+                 const char *label)
+{
+    esp_partition_t *p = &fake.parts[i];
+    p->type = type;
+    p->subtype = (esp_partition_subtype_t)subtype;
+    p->address = addr;
+    p->size = size;
+    p->erase_size = 0x1000;
+    snprintf(p->label, sizeof p->label, "%s", label);
+}
+
+static struct nvs_entry {
+    char ns[16], key[16];
+    bool is_str;
+    size_t len;
+    uint8_t val[256];
+} nvs[16];
+static unsigned nvs_count;
+
+void fake_reset(void)
+{
+    memset(&fake, 0, sizeof fake);
+    memset(fake.flash, 0xFF, sizeof fake.flash);
+    part(FAKE_NVS, ESP_PARTITION_TYPE_DATA, 0x02, 0x9000, 0x6000, "nvs");
+    part(FAKE_OTADATA, ESP_PARTITION_TYPE_DATA, 0x00, 0xF000, 0x2000, "otadata");
+    part(FAKE_PHY, ESP_PARTITION_TYPE_DATA, 0x01, 0x11000, 0x1000, "phy_init");
+    part(FAKE_OTA0, ESP_PARTITION_TYPE_APP, 0x10, 0x20000, 0x377000, "ota_0");
+    part(FAKE_OTA1, ESP_PARTITION_TYPE_APP, 0x11, 0x3A0000, 0x377000, "ota_1");
+    fake.running = &fake.parts[FAKE_OTA0];
+    fake.running_state = ESP_OTA_IMG_VALID;
+    fake.connect_ret = 1;
+    fake.alpn = "h2";
+    memset(nvs, 0, sizeof nvs);
+    nvs_count = 0;
+}
+
+const char *esp_err_to_name(esp_err_t code)
+{
+    switch (code) {
+    case ESP_OK:
+        return "ESP_OK";
+    case ESP_FAIL:
+        return "ESP_FAIL";
+    case ESP_ERR_INVALID_SIZE:
+        return "ESP_ERR_INVALID_SIZE";
+    case ESP_ERR_NOT_FOUND:
+        return "ESP_ERR_NOT_FOUND";
+    case ESP_ERR_OTA_VALIDATE_FAILED:
+        return "ESP_ERR_OTA_VALIDATE_FAILED";
+    case ESP_ERR_ESP_TLS_CANNOT_RESOLVE_HOSTNAME:
+        return "ESP_ERR_ESP_TLS_CANNOT_RESOLVE_HOSTNAME";
+    default:
+        return "ESP_ERR_OTHER";
+    }
+}
+
+void _esp_error_check_failed(esp_err_t rc, const char *file, int line, const char *function,
+                             const char *expression)
+{
+    fprintf(stderr, "ESP_ERROR_CHECK failed: %d at %s:%d %s: %s\n", rc, file, line, function,
+            expression);
+    abort();
+}
+
+void esp_log_write(esp_log_level_t level, const char *tag, const char *format, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(msg, sizeof msg, format, ap);
+    va_end(ap);
+    fake.last_log_level = (int)level;
+    snprintf(fake.last_log, sizeof fake.last_log, "%s: %s", tag, msg);
+    size_t used = strlen(fake.log);
+    snprintf(fake.log + used, sizeof fake.log - used, "%s\n", fake.last_log);
+}
+
+/* ---- partitions and flash ---------------------------------------------- */
+
+struct esp_partition_iterator_opaque_ {
+    int next;
+    esp_partition_type_t type;
+};
+
+static esp_partition_iterator_t advance(esp_partition_iterator_t it)
+{
+    for (; it->next < FAKE_NPART; it->next++)
+        if (it->type == ESP_PARTITION_TYPE_ANY || fake.parts[it->next].type == it->type)
+            return it;
+    free(it);
+    return NULL;
+}
+
+esp_partition_iterator_t esp_partition_find(esp_partition_type_t type,
+                                            esp_partition_subtype_t subtype, const char *label)
+{
+    (void)subtype;
+    (void)label;
+    esp_partition_iterator_t it = calloc(1, sizeof *it);
+    if (!it)
+        return NULL;
+    it->type = type;
+    return advance(it);
+}
+
+const esp_partition_t *esp_partition_get(esp_partition_iterator_t it)
+{
+    return &fake.parts[it->next];
+}
+
+esp_partition_iterator_t esp_partition_next(esp_partition_iterator_t it)
+{
+    it->next++;
+    return advance(it);
+}
+
+void esp_partition_iterator_release(esp_partition_iterator_t it)
+{
+    free(it);
+}
+
+static esp_err_t flash_check(const esp_partition_t *p, size_t off, size_t size)
+{
+    esp_err_t e = fake.next_flash_error;
+    fake.next_flash_error = ESP_OK;
+    if (e != ESP_OK)
+        return e;
+    if (off > p->size || size > p->size - off)
+        return ESP_ERR_INVALID_SIZE;
+    return ESP_OK;
+}
+
+esp_err_t esp_partition_read(const esp_partition_t *p, size_t off, void *dst, size_t size)
+{
+    fake.last_read = (fake_call){p, off, size};
+    esp_err_t e = flash_check(p, off, size);
+    if (e == ESP_OK)
+        memcpy(dst, fake.flash + p->address + off, size);
+    return e;
+}
+
+esp_err_t esp_partition_write(const esp_partition_t *p, size_t off, const void *src, size_t size)
+{
+    fake.last_write = (fake_call){p, off, size};
+    fake.writes++;
+    esp_err_t e = flash_check(p, off, size);
+    if (e == ESP_OK)
+        for (size_t i = 0; i < size; i++) /* NOR: programming clears bits */
+            fake.flash[p->address + off + i] &= ((const uint8_t *)src)[i];
+    return e;
+}
+
+esp_err_t esp_partition_erase_range(const esp_partition_t *p, size_t off, size_t size)
+{
+    fake.last_erase = (fake_call){p, off, size};
+    fake.erases++;
+    esp_err_t e = flash_check(p, off, size);
+    if (e == ESP_OK)
+        memset(fake.flash + p->address + off, 0xFF, size);
+    return e;
+}
+
+esp_err_t esp_flash_get_size(esp_flash_t *chip, uint32_t *out_size)
+{
+    (void)chip;
+    *out_size = FAKE_FLASH_SIZE;
+    return ESP_OK;
+}
+
+/* ---- esp_ota ------------------------------------------------------------ */
+
+const esp_partition_t *esp_ota_get_running_partition(void)
+{
+    return fake.running;
+}
+
+const esp_partition_t *esp_ota_get_next_update_partition(const esp_partition_t *start_from)
+{
+    (void)start_from;
+    return fake.running == &fake.parts[FAKE_OTA0] ? &fake.parts[FAKE_OTA1] : &fake.parts[FAKE_OTA0];
+}
+
+esp_err_t esp_ota_get_state_partition(const esp_partition_t *p, esp_ota_img_states_t *st)
+{
+    (void)p;
+    if (fake.state_error != ESP_OK)
+        return fake.state_error;
+    *st = fake.running_state;
+    return ESP_OK;
+}
+
+esp_err_t esp_ota_set_boot_partition(const esp_partition_t *p)
+{
+    fake.boot_set = p;
+    return fake.set_boot_error;
+}
+
+esp_err_t esp_ota_mark_app_valid_cancel_rollback(void)
+{
+    fake.marked_valid++;
+    return ESP_OK;
+}
+
+esp_err_t esp_ota_mark_app_invalid_rollback_and_reboot(void)
+{
+    fake.marked_invalid++;
+    return ESP_ERR_OTA_ROLLBACK_FAILED; /* as when no other app is valid */
+}
+
+const esp_app_desc_t *esp_app_get_description(void)
+{
+    static esp_app_desc_t d = {.version = "test", .project_name = "test"};
+    return &d;
+}
+
+void esp_restart(void)
+{
+    fprintf(stderr, "esp_restart called\n");
+    exit(3);
+}
+
+/* ---- NVS: handle = 1 + namespace index --------------------------------- */
+
+static char namespaces[8][16];
+static unsigned nns;
+
+esp_err_t nvs_open(const char *ns, nvs_open_mode_t mode, nvs_handle_t *out)
+{
+    for (unsigned i = 0; i < nns; i++)
+        if (!strcmp(namespaces[i], ns)) {
+            *out = i + 1;
+            return ESP_OK;
+        }
+    if (mode == NVS_READONLY)
+        return ESP_ERR_NVS_NOT_FOUND;
+    if (nns == 8 || strlen(ns) >= 16)
+        return ESP_ERR_NVS_INVALID_NAME;
+    snprintf(namespaces[nns], 16, "%s", ns);
+    *out = ++nns;
+    return ESP_OK;
+}
+
+static struct nvs_entry *find(nvs_handle_t h, const char *key)
+{
+    for (unsigned i = 0; i < nvs_count; i++)
+        if (!strcmp(nvs[i].ns, namespaces[h - 1]) && !strcmp(nvs[i].key, key))
+            return &nvs[i];
+    return NULL;
+}
+
+static esp_err_t set(nvs_handle_t h, const char *key, const void *v, size_t len, bool is_str)
+{
+    struct nvs_entry *e = find(h, key);
+    if (!e) {
+        if (nvs_count == 16)
+            return ESP_ERR_NVS_NOT_ENOUGH_SPACE;
+        e = &nvs[nvs_count++];
+        snprintf(e->ns, sizeof e->ns, "%s", namespaces[h - 1]);
+        snprintf(e->key, sizeof e->key, "%s", key);
+    }
+    if (len > sizeof e->val)
+        return ESP_ERR_NVS_VALUE_TOO_LONG;
+    e->is_str = is_str;
+    e->len = len;
+    memcpy(e->val, v, len);
+    return ESP_OK;
+}
+
+static esp_err_t get(nvs_handle_t h, const char *key, void *out, size_t *len, bool is_str)
+{
+    struct nvs_entry *e = find(h, key);
+    if (!e)
+        return ESP_ERR_NVS_NOT_FOUND;
+    if (e->is_str != is_str)
+        return ESP_ERR_NVS_TYPE_MISMATCH;
+    if (!out) {
+        *len = e->len;
+        return ESP_OK;
+    }
+    if (*len < e->len)
+        return ESP_ERR_NVS_INVALID_LENGTH;
+    memcpy(out, e->val, e->len);
+    *len = e->len;
+    return ESP_OK;
+}
+
+esp_err_t nvs_get_str(nvs_handle_t h, const char *key, char *out, size_t *len)
+{
+    return get(h, key, out, len, true);
+}
+
+esp_err_t nvs_set_str(nvs_handle_t h, const char *key, const char *value)
+{
+    return set(h, key, value, strlen(value) + 1, true);
+}
+
+esp_err_t nvs_get_blob(nvs_handle_t h, const char *key, void *out, size_t *len)
+{
+    return get(h, key, out, len, false);
+}
+
+esp_err_t nvs_set_blob(nvs_handle_t h, const char *key, const void *value, size_t len)
+{
+    return set(h, key, value, len, false);
+}
+
+esp_err_t nvs_erase_key(nvs_handle_t h, const char *key)
+{
+    struct nvs_entry *e = find(h, key);
+    if (!e)
+        return ESP_ERR_NVS_NOT_FOUND;
+    *e = nvs[--nvs_count];
+    return ESP_OK;
+}
+
+esp_err_t nvs_commit(nvs_handle_t h)
+{
+    (void)h;
+    fake.nvs_commits++;
+    return ESP_OK;
+}
+
+void nvs_close(nvs_handle_t h)
+{
+    (void)h;
+}
+
+esp_err_t nvs_flash_init(void)
+{
+    return ESP_OK;
+}
+
+esp_err_t nvs_flash_erase(void)
+{
+    return ESP_OK;
+}
+
+/* ---- clock, tasks ------------------------------------------------------- */
+
+int64_t esp_timer_get_time(void)
+{
+    return (int64_t)fake.now_us;
+}
+
+uint32_t esp_random(void)
+{
+    return 4; /* chosen by fair dice roll */
+}
+
+void vTaskDelay(const TickType_t ticks)
+{
+    if (fake.delays < 8)
+        fake.delayed_ticks[fake.delays] = ticks;
+    fake.delays++;
+    fake.now_us += (uint64_t)ticks * 1000000u / configTICK_RATE_HZ;
+}
+
+BaseType_t xTaskCreate(TaskFunction_t fn, const char *const name,
+                       const configSTACK_DEPTH_TYPE depth, void *const arg, UBaseType_t prio,
+                       TaskHandle_t *const out)
+{
+    (void)fn, (void)name, (void)depth, (void)arg, (void)prio, (void)out;
+    return pdFALSE; /* the task itself is not run on the host */
+}
+
+void vTaskDelete(TaskHandle_t t)
+{
+    (void)t;
+}
+
+/* ---- hashes, by OpenSSL ------------------------------------------------- */
+
+/* The OpenSSL handle lives in the context's bytes (copied: the stand-in
+ * contexts promise no pointer alignment). */
+_Static_assert(sizeof(mbedtls_md5_context) >= sizeof(EVP_MD_CTX *), "room for a handle");
+
+static EVP_MD_CTX *get_md(const void *ctx)
+{
+    EVP_MD_CTX *m;
+    memcpy(&m, ctx, sizeof m);
+    return m;
+}
+
+static void put_md(void *ctx, EVP_MD_CTX *m)
+{
+    memcpy(ctx, &m, sizeof m);
+}
+
+static int md_start(void *ctx, const EVP_MD *type)
+{
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    put_md(ctx, m);
+    return m && EVP_DigestInit_ex(m, type, NULL) == 1 ? 0 : -1;
+}
+
+static void md_clone(void *dst, const void *src)
+{
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    if (m && EVP_MD_CTX_copy_ex(m, get_md(src)) != 1) {
+        EVP_MD_CTX_free(m);
+        m = NULL;
+    }
+    put_md(dst, m);
+}
+
+static void md_free(void *ctx)
+{
+    EVP_MD_CTX_free(get_md(ctx));
+    put_md(ctx, NULL);
+}
+
+void mbedtls_sha256_init(mbedtls_sha256_context *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+void mbedtls_sha256_free(mbedtls_sha256_context *c)
+{
+    md_free(c);
+}
+
+void mbedtls_sha256_clone(mbedtls_sha256_context *dst, const mbedtls_sha256_context *src)
+{
+    md_clone(dst, src);
+}
+
+int mbedtls_sha256_starts(mbedtls_sha256_context *c, int is224)
+{
+    return md_start(c, is224 ? EVP_sha224() : EVP_sha256());
+}
+
+int mbedtls_sha256_update(mbedtls_sha256_context *c, const unsigned char *in, size_t n)
+{
+    return EVP_DigestUpdate(get_md(c), in, n) == 1 ? 0 : -1;
+}
+
+int mbedtls_sha256_finish(mbedtls_sha256_context *c, unsigned char *out)
+{
+    return EVP_DigestFinal_ex(get_md(c), out, NULL) == 1 ? 0 : -1;
+}
+
+void mbedtls_md5_init(mbedtls_md5_context *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+void mbedtls_md5_free(mbedtls_md5_context *c)
+{
+    md_free(c);
+}
+
+void mbedtls_md5_clone(mbedtls_md5_context *dst, const mbedtls_md5_context *src)
+{
+    md_clone(dst, src);
+}
+
+int mbedtls_md5_starts(mbedtls_md5_context *c)
+{
+    return md_start(c, EVP_md5());
+}
+
+int mbedtls_md5_update(mbedtls_md5_context *c, const unsigned char *in, size_t n)
+{
+    return EVP_DigestUpdate(get_md(c), in, n) == 1 ? 0 : -1;
+}
+
+int mbedtls_md5_finish(mbedtls_md5_context *c, unsigned char out[16])
+{
+    return EVP_DigestFinal_ex(get_md(c), out, NULL) == 1 ? 0 : -1;
+}
+
+/* ---- esp-tls, scripted -------------------------------------------------- */
+
+struct esp_tls {
+    int sockfd;
+};
+struct esp_tls_last_error {
+    int unused;
+};
+static struct esp_tls_last_error last_error;
+static int ssl_context_marker;
+
+esp_err_t esp_crt_bundle_attach(void *conf)
+{
+    (void)conf;
+    return ESP_OK;
+}
+
+esp_tls_t *esp_tls_init(void)
+{
+    esp_tls_t *t = calloc(1, sizeof *t);
+    if (t)
+        t->sockfd = -1;
+    return t;
+}
+
+int esp_tls_conn_new_sync(const char *host, int hostlen, int port, const esp_tls_cfg_t *cfg,
+                          esp_tls_t *tls)
+{
+    fake.tls_cfg = *cfg;
+    snprintf(fake.tls_host, sizeof fake.tls_host, "%.*s", hostlen, host);
+    fake.tls_port = port;
+    if (fake.connect_ret == 1)
+        tls->sockfd = 42;
+    return fake.connect_ret;
+}
+
+int esp_tls_conn_destroy(esp_tls_t *tls)
+{
+    fake.destroyed++;
+    free(tls);
+    return 0;
+}
+
+esp_err_t esp_tls_get_conn_sockfd(esp_tls_t *tls, int *fd)
+{
+    *fd = tls->sockfd;
+    return ESP_OK;
+}
+
+void *esp_tls_get_ssl_context(esp_tls_t *tls)
+{
+    (void)tls;
+    return &ssl_context_marker;
+}
+
+const char *mbedtls_ssl_get_alpn_protocol(const mbedtls_ssl_context *ssl)
+{
+    return ssl == (const void *)&ssl_context_marker ? fake.alpn : "wrong context";
+}
+
+esp_err_t esp_tls_get_error_handle(esp_tls_t *tls, esp_tls_error_handle_t *h)
+{
+    (void)tls;
+    *h = &last_error;
+    return ESP_OK;
+}
+
+esp_err_t esp_tls_get_and_clear_last_error(esp_tls_error_handle_t h, int *code, int *flags)
+{
+    (void)h;
+    if (code)
+        *code = -0x2700;
+    if (flags)
+        *flags = fake.connect_flags;
+    return fake.connect_error;
+}
+
+static ssize_t scripted(void *buf, size_t len, bool writing)
+{
+    if (fake.io_pos >= fake.nio) {
+        /* Script exhausted: block for the whole socket timeout. */
+        fake.now_us += (uint64_t)(writing ? fake.sndtimeo_ms : fake.rcvtimeo_ms) * 1000u;
+        return writing ? ESP_TLS_ERR_SSL_WANT_WRITE : ESP_TLS_ERR_SSL_WANT_READ;
+    }
+    const fake_io *io = &fake.io[fake.io_pos++];
+    fake.now_us += (uint64_t)io->takes_ms * 1000u;
+    errno = io->err_no;
+    if (io->ret > 0 && io->data && buf)
+        memcpy(buf, io->data, (size_t)io->ret < len ? (size_t)io->ret : len);
+    return io->ret;
+}
+
+ssize_t esp_tls_conn_read(esp_tls_t *tls, void *data, size_t len)
+{
+    (void)tls;
+    return scripted(data, len, false);
+}
+
+ssize_t esp_tls_conn_write(esp_tls_t *tls, const void *data, size_t len)
+{
+    (void)tls;
+    (void)data;
+    return scripted(NULL, len, true);
+}
+
+int setsockopt(int s, int level, int opt, const void *val, socklen_t len)
+{
+    (void)s;
+    fake.setsockopts++;
+    if (level == SOL_SOCKET && (opt == SO_RCVTIMEO || opt == SO_SNDTIMEO) &&
+        len == sizeof(struct timeval)) {
+        const struct timeval *tv = val;
+        int ms = (int)(tv->tv_sec * 1000 + tv->tv_usec / 1000);
+        if (opt == SO_RCVTIMEO)
+            fake.rcvtimeo_ms = ms;
+        else
+            fake.sndtimeo_ms = ms;
+    }
+    return 0;
+}

@@ -1,0 +1,81 @@
+/*
+ * Host fakes of the ESP-IDF calls the port makes, for test_port.c: RAM flash
+ * with the example's partition table, an in-memory NVS, scripted esp-tls,
+ * a manual clock. Each records what it was asked so tests can check the
+ * port's arguments, not just its results.
+ */
+#ifndef OTA32_ESP_FAKES_H
+#define OTA32_ESP_FAKES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp_err.h"
+#include "esp_ota_ops.h"
+#include "esp_partition.h"
+#include "esp_tls.h"
+
+#define FAKE_FLASH_SIZE (8u * 1024u * 1024u)
+
+enum { FAKE_NVS, FAKE_OTADATA, FAKE_PHY, FAKE_OTA0, FAKE_OTA1, FAKE_NPART };
+
+typedef struct fake_call {
+    const esp_partition_t *part;
+    size_t offset, size;
+} fake_call;
+
+/* One scripted esp_tls_conn_read/_write result. */
+typedef struct fake_io {
+    long ret;   /* bytes, 0, or a negative error */
+    int err_no; /* errno to set (plain TCP) */
+    const char *data;
+    uint32_t takes_ms; /* clock advance during the call */
+} fake_io;
+
+typedef struct fake_state {
+    uint8_t flash[FAKE_FLASH_SIZE];
+    esp_partition_t parts[FAKE_NPART];
+    const esp_partition_t *running;
+    esp_err_t next_flash_error; /* returned once by the next read/write/erase */
+    fake_call last_write, last_erase, last_read;
+    unsigned writes, erases;
+
+    esp_ota_img_states_t running_state;
+    esp_err_t state_error; /* from esp_ota_get_state_partition */
+    const esp_partition_t *boot_set;
+    esp_err_t set_boot_error;
+    unsigned marked_valid, marked_invalid;
+
+    unsigned nvs_commits;
+
+    uint64_t now_us;
+    uint64_t delayed_ticks[8];
+    unsigned delays;
+
+    /* esp-tls */
+    esp_tls_cfg_t tls_cfg; /* the config of the last connect */
+    char tls_host[64];
+    int tls_port;
+    int connect_ret;         /* esp_tls_conn_new_sync result */
+    esp_err_t connect_error; /* what esp_tls_get_and_clear_last_error reports */
+    int connect_flags;
+    const char *alpn; /* what mbedtls_ssl_get_alpn_protocol returns */
+    fake_io io[16];
+    unsigned nio, io_pos;
+    int rcvtimeo_ms, sndtimeo_ms; /* last values set */
+    unsigned setsockopts;
+    unsigned destroyed;
+
+    char last_log[512];
+    char log[4096]; /* every line since the reset */
+    int last_log_level;
+} fake_state;
+
+extern fake_state fake;
+
+/* Reset everything: partitions as examples/esp-idf/partitions.csv (8 MB),
+ * flash erased, running ota_0. */
+void fake_reset(void);
+
+#endif

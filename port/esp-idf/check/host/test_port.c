@@ -1,0 +1,488 @@
+/*
+ * The ESP-IDF port's ops on the host, over the fakes of esp_fakes.c: that
+ * each op calls ESP-IDF with the right arguments (partition-relative
+ * offsets, ALPN list, socket timeouts) and maps every answer to the right
+ * ota32 result. Built and run by tests/cli/esp_idf_compile.sh.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "check.h"
+#include "esp_crt_bundle.h"
+#include "esp_fakes.h"
+#include "esp_log.h"
+#include "mbedtls/ssl.h"
+#include "ota32/otadata.h"
+#include "ota32_esp.h"
+
+static ota32_platform plat;
+
+static void setup(void)
+{
+    fake_reset();
+    CHECK_EQ(ota32_esp_platform_init(&plat), ESP_OK);
+}
+
+static void teardown(void)
+{
+    ota32_esp_platform_deinit(&plat);
+}
+
+TEST(platform_init)
+{
+    setup();
+    CHECK_EQ(plat.flash.size, FAKE_FLASH_SIZE);
+    CHECK(plat.flash.read && plat.flash.program && plat.flash.erase_sector &&
+          plat.flash.erase_block);
+    CHECK(plat.kv.get_str && plat.boot.running_slot && plat.transport.connect &&
+          plat.transport.alpn_selected && plat.clock.now_ms && plat.hash.clone &&
+          plat.alloc.malloc && plat.log.log);
+    teardown();
+    CHECK(plat.flash.read == NULL);
+}
+
+TEST(platform_needs_ota_slots)
+{
+    fake_reset();
+    fake.parts[FAKE_OTA0].subtype = ESP_PARTITION_SUBTYPE_APP_FACTORY;
+    fake.parts[FAKE_OTA1].subtype = ESP_PARTITION_SUBTYPE_APP_TEST;
+    CHECK_EQ(ota32_esp_platform_init(&plat), ESP_ERR_NOT_FOUND);
+    CHECK_CONTAINS(fake.log, "ota32: the partition table has no ota_N app partition\n");
+    CHECK_CONTAINS(fake.last_log, "flash setup failed: ESP_ERR_NOT_FOUND");
+}
+
+TEST(flash_write_read_relative)
+{
+    setup();
+    uint8_t data[256], back[256];
+    for (unsigned i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7);
+    CHECK_EQ(plat.flash.program(plat.flash.ctx, 0x3A0100, data, sizeof data), OTA32_OK);
+    CHECK(fake.last_write.part == &fake.parts[FAKE_OTA1]);
+    CHECK_EQ(fake.last_write.offset, 0x100);
+    CHECK_EQ(fake.last_write.size, 256);
+    CHECK_MEM(fake.flash + 0x3A0100, data, sizeof data);
+    CHECK_EQ(plat.flash.read(plat.flash.ctx, 0x3A0100, back, sizeof back), OTA32_OK);
+    CHECK_EQ(fake.last_read.offset, 0x100);
+    CHECK_MEM(back, data, sizeof data);
+    /* The last byte of ota_1 is inside; one more is not. */
+    CHECK_EQ(plat.flash.read(plat.flash.ctx, 0x3A0000 + 0x377000 - 1, back, 1), OTA32_OK);
+    CHECK_EQ(fake.last_read.offset, 0x377000 - 1);
+    teardown();
+}
+
+TEST(flash_refuses_outside_ota)
+{
+    setup();
+    uint8_t b[32] = {0};
+    unsigned writes = fake.writes;
+    CHECK_EQ(plat.flash.program(plat.flash.ctx, 0x20000, b, sizeof b), OTA32_ERR_RANGE);
+    CHECK_CONTAINS(fake.last_log, "ota_0 is the running app");
+    CHECK_EQ(plat.flash.program(plat.flash.ctx, 0x9000, b, sizeof b), OTA32_ERR_RANGE);
+    CHECK_CONTAINS(fake.last_log, "not inside an ota app partition");
+    CHECK_EQ(plat.flash.program(plat.flash.ctx, 0x1000, b, sizeof b), OTA32_ERR_RANGE);
+    CHECK_EQ(plat.flash.program(plat.flash.ctx, 0x3A0000 + 0x377000 - 16, b, 32), OTA32_ERR_RANGE);
+    CHECK_EQ(plat.flash.program(plat.flash.ctx, 0x7F0000, b, sizeof b), OTA32_ERR_RANGE);
+    CHECK_EQ(fake.writes, writes);
+    CHECK_EQ(plat.flash.erase_sector(plat.flash.ctx, 0x20000), OTA32_ERR_RANGE);
+    CHECK_EQ(plat.flash.erase_block(plat.flash.ctx, 0xF000), OTA32_ERR_INVALID_ARG);
+    CHECK_EQ(plat.flash.erase_sector(plat.flash.ctx, 0xF000), OTA32_ERR_RANGE);
+    CHECK_EQ(fake.erases, 0);
+    /* Reading is allowed in any ota slot, the running one included. */
+    CHECK_EQ(plat.flash.read(plat.flash.ctx, 0x20000, b, 4), OTA32_OK);
+    CHECK(fake.last_read.part == &fake.parts[FAKE_OTA0]);
+    teardown();
+}
+
+TEST(flash_erase_units)
+{
+    setup();
+    uint8_t zero[16] = {0};
+    CHECK_EQ(plat.flash.program(plat.flash.ctx, 0x3A1000, zero, sizeof zero), OTA32_OK);
+    CHECK_EQ(fake.flash[0x3A1000], 0);
+    CHECK_EQ(plat.flash.erase_sector(plat.flash.ctx, 0x3A1001), OTA32_ERR_INVALID_ARG);
+    CHECK_EQ(plat.flash.erase_sector(plat.flash.ctx, 0x3A1000), OTA32_OK);
+    CHECK(fake.last_erase.part == &fake.parts[FAKE_OTA1]);
+    CHECK_EQ(fake.last_erase.offset, 0x1000);
+    CHECK_EQ(fake.last_erase.size, 0x1000);
+    CHECK_EQ(fake.flash[0x3A1000], 0xFF);
+    CHECK_EQ(plat.flash.erase_block(plat.flash.ctx, 0x3B0000), OTA32_OK);
+    CHECK_EQ(fake.last_erase.offset, 0x10000);
+    CHECK_EQ(fake.last_erase.size, 0x10000);
+    /* The last block of ota_1 is only 0x7000 long: a 64 KB erase there is refused. */
+    CHECK_EQ(plat.flash.erase_block(plat.flash.ctx, 0x710000), OTA32_ERR_RANGE);
+    teardown();
+}
+
+TEST(flash_errors)
+{
+    setup();
+    uint8_t b[4];
+    fake.next_flash_error = ESP_ERR_INVALID_SIZE;
+    CHECK_EQ(plat.flash.read(plat.flash.ctx, 0x3A0000, b, sizeof b), OTA32_ERR_RANGE);
+    fake.next_flash_error = ESP_FAIL;
+    CHECK_EQ(plat.flash.program(plat.flash.ctx, 0x3A0000, b, sizeof b), OTA32_ERR_IO);
+    CHECK_CONTAINS(fake.last_log, "flash write in ota_1 at 0x003a0000: ESP_FAIL");
+    teardown();
+}
+
+TEST(kv_strings_and_blobs)
+{
+    setup();
+    const ota32_kv_ops *kv = &plat.kv;
+    char s[16];
+    CHECK_EQ(kv->get_str(kv->ctx, "VIAM_NS", "OTA_VERSION", s, sizeof s), OTA32_ERR_NOT_FOUND);
+    CHECK_EQ(kv->set_str(kv->ctx, "VIAM_NS", "OTA_VERSION", "v1.2.3"), OTA32_OK);
+    CHECK_EQ(fake.nvs_commits, 1);
+    CHECK_EQ(kv->get_str(kv->ctx, "VIAM_NS", "OTA_VERSION", s, sizeof s), OTA32_OK);
+    CHECK_STR(s, "v1.2.3");
+    CHECK_EQ(kv->get_str(kv->ctx, "VIAM_NS", "OTA_VERSION", s, 4), OTA32_ERR_TOO_BIG);
+    CHECK_EQ(kv->get_str(kv->ctx, "VIAM_NS", "OTHER", s, sizeof s), OTA32_ERR_NOT_FOUND);
+
+    uint8_t blob[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, back[16];
+    size_t len = 0;
+    CHECK_EQ(kv->set_blob(kv->ctx, "VIAM_NS", "OTA_PENDING", blob, sizeof blob), OTA32_OK);
+    CHECK_EQ(kv->get_blob(kv->ctx, "VIAM_NS", "OTA_PENDING", back, 4, &len), OTA32_ERR_TOO_BIG);
+    CHECK_EQ(len, 10); /* the stored size, as the host store reports it */
+    CHECK_EQ(kv->get_blob(kv->ctx, "VIAM_NS", "OTA_PENDING", back, sizeof back, &len), OTA32_OK);
+    CHECK_EQ(len, 10);
+    CHECK_MEM(back, blob, sizeof blob);
+    /* A string read as a blob is a type mismatch, not a missing key. */
+    CHECK_EQ(kv->get_blob(kv->ctx, "VIAM_NS", "OTA_VERSION", back, sizeof back, &len),
+             OTA32_ERR_CORRUPT);
+    CHECK_EQ(kv->erase_key(kv->ctx, "VIAM_NS", "OTA_PENDING"), OTA32_OK);
+    CHECK_EQ(kv->get_blob(kv->ctx, "VIAM_NS", "OTA_PENDING", back, sizeof back, &len),
+             OTA32_ERR_NOT_FOUND);
+    CHECK_EQ(kv->erase_key(kv->ctx, "VIAM_NS", "OTA_PENDING"), OTA32_ERR_NOT_FOUND);
+    CHECK_EQ(kv->set_str(kv->ctx, "a_namespace_too_long", "k", "v"), OTA32_ERR_INVALID_ARG);
+    teardown();
+}
+
+TEST(boot_slots_and_states)
+{
+    setup();
+    const ota32_boot_ops *b = &plat.boot;
+    ota32_slot s;
+    uint32_t st = 0;
+    CHECK_EQ(b->running_slot(b->ctx, &s, &st), OTA32_OK);
+    CHECK_STR(s.label, "ota_0");
+    CHECK_EQ(s.index, 0);
+    CHECK_EQ(s.offset, 0x20000);
+    CHECK_EQ(s.size, 0x377000);
+    CHECK_EQ(st, OTA32_IMG_VALID);
+    fake.running_state = ESP_OTA_IMG_PENDING_VERIFY;
+    CHECK_EQ(b->running_slot(b->ctx, &s, &st), OTA32_OK);
+    CHECK_EQ(st, OTA32_IMG_PENDING_VERIFY);
+    fake.state_error = ESP_ERR_NOT_FOUND; /* no otadata entry yet */
+    CHECK_EQ(b->running_slot(b->ctx, &s, &st), OTA32_OK);
+    CHECK_EQ(st, OTA32_IMG_UNDEFINED);
+
+    CHECK_EQ(b->update_slot(b->ctx, &s), OTA32_OK);
+    CHECK_STR(s.label, "ota_1");
+    CHECK_EQ(s.index, 1);
+    CHECK_EQ(s.offset, 0x3A0000);
+    CHECK_EQ(b->set_boot(b->ctx, &s), OTA32_OK);
+    CHECK(fake.boot_set == &fake.parts[FAKE_OTA1]);
+    fake.set_boot_error = ESP_ERR_OTA_VALIDATE_FAILED;
+    CHECK_EQ(b->set_boot(b->ctx, &s), OTA32_ERR_VERIFY);
+    CHECK_CONTAINS(fake.last_log, "ESP_ERR_OTA_VALIDATE_FAILED");
+    fake.boot_set = NULL;
+    ota32_slot bogus = s;
+    bogus.offset = 0x9000;
+    CHECK_EQ(b->set_boot(b->ctx, &bogus), OTA32_ERR_NOT_FOUND);
+    bogus = s;
+    bogus.index = 0; /* ota_1's offset with ota_0's number */
+    CHECK_EQ(b->set_boot(b->ctx, &bogus), OTA32_ERR_NOT_FOUND);
+    CHECK(fake.boot_set == NULL);
+
+    CHECK_EQ(b->mark_valid(b->ctx), OTA32_OK);
+    CHECK_EQ(fake.marked_valid, 1);
+    CHECK_EQ(b->mark_invalid(b->ctx), OTA32_ERR_STATE);
+    CHECK_EQ(fake.marked_invalid, 1);
+    teardown();
+}
+
+TEST(boot_factory_running)
+{
+    fake_reset();
+    fake.parts[FAKE_OTA0].subtype = ESP_PARTITION_SUBTYPE_APP_FACTORY;
+    CHECK_EQ(ota32_esp_platform_init(&plat), ESP_OK);
+    ota32_slot s;
+    uint32_t st = 0;
+    CHECK_EQ(plat.boot.running_slot(plat.boot.ctx, &s, &st), OTA32_OK);
+    CHECK_EQ(s.index, 0xFF);
+    CHECK_EQ(st, OTA32_IMG_UNDEFINED);
+    teardown();
+}
+
+static void digest(ota32_hash_alg alg, const char *text, uint8_t *out)
+{
+    CHECK_EQ(ota32_hash_buf(&plat.hash, alg, text, strlen(text), out), OTA32_OK);
+}
+
+TEST(hash_sha256_md5_clone)
+{
+    setup();
+    static const uint8_t sha_abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                                        0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                        0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                                        0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    static const uint8_t md5_abc[16] = {0x90, 0x01, 0x50, 0x98, 0x3c, 0xd2, 0x4f, 0xb0,
+                                        0xd6, 0x96, 0x3f, 0x7d, 0x28, 0xe1, 0x7f, 0x72};
+    uint8_t d[32];
+    digest(OTA32_HASH_SHA256, "abc", d);
+    CHECK_MEM(d, sha_abc, 32);
+    digest(OTA32_HASH_MD5, "abc", d);
+    CHECK_MEM(d, md5_abc, 16);
+
+    const ota32_hash_ops *h = &plat.hash;
+    void *a = h->start(h->ctx, OTA32_HASH_SHA256);
+    CHECK(a != NULL);
+    CHECK_EQ(h->update(h->ctx, a, "ab", 2), OTA32_OK);
+    void *c = h->clone(h->ctx, a);
+    CHECK(c != NULL);
+    CHECK_EQ(h->update(h->ctx, a, "c", 1), OTA32_OK);
+    CHECK_EQ(h->update(h->ctx, c, "c", 1), OTA32_OK);
+    CHECK_EQ(h->finish(h->ctx, a, d), OTA32_OK);
+    CHECK_MEM(d, sha_abc, 32);
+    CHECK_EQ(h->finish(h->ctx, c, d), OTA32_OK);
+    CHECK_MEM(d, sha_abc, 32);
+    CHECK(h->start(h->ctx, (ota32_hash_alg)7) == NULL);
+
+    ota32_esp_heap_stats hs;
+    ota32_esp_platform_heap_stats(&plat, &hs);
+    CHECK_EQ(hs.current, 0);
+    CHECK(hs.peak > 0); /* hash contexts came from the counted heap */
+    teardown();
+}
+
+static const ota32_transport_opts tls_opts = {
+    .host = "fw.example", .port = 443, .tls = true, .alpn = "h2", .timeout_ms = 5000};
+
+TEST(transport_tls_connect)
+{
+    setup();
+    const ota32_transport_ops *t = &plat.transport;
+    ota32_diag diag;
+    CHECK_EQ(t->connect(t->ctx, &tls_opts, &diag), OTA32_OK);
+    CHECK_STR(fake.tls_host, "fw.example");
+    CHECK_EQ(fake.tls_port, 443);
+    CHECK(fake.tls_cfg.alpn_protos != NULL);
+    if (fake.tls_cfg.alpn_protos) {
+        CHECK_STR(fake.tls_cfg.alpn_protos[0], "h2");
+        CHECK(fake.tls_cfg.alpn_protos[1] == NULL);
+    }
+    CHECK(fake.tls_cfg.crt_bundle_attach == esp_crt_bundle_attach);
+    CHECK(fake.tls_cfg.cacert_buf == NULL);
+    CHECK(!fake.tls_cfg.is_plain_tcp);
+    CHECK_EQ(fake.tls_cfg.timeout_ms, 5000);
+    CHECK_STR(t->alpn_selected(t->ctx), "h2");
+    t->close(t->ctx);
+    CHECK_EQ(fake.destroyed, 1);
+    CHECK_STR(t->alpn_selected(t->ctx), "");
+
+    /* A server without h2 is reported as such, for the HTTP/2 client to refuse. */
+    fake.alpn = NULL;
+    CHECK_EQ(t->connect(t->ctx, &tls_opts, &diag), OTA32_OK);
+    CHECK_STR(t->alpn_selected(t->ctx), "");
+
+    static const char pem[] = "-----BEGIN CERTIFICATE-----\n...\n";
+    CHECK_EQ(ota32_esp_platform_set_ca_pem(&plat, pem), ESP_OK);
+    CHECK_EQ(t->connect(t->ctx, &tls_opts, &diag), OTA32_OK);
+    CHECK(fake.tls_cfg.cacert_buf == (const unsigned char *)pem);
+    CHECK_EQ(fake.tls_cfg.cacert_bytes, sizeof pem);
+    CHECK(fake.tls_cfg.crt_bundle_attach == NULL);
+    teardown();
+    CHECK_EQ(fake.destroyed, 3); /* deinit closed the open connection */
+}
+
+TEST(transport_plain_connect)
+{
+    setup();
+    const ota32_transport_ops *t = &plat.transport;
+    ota32_transport_opts o = {.host = "10.0.0.2", .port = 3001, .tls = false};
+    CHECK_EQ(t->connect(t->ctx, &o, NULL), OTA32_OK);
+    CHECK(fake.tls_cfg.is_plain_tcp);
+    CHECK(fake.tls_cfg.alpn_protos == NULL);
+    CHECK(fake.tls_cfg.crt_bundle_attach == NULL);
+    CHECK_EQ(fake.tls_cfg.timeout_ms, 10000); /* the default */
+    teardown();
+}
+
+TEST(transport_connect_errors)
+{
+    setup();
+    const ota32_transport_ops *t = &plat.transport;
+    ota32_diag diag;
+    fake.connect_ret = -1;
+    fake.connect_error = ESP_ERR_ESP_TLS_CANNOT_RESOLVE_HOSTNAME;
+    CHECK_EQ(t->connect(t->ctx, &tls_opts, &diag), OTA32_ERR_NET);
+    CHECK_STR(diag.msg, "cannot resolve fw.example");
+    CHECK_EQ(fake.destroyed, 1);
+    fake.connect_error = ESP_FAIL;
+    fake.connect_flags = 0x08;
+    CHECK_EQ(t->connect(t->ctx, &tls_opts, &diag), OTA32_ERR_TLS);
+    CHECK_CONTAINS(diag.msg, "certificate verify failed for host fw.example");
+    CHECK_CONTAINS(diag.msg, "0x8");
+    fake.connect_flags = 0;
+    CHECK_EQ(t->connect(t->ctx, &tls_opts, &diag), OTA32_ERR_TLS);
+    CHECK_CONTAINS(diag.msg, "handshake with fw.example:443 failed");
+    CHECK_CONTAINS(diag.msg, "-0x2700");
+    fake.connect_ret = 0; /* esp-tls: not connected within timeout_ms */
+    CHECK_EQ(t->connect(t->ctx, &tls_opts, &diag), OTA32_ERR_TIMEOUT);
+    CHECK_STR(diag.msg, "connect to fw.example:443 timed out");
+
+    fake.connect_ret = 1;
+    fake.tls_host[0] = '\0';
+    ota32_transport_opts o = tls_opts;
+    o.ca_file = "/etc/ca.pem";
+    CHECK_EQ(t->connect(t->ctx, &o, &diag), OTA32_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(diag.msg, "ota32_esp_platform_set_ca_pem");
+    o.ca_file = NULL;
+    o.insecure = true;
+    CHECK_EQ(t->connect(t->ctx, &o, &diag), OTA32_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(diag.msg, "CONFIG_ESP_TLS_SKIP_SERVER_CERT_VERIFY");
+    CHECK_STR(fake.tls_host, ""); /* refused before connecting */
+    CHECK_EQ(t->recv(t->ctx, (char[4]){0}, 4, 100), OTA32_ERR_STATE);
+    teardown();
+}
+
+static void script(const fake_io *io, unsigned n)
+{
+    if (n)
+        memcpy(fake.io, io, n * sizeof *io);
+    fake.nio = n;
+    fake.io_pos = 0;
+}
+
+TEST(transport_recv_waits_and_times_out)
+{
+    setup();
+    const ota32_transport_ops *t = &plat.transport;
+    CHECK_EQ(t->connect(t->ctx, &tls_opts, NULL), OTA32_OK);
+    char buf[16] = {0};
+    script((fake_io[]){{ESP_TLS_ERR_SSL_WANT_READ, 0, NULL, 100},
+                       {ESP_TLS_ERR_SSL_WANT_READ, 0, NULL, 100},
+                       {5, 0, "hello", 0}},
+           3);
+    CHECK_EQ(t->recv(t->ctx, buf, sizeof buf, 1000), 5);
+    CHECK_MEM(buf, "hello", 5);
+    CHECK_EQ(fake.rcvtimeo_ms, 800); /* what was left when the data came */
+
+    /* Nothing arrives: each read blocks for SO_RCVTIMEO; the call gives up
+     * at its own deadline, not earlier and not much later. */
+    script(NULL, 0);
+    uint64_t start = fake.now_us;
+    CHECK_EQ(t->recv(t->ctx, buf, sizeof buf, 1500), OTA32_ERR_TIMEOUT);
+    CHECK(fake.now_us - start >= 1500000u);
+    CHECK(fake.now_us - start <= 1501000u);
+
+    /* Even a zero timeout reads once. */
+    script((fake_io[]){{3, 0, "abc", 0}}, 1);
+    CHECK_EQ(t->recv(t->ctx, buf, sizeof buf, 0), 3);
+    teardown();
+}
+
+TEST(transport_recv_results)
+{
+    setup();
+    const ota32_transport_ops *t = &plat.transport;
+    CHECK_EQ(t->connect(t->ctx, &tls_opts, NULL), OTA32_OK);
+    char buf[8];
+    script((fake_io[]){{0, 0, NULL, 0}}, 1);
+    CHECK_EQ(t->recv(t->ctx, buf, sizeof buf, 100), 0);
+    script((fake_io[]){{MBEDTLS_ERR_SSL_CONN_EOF, 0, NULL, 0}}, 1);
+    CHECK_EQ(t->recv(t->ctx, buf, sizeof buf, 100), 0);
+    script((fake_io[]){{-0x7180, 0, NULL, 0}}, 1); /* bad record MAC */
+    CHECK_EQ(t->recv(t->ctx, buf, sizeof buf, 100), OTA32_ERR_TLS);
+    script((fake_io[]){{-0x004C, 0, NULL, 0}}, 1); /* MBEDTLS_ERR_NET_RECV_FAILED */
+    CHECK_EQ(t->recv(t->ctx, buf, sizeof buf, 100), OTA32_ERR_NET);
+    CHECK_EQ(t->recv(t->ctx, buf, 0, 100), OTA32_ERR_INVALID_ARG);
+
+    ota32_transport_opts o = {.host = "10.0.0.2", .port = 3001};
+    CHECK_EQ(t->connect(t->ctx, &o, NULL), OTA32_OK);
+    script((fake_io[]){{-1, EAGAIN, NULL, 50}, {3, 0, "xyz", 0}}, 2);
+    CHECK_EQ(t->recv(t->ctx, buf, sizeof buf, 1000), 3);
+    script((fake_io[]){{-1, ECONNRESET, NULL, 0}}, 1);
+    CHECK_EQ(t->recv(t->ctx, buf, sizeof buf, 1000), OTA32_ERR_NET);
+    /* On plain TCP an mbedTLS-looking number is still the network's. */
+    script((fake_io[]){{-0x7180, 0, NULL, 0}}, 1);
+    CHECK_EQ(t->recv(t->ctx, buf, sizeof buf, 1000), OTA32_ERR_NET);
+    teardown();
+}
+
+TEST(transport_send)
+{
+    setup();
+    const ota32_transport_ops *t = &plat.transport;
+    CHECK_EQ(t->connect(t->ctx, &tls_opts, NULL), OTA32_OK);
+    script((fake_io[]){{ESP_TLS_ERR_SSL_WANT_WRITE, 0, NULL, 200}, {10, 0, NULL, 0}}, 2);
+    CHECK_EQ(t->send(t->ctx, "0123456789", 10, 2000), 10);
+    CHECK_EQ(fake.sndtimeo_ms, 1800);
+    script(NULL, 0);
+    CHECK_EQ(t->send(t->ctx, "0123456789", 10, 700), OTA32_ERR_TIMEOUT);
+    script((fake_io[]){{0, 0, NULL, 0}}, 1);
+    CHECK_EQ(t->send(t->ctx, "x", 1, 700), OTA32_ERR_NET);
+    CHECK_EQ(t->send(t->ctx, "x", 0, 700), 0);
+    teardown();
+}
+
+TEST(clock_sleep_in_ticks)
+{
+    setup();
+    plat.clock.sleep_ms(plat.clock.ctx, 150000);
+    CHECK_EQ(fake.delays, 3);
+    CHECK_EQ(fake.delayed_ticks[0], 6000); /* 60 s at 100 Hz */
+    CHECK_EQ(fake.delayed_ticks[1], 6000);
+    CHECK_EQ(fake.delayed_ticks[2], 3000);
+    CHECK_EQ(plat.clock.now_ms(plat.clock.ctx), 150000);
+    plat.clock.sleep_ms(plat.clock.ctx, 1); /* below one tick: still one tick */
+    CHECK_EQ(fake.delayed_ticks[3], 1);
+    CHECK_EQ(plat.clock.random(plat.clock.ctx), 4);
+    teardown();
+}
+
+TEST(log_tag_and_level)
+{
+    setup();
+    plat.log.log(plat.log.ctx, OTA32_LOG_WARN, "ota: something");
+    CHECK_STR(fake.last_log, "ota32: ota: something");
+    CHECK_EQ(fake.last_log_level, ESP_LOG_WARN);
+    plat.log.log(plat.log.ctx, OTA32_LOG_DEBUG, "detail");
+    CHECK_EQ(fake.last_log_level, ESP_LOG_DEBUG);
+    teardown();
+}
+
+TEST(fetch_rejects_bad_url)
+{
+    setup();
+    char buf[64] = "x";
+    size_t len = 99;
+    ota32_diag diag;
+    CHECK(ota32_esp_fetch(&plat, "ftp://host/x", buf, sizeof buf, &len, &diag) < 0);
+    CHECK_STR(buf, "");
+    CHECK_EQ(len, 0);
+    CHECK(diag.msg[0] != '\0');
+    ota32_esp_heap_stats hs;
+    ota32_esp_platform_heap_stats(&plat, &hs);
+    CHECK_EQ(hs.current, 0);
+    teardown();
+}
+
+TEST(service_start_arguments)
+{
+    fake_reset();
+    CHECK_EQ(ota32_esp_service_start(NULL), ESP_ERR_INVALID_ARG);
+    ota32_esp_config cfg = {0};
+    CHECK_EQ(ota32_esp_service_start(&cfg), ESP_ERR_INVALID_ARG);
+    cfg.config_url = "http://10.0.0.2:3001/config";
+    CHECK_EQ(ota32_esp_service_start(&cfg), ESP_ERR_NO_MEM); /* the fake refuses the task */
+}
+
+RUN_TESTS(CASE(platform_init), CASE(platform_needs_ota_slots), CASE(flash_write_read_relative),
+          CASE(flash_refuses_outside_ota), CASE(flash_erase_units), CASE(flash_errors),
+          CASE(kv_strings_and_blobs), CASE(boot_slots_and_states), CASE(boot_factory_running),
+          CASE(hash_sha256_md5_clone), CASE(transport_tls_connect), CASE(transport_plain_connect),
+          CASE(transport_connect_errors), CASE(transport_recv_waits_and_times_out),
+          CASE(transport_recv_results), CASE(transport_send), CASE(clock_sleep_in_ticks),
+          CASE(log_tag_and_level), CASE(fetch_rejects_bad_url), CASE(service_start_arguments))
