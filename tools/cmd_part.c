@@ -173,6 +173,76 @@ static void report(const part_args *a, int err, const ota32_diag *d)
         util_report(a->in, err, d);
 }
 
+static size_t put_utf8(uint8_t *o, uint32_t cp)
+{
+    if (cp < 0x80)
+        return o[0] = (uint8_t)cp, 1;
+    if (cp < 0x800)
+        return o[0] = (uint8_t)(0xC0 | cp >> 6), o[1] = (uint8_t)(0x80 | (cp & 0x3F)), 2;
+    if (cp < 0x10000) {
+        o[0] = (uint8_t)(0xE0 | cp >> 12);
+        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xF0 | cp >> 18);
+    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* gen_esp32part.py also reads CSV files saved as UTF-16 (BOM FF FE or FE FF)
+ * or UTF-32 big-endian (00 00 FE FF); the core reads UTF-8, so those are
+ * converted here. Returns a malloc'd UTF-8 copy, `in` itself when there is
+ * nothing to convert, or NULL (with a message) when the text is invalid. */
+static uint8_t *to_utf8(const char *path, uint8_t *in, size_t *len)
+{
+    size_t n = *len, unit;
+    bool be;
+    if (n >= 4 && in[0] == 0 && in[1] == 0 && in[2] == 0xFE && in[3] == 0xFF)
+        unit = 4, be = true;
+    else if (n >= 2 && in[0] == 0xFF && in[1] == 0xFE)
+        unit = 2, be = false;
+    else if (n >= 2 && in[0] == 0xFE && in[1] == 0xFF)
+        unit = 2, be = true;
+    else
+        return in;
+    if (n % unit) {
+        fprintf(stderr, "ota32: %s: truncated UTF-%zu text\n", path, unit * 8);
+        return NULL;
+    }
+    uint8_t *out = malloc(n * 2 + 1), *o = out;
+    if (!out) {
+        fprintf(stderr, "ota32: %s: out of memory\n", path);
+        return NULL;
+    }
+    for (size_t i = unit; i < n; i += unit) {
+        uint32_t cp;
+        if (unit == 4)
+            cp = (uint32_t)in[i] << 24 | (uint32_t)in[i + 1] << 16 | (uint32_t)in[i + 2] << 8 |
+                 in[i + 3];
+        else
+            cp = be ? (uint32_t)(in[i] << 8 | in[i + 1]) : (uint32_t)(in[i + 1] << 8 | in[i]);
+        if (unit == 2 && cp >= 0xD800 && cp < 0xDC00 && i + 3 < n) {
+            uint32_t lo = be ? (uint32_t)(in[i + 2] << 8 | in[i + 3])
+                             : (uint32_t)(in[i + 3] << 8 | in[i + 2]);
+            if (lo >= 0xDC00 && lo < 0xE000) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                i += 2;
+            }
+        }
+        if ((cp >= 0xD800 && cp < 0xE000) || cp > 0x10FFFF) {
+            fprintf(stderr, "ota32: %s: offset 0x%zx: invalid UTF-%zu text\n", path, i, unit * 8);
+            free(out);
+            return NULL;
+        }
+        o += put_utf8(o, cp);
+    }
+    *len = (size_t)(o - out);
+    return out;
+}
+
 /* Read and parse IN; *is_bin tells which form it had. */
 static int load(const part_args *a, ota32_ptable *t, bool *is_bin)
 {
@@ -196,7 +266,14 @@ static int load(const part_args *a, ota32_ptable *t, bool *is_bin)
             rc = ota32_pt_verify(t, &a->opts, &d);
         }
     } else {
-        rc = ota32_pt_parse_csv((const char *)buf, len, &a->opts, t, &d);
+        uint8_t *text = to_utf8(a->in, buf, &len);
+        if (!text) {
+            free(buf);
+            return 1;
+        }
+        rc = ota32_pt_parse_csv((const char *)text, len, &a->opts, t, &d);
+        if (text != buf)
+            free(text);
     }
     free(buf);
     if (rc) {

@@ -79,9 +79,18 @@ typedef struct ota32_pt_csv_opts {
     void *ctx;
 } ota32_pt_csv_opts;
 
-/* Parse a binary table (as the bootloader and gen_esp32part.py do). `len` may
- * be anything up to and beyond 0xC00 (a whole flash sector is fine). With
- * `hash` non-NULL, an MD5 entry is verified. */
+/* Parse a binary table, accepting only what both the bootloader
+ * (esp_partition_table_verify) and gen_esp32part.py accept: AA 50 entries,
+ * at most one MD5 entry (EB EB ...), then an all-0xFF end marker within the
+ * first 0xC00 bytes. `len` may be anything up to and beyond 0xC00 (a whole
+ * flash sector is fine; bytes after 0xC00 are ignored). With `hash`
+ * non-NULL, an MD5 entry is verified; without, it is kept in `out->md5`.
+ * Labels are cut at their first NUL. Unknown flag bits are kept in `flags`
+ * (gen_esp32part.py only warns about them; see OTA32_PT_FLAGS_KNOWN).
+ * This does not run gen_esp32part.py's table rules: see ota32_pt_verify().
+ * Returns 0, OTA32_ERR_CORRUPT, OTA32_ERR_VERIFY (MD5 mismatch),
+ * OTA32_ERR_TOO_BIG or OTA32_ERR_INVALID_ARG; the diagnostic's offset is
+ * the entry's. */
 int ota32_pt_parse_bin(const uint8_t *buf, size_t len, const ota32_hash_ops *hash,
                        ota32_ptable *out, ota32_diag *diag);
 
@@ -91,7 +100,8 @@ int ota32_pt_parse_bin(const uint8_t *buf, size_t len, const ota32_hash_ops *has
  * stack to hold up to 96 entries while validating.
  * Returns 0, OTA32_ERR_CORRUPT (rejected), OTA32_ERR_TOO_BIG (more entries
  * than a binary table holds), OTA32_ERR_UNSUPPORTED (UTF-16/32 text) or
- * OTA32_ERR_INVALID_ARG. */
+ * OTA32_ERR_INVALID_ARG. UTF-16/32 text is for the caller to convert to
+ * UTF-8 (gen_esp32part.py reads it by its BOM; `ota32 part` converts it). */
 int ota32_pt_parse_csv(const char *text, size_t len, const ota32_pt_csv_opts *opts,
                        ota32_ptable *out, ota32_diag *diag);
 
@@ -101,7 +111,10 @@ int ota32_pt_parse_csv(const char *text, size_t len, const ota32_pt_csv_opts *op
 int ota32_pt_verify(const ota32_ptable *t, const ota32_pt_csv_opts *opts, ota32_diag *diag);
 
 /* Serialize to exactly OTA32_PT_BIN_LEN bytes (0xFF padded), with the MD5
- * entry when `with_md5` (needs `hash`). Byte-identical to gen_esp32part.py. */
+ * entry when `with_md5` (needs `hash`). Byte-identical to gen_esp32part.py.
+ * OTA32_ERR_TOO_BIG when no end marker would fit: more than 94 entries with
+ * the MD5 entry, 95 without ("Binary partition table length (3072) longer
+ * than max"). */
 int ota32_pt_to_bin(const ota32_ptable *t, bool with_md5, const ota32_hash_ops *hash,
                     uint8_t out[OTA32_PT_BIN_LEN], ota32_diag *diag);
 

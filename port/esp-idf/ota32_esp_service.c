@@ -13,6 +13,7 @@
 #include "freertos/task.h"
 #include "sdkconfig.h"
 
+#include "ota32/http.h"
 #include "ota32_esp.h"
 #include "ota32_esp_priv.h"
 
@@ -135,8 +136,11 @@ static void service_task(void *arg)
     }
     r->probation = st == OTA32_BOOT_PROBATION;
     uint64_t booted_ms = r->plat.clock.now_ms(r->plat.clock.ctx);
+    char source[128] = "nvs";
+    if (r->cfg.config_url) /* no credentials or signed query in the log */
+        ota32_url_redact(r->cfg.config_url, source, sizeof source);
     ESP_LOGI(OTA32_ESP_TAG, "boot: %s; config every %" PRIu32 " s from %s", boot_name(st),
-             r->cfg.poll_interval_s, r->cfg.config_url ? r->cfg.config_url : "nvs");
+             r->cfg.poll_interval_s, source);
     for (;;) {
         check_once(r);
         ota32_esp_heap_stats hs;

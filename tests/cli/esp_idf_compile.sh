@@ -115,7 +115,7 @@ WARN=(-std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -
 # misspelled options instead.
 STRICT=(-Wmissing-prototypes)
 CORE=(-Wundef)
-JSON_INC=$(pkg-config --cflags libcjson 2>/dev/null)
+read -ra JSON_INC <<<"$(pkg-config --cflags libcjson 2>/dev/null)"
 
 ABI=(-I"$PORT/check/abi" -include "$PORT/check/abi/stdint.h")
 core_format_warnings=0
@@ -125,9 +125,8 @@ compile() {
     local name=$1 cfg=$2 file=$3; shift 3
     local obj=$T/obj/$cfg/$name.o
     mkdir -p "$(dirname "$obj")"
-    # shellcheck disable=SC2086
     if "$CC" "${WARN[@]}" "$@" -O2 -I"$T/${cfg%-abi}" -I"$CHECK" -I"$SRC/include" \
-        -I"$PORT/include" -I"$PORT" -I"$SRC/src/core" $JSON_INC -c "$file" -o "$obj" \
+        -I"$PORT/include" -I"$PORT" -I"$SRC/src/core" "${JSON_INC[@]}" -c "$file" -o "$obj" \
         2>"$T/err"; then
         ok
         if grep -q 'Wformat' "$T/err"; then
@@ -281,15 +280,16 @@ fi
 # The port's ops on the host, over fakes of the ESP-IDF calls
 # (check/host): arguments passed to ESP-IDF and results mapped back, under
 # ASan and UBSan when the compiler has them.
+# shellcheck disable=SC2054 # the comma belongs to the flag
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 echo 'int main(void) { return 0; }' >"$T/san.c"
 "$CC" "${SAN[@]}" "$T/san.c" -o "$T/san" 2>/dev/null && "$T/san" || SAN=()
 mapfile -t core_srcs < <(find "$SRC/src/core" -name '*.c' | sort)
-# shellcheck disable=SC2046
+read -ra LIBS <<<"$(pkg-config --libs libnghttp2 libcjson libcrypto 2>/dev/null)"
 if "$CC" -std=gnu11 -Wall -Wextra -Werror -g -O1 "${SAN[@]}" -I"$T/default" -I"$CHECK" \
     -I"$SRC/include" -I"$PORT/include" -I"$PORT" -I"$PORT/check/host" -I"$SRC/src/core" \
-    -I"$SRC/tests/unit" $JSON_INC "$PORT"/*.c "$PORT/check/host"/*.c "$SRC/tests/unit/check.c" \
-    "${core_srcs[@]}" $(pkg-config --libs libnghttp2 libcjson libcrypto 2>/dev/null) \
+    -I"$SRC/tests/unit" "${JSON_INC[@]}" "$PORT"/*.c "$PORT/check/host"/*.c "$SRC/tests/unit/check.c" \
+    "${core_srcs[@]}" "${LIBS[@]}" \
     -o "$T/test_port" 2>"$T/err"; then
     (cd "$T" && ASAN_OPTIONS=detect_leaks=1 ./test_port) >"$T/out" 2>&1
     rc=$?
@@ -297,7 +297,12 @@ if "$CC" -std=gnu11 -Wall -Wextra -Werror -g -O1 "${SAN[@]}" -I"$T/default" -I"$
     if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
         pass=$((pass + BASH_REMATCH[1]))
         fail=$((fail + BASH_REMATCH[2]))
-        [ "${BASH_REMATCH[2]}" -eq 0 ] && [ "$rc" -eq 0 ] || { bad "test_port exited $rc"; cat "$T/out"; }
+        if [ "${BASH_REMATCH[2]}" -ne 0 ]; then
+            cat "$T/out"
+        elif [ "$rc" -ne 0 ]; then
+            bad "test_port exited $rc"
+            cat "$T/out"
+        fi
     else
         bad "test_port: no summary (exit $rc)"
         cat "$T/out"

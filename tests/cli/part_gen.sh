@@ -66,6 +66,12 @@ for csv in "$D"/*.csv; do
     check "$name to csv" cmp "$T/$name.csv" "$D/$name.from-bin.csv"
 done
 
+# A CSV saved as UTF-16 (as gen_esp32part.py, by its BOM).
+u16() { local s=$1 i; printf '\xff\xfe'; for ((i = 0; i < ${#s}; i++)); do printf '%s\0' "${s:i:1}"; done; }
+u16 "$(cat "$V/partitions_two_ota_8mb.csv")" >"$T/u16.csv"
+check "utf-16 csv" "$OTA32" part gen "$T/u16.csv" "$T/u16.bin"
+check "utf-16 bytes" cmp "$T/u16.bin" "$V/partitions_two_ota_8mb.bin"
+
 # The readable table and JSON.
 "$OTA32" part show "$V/partitions_two_ota_8mb.bin" >"$T/both.txt"
 check "show: csv first" cmp <(head -n 7 "$T/both.txt") "$V/partitions_two_ota_8mb.from-bin.csv"

@@ -286,6 +286,13 @@ TEST(variables_are_expanded_like_expandvars)
     const char *loop = "$LOOP, data, fat, , 0x1000\n";
     CHECK_EQ(ota32_pt_parse_csv(loop, strlen(loop), &o, &t, &d), OTA32_ERR_CORRUPT);
     CHECK_STR(d.msg, "unknown variable 'LOOP'");
+    /* A long name before the first '$' is kept whole (it only has to be
+     * unique); the label is its first 16 bytes. */
+    const char *longname = "a_partition_name_longer_than_sixty_four_bytes_which_is_still_fine_x, "
+                           "data, nvs, , $NVS_SIZE\n";
+    CHECK_EQ(ota32_pt_parse_csv(longname, strlen(longname), &o, &t, &d), 0);
+    CHECK_STR(t.entries[0].label, "a_partition_name");
+    CHECK_EQ(t.entries[0].size, 0x6000);
     /* Without a lookup nothing is set. */
     CHECK_EQ(ota32_pt_parse_csv(csv, strlen(csv), NULL, &t, &d), OTA32_ERR_CORRUPT);
     CHECK_STR(d.msg, "Error at line 1: Invalid field value $NVS_SIZE");

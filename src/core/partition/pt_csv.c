@@ -304,7 +304,7 @@ static int read_line(pt_csv_work *w, const uint8_t *s, size_t n, int line_no, ot
         return 0;
     /* The name is the same text in the raw line when no '$' comes before
      * its first comma; then it can be referenced there, whatever its length. */
-    const uint8_t *comma = memchr(raw, ',', n);
+    const uint8_t *comma = memchr(raw, ',', (size_t)(raw_end - raw));
     pt_span name;
     bool name_in_text = !expanded || (comma && comma < dollar);
     if (name_in_text && expanded) {
