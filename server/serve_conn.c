@@ -44,6 +44,26 @@ static void conn_free(conn *c)
         event_base_loopexit(s->base, NULL);
 }
 
+/* Closing a socket that still has unread input makes the kernel send a
+ * reset, which can destroy the last response (a 400, a GOAWAY) before the
+ * client reads it. So on plain TCP the server shuts its side, then reads and
+ * discards for a short while before closing, as nginx's lingering close. */
+static bool linger(conn *c)
+{
+    if (c->tls || c->srv->draining)
+        return false;
+    if (shutdown(bufferevent_getfd(c->bev), SHUT_WR) != 0)
+        return false;
+    c->lingering = true;
+    c->closing = false;
+    struct timeval tv = {.tv_sec = SERVE_LINGER_S};
+    event_add(c->idle, &tv);
+    bufferevent_enable(c->bev, EV_READ);
+    evbuffer_drain(bufferevent_get_input(c->bev),
+                   evbuffer_get_length(bufferevent_get_input(c->bev)));
+    return true;
+}
+
 /* Called at the end of every event callback: act on what the protocol code
  * decided. Returns true when the connection is gone. */
 static bool conn_settle(conn *c)
@@ -53,6 +73,8 @@ static bool conn_settle(conn *c)
         return true;
     }
     if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        if (linger(c))
+            return false;
         conn_free(c);
         return true;
     }
@@ -63,6 +85,8 @@ static bool conn_settle(conn *c)
 
 static void touch(conn *c)
 {
+    if (c->lingering)
+        return; /* the linger deadline stands */
     struct timeval tv = {.tv_sec = (time_t)c->srv->idle_s};
     event_add(c->idle, &tv);
 }
@@ -128,6 +152,11 @@ static void read_cb(struct bufferevent *bev, void *arg)
 {
     (void)bev;
     conn *c = arg;
+    if (c->lingering) {
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
     touch(c);
     input(c);
     conn_settle(c);
@@ -137,11 +166,15 @@ static void write_cb(struct bufferevent *bev, void *arg)
 {
     (void)bev;
     conn *c = arg;
+    if (c->lingering)
+        return;
     touch(c);
     if (c->state == CONN_H2)
         serve_h2_flush(c);
-    else if (c->state == CONN_H1)
+    else if (c->state == CONN_H1) {
         serve_h1_pump(c);
+        serve_h1_input(c); /* a pipelined request may be waiting */
+    }
     conn_settle(c);
 }
 
@@ -251,6 +284,10 @@ void serve_conns_drain(server *s)
     conn *next;
     for (conn *c = s->conns; c; c = next) {
         next = c->next;
+        if (c->lingering) {
+            conn_free(c);
+            continue;
+        }
         if (c->state == CONN_H2) {
             serve_h2_drain(c);
         } else if (c->state == CONN_H1 && c->h1_busy) {

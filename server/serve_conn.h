@@ -36,6 +36,7 @@ typedef struct conn {
     bool tls;
     bool closing;  /* free once the output has drained */
     bool dead;     /* free as soon as control returns to the event loop */
+    bool lingering; /* write side shut; reading and discarding until EOF */
     bool in_send;  /* inside nghttp2_session_send: no re-entry */
     size_t direct_budget; /* plain TCP: bytes left to send without queueing */
     const char *proto;
@@ -43,6 +44,9 @@ typedef struct conn {
     /* HTTP/2 */
     nghttp2_session *h2;
     h2_stream *streams;
+    unsigned continuations;   /* CONTINUATION frames of the current header block */
+    unsigned resets;          /* RST_STREAMs received in the current second */
+    uint64_t resets_since_ms;
     /* HTTP/1.1 */
     bool h1_busy;
     bool h1_keep_alive;

@@ -152,6 +152,28 @@ static int send_data_cb(nghttp2_session *session, nghttp2_frame *frame, const ui
     return queue_frame(c, st, out, framehd, length, pad);
 }
 
+static int begin_frame_cb(nghttp2_session *session, const nghttp2_frame_hd *hd, void *user)
+{
+    conn *c = user;
+    if (hd->type == NGHTTP2_HEADERS) {
+        c->continuations = 0;
+    } else if (hd->type == NGHTTP2_CONTINUATION) {
+        if (++c->continuations > SERVE_H2_MAX_CONTINUATIONS)
+            return NGHTTP2_ERR_CALLBACK_FAILURE; /* drop the connection */
+    } else if (hd->type == NGHTTP2_RST_STREAM) {
+        uint64_t now = serve_now_ms();
+        if (now - c->resets_since_ms >= 1000) {
+            c->resets_since_ms = now;
+            c->resets = 0;
+        }
+        if (++c->resets > SERVE_H2_MAX_RESETS_PER_S)
+            return nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM) == 0
+                       ? 0
+                       : NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+    return 0;
+}
+
 static int begin_headers_cb(nghttp2_session *session, const nghttp2_frame *frame, void *user)
 {
     conn *c = user;
@@ -295,6 +317,7 @@ int serve_h2_start(conn *c)
         return -1;
     nghttp2_session_callbacks_set_send_callback(cbs, send_cb);
     nghttp2_session_callbacks_set_send_data_callback(cbs, send_data_cb);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, begin_frame_cb);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, begin_headers_cb);
     nghttp2_session_callbacks_set_on_header_callback(cbs, header_cb);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, frame_recv_cb);

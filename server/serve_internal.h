@@ -30,10 +30,16 @@
  * queueing in the bufferevent (and so yielding to the others). */
 #define SERVE_DIRECT_BUDGET (256u * 1024u)
 #define SERVE_H2_MAX_STREAMS 100u
+/* Abuse limits nghttp2 1.52 does not enforce itself: CONTINUATION frames per
+ * header block (the 2024 "CONTINUATION flood") and stream resets by the
+ * client per second (the 2023 "rapid reset"). */
+#define SERVE_H2_MAX_CONTINUATIONS 8u
+#define SERVE_H2_MAX_RESETS_PER_S 200u
 #define SERVE_CONFIG_MAX (1u << 20)
 #define SERVE_CHECK_CACHE 32u
 #define SERVE_MAX_LISTENERS 4u
 #define SERVE_DRAIN_S 10
+#define SERVE_LINGER_S 2
 /* Most connections served at once; fewer when the descriptor limit is low:
  * a connection needs its socket, the file it serves and, while the socket
  * is full, a second descriptor for the queued file segment. Beyond it the

@@ -22,6 +22,7 @@
 #include "serve_internal.h"
 
 #define MAX_ADDRS 8
+#define ADDR_MAX (INET6_ADDRSTRLEN + 2) /* "[v6]" */
 
 static void json_str(FILE *f, const char *s)
 {
@@ -44,7 +45,7 @@ static bool is_private_v4(uint32_t a)
 }
 
 /* The addresses a device on the LAN can reach this machine at. */
-static unsigned lan_addresses(char out[][INET_ADDRSTRLEN], unsigned max)
+static unsigned lan_addresses(char out[][ADDR_MAX], unsigned max)
 {
     struct ifaddrs *ifs = NULL;
     unsigned n = 0;
@@ -63,7 +64,7 @@ static unsigned lan_addresses(char out[][INET_ADDRSTRLEN], unsigned max)
         for (unsigned j = 0; j < n; j++)
             dup = dup || !strcmp(out[j], a);
         if (!dup)
-            snprintf(out[n++], INET_ADDRSTRLEN, "%s", a);
+            snprintf(out[n++], ADDR_MAX, "%s", a);
     }
     freeifaddrs(ifs);
     return n;
@@ -286,7 +287,7 @@ static bool check_at_start(server *s, const char *path, serve_verdict *out)
 }
 
 static void print_file(server *s, const char *url_path, const serve_verdict *v,
-                       char addrs[][INET_ADDRSTRLEN], unsigned naddr, uint16_t port)
+                       char addrs[][ADDR_MAX], unsigned naddr, uint16_t port)
 {
     FILE *f = s->opts->out;
     const char *scheme = s->ssl ? "https" : "http";
@@ -390,7 +391,7 @@ int ota32_serve_run(const ota32_serve_opts *o)
         goto out;
     }
 
-    char addrs[MAX_ADDRS][INET_ADDRSTRLEN];
+    char addrs[MAX_ADDRS][ADDR_MAX];
     unsigned naddr;
     bool wildcard = !o->bind || !strcmp(o->bind, "0.0.0.0") || !strcmp(o->bind, "::");
     if (wildcard) {

@@ -63,7 +63,8 @@ static void print_warning(void *ctx, int line, const char *msg)
         fprintf(stderr, "ota32: %s:%d: WARNING: %s\n", a->in, line, msg);
 }
 
-static int usage_error(const char *help, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *help, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Prints "ota32: part: <what>" and the help; returns the usage exit status. */
 static int usage_error(const char *help, const char *fmt, ...)
@@ -89,7 +90,8 @@ static bool parse_addr(const char *s, uint32_t *out)
 
 static bool parse_flash_size(const char *s, uint32_t *out)
 {
-    static const char *const sizes[] = {"1MB", "2MB", "4MB", "8MB", "16MB", "32MB", "64MB", "128MB"};
+    static const char *const sizes[] = {"1MB",  "2MB",  "4MB",  "8MB",
+                                        "16MB", "32MB", "64MB", "128MB"};
     for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         if (strcmp(s, sizes[i]) == 0) {
             *out = (uint32_t)(1u << i) * 1024u * 1024u;
@@ -165,7 +167,8 @@ static int parse_args(int argc, char **argv, bool show, part_args *a)
 static void report(const part_args *a, int err, const ota32_diag *d)
 {
     if (d->line > 0)
-        fprintf(stderr, "ota32: %s:%d: %s\n", a->in, d->line, d->msg[0] ? d->msg : ota32_strerror(err));
+        fprintf(stderr, "ota32: %s:%d: %s\n", a->in, d->line,
+                d->msg[0] ? d->msg : ota32_strerror(err));
     else if (d->offset >= 0)
         fprintf(stderr, "ota32: %s: offset 0x%lx: %s\n", a->in, (unsigned long)d->offset,
                 d->msg[0] ? d->msg : ota32_strerror(err));
@@ -371,7 +374,8 @@ static void print_table(const ota32_ptable *t)
     for (unsigned i = 0; i < t->count; i++) {
         const ota32_partition *p = &t->entries[i];
         char type[8], sub[8], hs[16], fl[48];
-        const char *tn = ota32_pt_type_name(p->type), *sn = ota32_pt_subtype_name(p->type, p->subtype);
+        const char *tn = ota32_pt_type_name(p->type),
+                   *sn = ota32_pt_subtype_name(p->type, p->subtype);
         if (!tn)
             snprintf(type, sizeof type, "0x%02x", p->type), tn = type;
         if (!sn)
@@ -394,7 +398,8 @@ static void print_json(const ota32_ptable *t)
     printf("{\"partitions\": [");
     for (unsigned i = 0; i < t->count; i++) {
         const ota32_partition *p = &t->entries[i];
-        const char *tn = ota32_pt_type_name(p->type), *sn = ota32_pt_subtype_name(p->type, p->subtype);
+        const char *tn = ota32_pt_type_name(p->type),
+                   *sn = ota32_pt_subtype_name(p->type, p->subtype);
         printf("%s\n  {\"name\": ", i ? "," : "");
         util_json_str(stdout, p->label);
         printf(", \"type\": %u, \"type_name\": ", p->type);
@@ -457,9 +462,10 @@ static int part_show(int argc, char **argv)
 
 int cmd_part(int argc, char **argv)
 {
-    static const char help[] = "usage: ota32 part gen IN OUT [options]\n"
-                               "       ota32 part show FILE [--csv | --table | --json]\n"
-                               "\n`ota32 part gen --help` and `ota32 part show --help` tell more.\n";
+    static const char help[] =
+        "usage: ota32 part gen IN OUT [options]\n"
+        "       ota32 part show FILE [--csv | --table | --json]\n"
+        "\n`ota32 part gen --help` and `ota32 part show --help` tell more.\n";
     if (argc < 2) {
         fputs(help, stderr);
         return 2;

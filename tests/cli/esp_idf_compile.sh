@@ -9,11 +9,12 @@
 # fails too. Each file is one result. Then:
 #   - a second configuration (PEM trust anchors, config from NVS, insecure
 #     TLS allowed) recompiles the files that branch on it;
-#   - every file is compiled again with the ESP32 toolchain's integer types
-#     (check/abi: uint32_t is unsigned long), where a "%u" for a uint32_t is
-#     the -Wformat error ESP-IDF's -Werror=all makes of it. The core gets
-#     -Wno-error=format there, as port/esp-idf/CMakeLists.txt gives it; its
-#     format warnings are counted and shown;
+#   - every file (both configurations) is compiled again with the ESP32
+#     toolchain's integer types (check/abi: uint32_t is unsigned long,
+#     uint64_t unsigned long long), with -Werror=format as ESP-IDF's
+#     -Werror=all has it: a "%u" for a uint32_t or a "%lu" for a uint64_t,
+#     right on the host, fails there, in the core as in the port and the
+#     example (print them with PRIu32/PRIx32/PRIu64 or a cast);
 #   - probes prove the stand-ins reject what a real build rejects;
 #   - the component's CMakeLists.txt runs as ESP-IDF's script-mode pass
 #     runs it, and what it registers is checked against the tree;
@@ -117,8 +118,9 @@ STRICT=(-Wmissing-prototypes)
 CORE=(-Wundef)
 read -ra JSON_INC <<<"$(pkg-config --cflags libcjson 2>/dev/null)"
 
-ABI=(-I"$PORT/check/abi" -include "$PORT/check/abi/stdint.h")
-core_format_warnings=0
+# The ESP32 integer types, with format mismatches as errors whatever came
+# before on the command line (these come last).
+ABI=(-I"$PORT/check/abi" -include "$PORT/check/abi/stdint.h" -Wformat=2 -Werror=format)
 
 # compile NAME CONFIG FILE [extra flags...]
 compile() {
@@ -128,10 +130,11 @@ compile() {
     if "$CC" "${WARN[@]}" "$@" -O2 -I"$T/${cfg%-abi}" -I"$CHECK" -I"$SRC/include" \
         -I"$PORT/include" -I"$PORT" -I"$SRC/src/core" "${JSON_INC[@]}" -c "$file" -o "$obj" \
         2>"$T/err"; then
-        ok
-        if grep -q 'Wformat' "$T/err"; then
-            core_format_warnings=$((core_format_warnings + $(grep -c 'warning:.*Wformat' "$T/err")))
-            grep 'warning:.*Wformat' "$T/err" | sed "s|^$SRC/||"
+        if grep -q 'warning:' "$T/err"; then
+            bad "$name ($cfg): warnings: $file"
+            sed "s|^$SRC/||" "$T/err"
+        else
+            ok
         fi
     else
         bad "$name ($cfg): $file"
@@ -162,22 +165,38 @@ done
 for f in "$EXAMPLE"/main/*.c; do
     compile "example/$(basename "$f" .c)" default-abi "$f" "${STRICT[@]}" "${ABI[@]}"
 done
+compile port/ota32_esp_transport.pem pem-abi "$PORT/ota32_esp_transport.c" "${STRICT[@]}" \
+    "${ABI[@]}"
+compile example/app_main.pem pem-abi "$EXAMPLE/main/app_main.c" "${STRICT[@]}" "${ABI[@]}"
 while IFS= read -r f; do
-    compile "core/${f#"$SRC"/src/core/}" default-abi "$f" "${CORE[@]}" "${ABI[@]}" \
-        -Wno-error=format
+    compile "core/${f#"$SRC"/src/core/}" default-abi "$f" "${CORE[@]}" "${ABI[@]}"
 done < <(find "$SRC/src/core" -name '*.c' | sort)
-if [ "$core_format_warnings" -gt 0 ]; then
-    echo "note: $core_format_warnings format warnings in src/core with ESP32 integer types" \
-        "(print uint32_t with PRIu32/PRIx32 or a cast); see above"
-fi
-# The check must see the ESP32 types, or the pass above proves nothing.
-printf '#include <stdio.h>\n#include <stdint.h>\nvoid f(uint32_t x);\nvoid f(uint32_t x) { printf("%%u", x); }\n' \
-    >"$T/abi_probe.c"
-if "$CC" "${WARN[@]}" "${ABI[@]}" -c "$T/abi_probe.c" -o "$T/abi_probe.o" 2>/dev/null; then
-    bad "check/abi: printing a uint32_t with %u compiled"
-else
-    ok
-fi
+# The pass must see the ESP32 types and fail on a mismatch, or it proves
+# nothing: probes with the core's flags. A format right on the host but not
+# on the ESP32 must fail; the <inttypes.h> macros and casts must compile.
+abi_probe() { # abi_probe fail|pass WHAT PARAMS PRINTF_ARGS: void f(PARAMS) { printf(PRINTF_ARGS); }
+    local want=$1 what=$2 decl=$3 call=$4
+    printf '#include <inttypes.h>\n#include <stdio.h>\nvoid f(%s);\nvoid f(%s) { printf(%s); }\n' \
+        "$decl" "$decl" "$call" >"$T/abi_probe.c"
+    local got=pass
+    "$CC" "${WARN[@]}" "${CORE[@]}" "${ABI[@]}" -c "$T/abi_probe.c" -o "$T/abi_probe.o" \
+        2>"$T/err" || got=fail
+    if [ "$got" = "$want" ]; then
+        ok
+    elif [ "$want" = fail ]; then
+        bad "check/abi: $what compiled"
+    else
+        bad "check/abi: $what does not compile"
+        cat "$T/err"
+    fi
+}
+abi_probe fail 'a uint32_t printed with %u' 'uint32_t x' '"%u", x'
+abi_probe fail 'a uint32_t printed with %x' 'uint32_t x' '"%x", x'
+abi_probe fail 'a uint64_t printed with %lu' 'uint64_t x' '"%lu", x'
+abi_probe fail 'an int32_t printed with %d' 'int32_t x' '"%d", x'
+abi_probe pass 'PRIu32/PRIx32/PRId32/PRIu64' 'uint32_t x, int32_t y, uint64_t z' \
+    '"%" PRIu32 " %08" PRIx32 " %" PRId32 " %" PRIu64, x, x, y, z'
+abi_probe pass 'a uint32_t cast for %lu' 'uint32_t x' '"%lu", (unsigned long)x'
 
 # Every CONFIG_ symbol the port and the example use must be declared by their
 # Kconfig files or be one of the ESP-IDF options listed here.

@@ -138,7 +138,7 @@ assert b["attributes"]["url"].endswith("/made.bin"), b' "$T/block.json"
 stop_server
 
 # --- service block from the app descriptor of a made image ---
-check "made image served without --force" start_server "$T/made.bin"
+check "made image served without --force" start_server "$T/made.bin" --quiet
 check "banner describes the image" has "$T/out" 'made.bin: ESP32 app "blink", version "2.0.1-dev"'
 sed -n '/^{/,/^}/p' "$T/out" >"$T/block.json"
 check "block version from the descriptor" python3 -c '
@@ -147,7 +147,10 @@ b = json.load(open(sys.argv[1]))
 assert b == {"name": "OTA", "namespace": "rdk", "type": "generic", "model": "ota_service",
              "attributes": {"url": b["attributes"]["url"], "version": "2.0.1-dev"}}, b' \
     "$T/block.json"
+curl -sS --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$PORT/made.bin"
 stop_server
+check "--quiet: no access log" hasnt "$T/err" '"GET /made.bin"'
+check "--quiet: summary still printed" has "$T/out" "stopped after"
 
 # --- --dir: a refused file answers 503, the others are served ---
 mkdir -p "$T/www"

@@ -172,6 +172,35 @@ PY
 check "HTTP/1.1 HEAD Content-Length" has "$T/head1.txt" "content-length: $APP_SIZE"
 check "HTTP/1.1 HEAD has no body" has "$T/head1.txt" "BODY-BYTES 0"
 
+# --- HTTP/1.1 keep-alive with pipelined requests ---
+python3 - "$PORT" "$APP" >"$T/pipe.txt" <<'PY'
+import socket, sys
+app = open(sys.argv[2], "rb").read()
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"GET /app.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+          b"GET /app.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-3\r\n\r\n"
+          b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(1 << 16)
+    if not chunk:
+        break
+    data += chunk
+def take(buf):
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+    return head.split(b"\r\n")[0].decode(), rest[:n], rest[n:]
+st1, b1, data = take(data)
+st2, b2, data = take(data)
+st3, b3, data = take(data)
+print(st1, b1 == app)
+print(st2, b2 == app[:4])
+print(st3, len(data))
+PY
+check "pipelined 1: whole file" has "$T/pipe.txt" "HTTP/1.1 200 OK True"
+check "pipelined 2: range" has "$T/pipe.txt" "HTTP/1.1 206 Partial Content True"
+check "pipelined 3: 404, then closed" has "$T/pipe.txt" "HTTP/1.1 404 Not Found 0"
+
 # --- 404 and confinement ---
 code() { $1 --path-as-is -o "$T/body" -w '%{http_code}' "$2"; }
 check "404 unknown" eq "$(code "$H2" "$U/nope.bin")" 404
@@ -236,6 +265,48 @@ print("garbage-frames:", "goaway" if 7 in types else types)
 r = talk(bytes(range(256)))
 print("noise:", r.split(b"\r\n")[0].decode(errors="replace"))
 PY
+python3 - "$PORT" >"$T/abuse.txt" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+BLOCK = b"\x82\x86\x04\x08/app.bin\x01\x01x"  # GET http /app.bin, authority x
+def frame(ftype, flags, sid, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + sid.to_bytes(4, "big") + payload
+def frames_until_close(s):
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        return None
+    except ConnectionResetError:
+        pass
+    out, i = [], 0
+    while i + 9 <= len(data):
+        n = int.from_bytes(data[i:i+3], "big")
+        out.append((data[i+3], data[i+9:i+9+n]))
+        i += 9 + n
+    return out
+# CONTINUATION flood: a header block that never ends
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s.sendall(PREFACE + frame(1, 0x1, 1, BLOCK[:2]) + b"".join(frame(9, 0, 1) for _ in range(50)))
+fr = frames_until_close(s)
+print("continuation-flood:", "closed" if fr is not None else "open",
+      "headers" if fr and any(t == 1 for t, _ in fr) else "no-response")
+# rapid reset: open and cancel streams as fast as possible
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+burst = b"".join(frame(1, 0x5, 2 * i + 1, BLOCK) + frame(3, 0, 2 * i + 1, (8).to_bytes(4, "big"))
+                 for i in range(400))
+s.sendall(PREFACE + burst)
+fr = frames_until_close(s)
+codes = [int.from_bytes(p[4:8], "big") for t, p in (fr or []) if t == 7]
+print("rapid-reset:", "goaway-%#x" % codes[-1] if codes else "no-goaway")
+PY
+check "CONTINUATION flood: connection dropped, nothing served" has "$T/abuse.txt" "continuation-flood: closed no-response"
+check "rapid reset: GOAWAY ENHANCE_YOUR_CALM" has "$T/abuse.txt" "rapid-reset: goaway-0xb"
 check "bad preface answered by HTTP/1.1 505" has "$T/preface.txt" "bad-preface: HTTP/1.1 505"
 check "garbage frames answered with GOAWAY" has "$T/preface.txt" "garbage-frames: goaway"
 check "noise answered 400" has "$T/preface.txt" "noise: HTTP/1.1 400"

@@ -79,6 +79,12 @@ check "range header" has rh "content-range: bytes 1000-1999/$APP_SIZE"
 check "range body" cmp -s r.bin <(tail -c +1001 "$APP" | head -c 1000)
 nghttp "$F" >ng.bin 2>/dev/null
 check "nghttp over TLS" cmp -s ng.bin "$APP"
+h2load -c 10 -n 40 -m 4 "$F" >h2load.txt 2>&1
+check "h2load over TLS: all succeeded" has h2load.txt "40 succeeded, 0 failed, 0 errored, 0 timeout"
+check "h2load over TLS: every byte" has h2load.txt "($((APP_SIZE * 40))) data"
+check "h2load negotiated h2" has h2load.txt "Application protocol: h2"
+h2load --h1 -c 5 -n 10 "$F" >h2load1.txt 2>&1
+check "h2load HTTP/1.1 over TLS" has h2load1.txt "10 succeeded, 0 failed, 0 errored, 0 timeout"
 echo | openssl s_client -connect "127.0.0.1:$PORT" -alpn h2 -CAfile ca.pem >sc.txt 2>&1
 check "ALPN h2 negotiated" has sc.txt "ALPN protocol: h2"
 check "certificate verifies against the CA" has sc.txt "Verify return code: 0 (ok)"

@@ -58,8 +58,8 @@ TEST(vector_csv_to_bin_is_byte_identical)
     CHECK_EQ(ota32_pt_parse_csv((const char *)csv, clen, NULL, &t, &d), 0);
     CHECK_EQ(t.count, 5);
     CHECK_STR(t.entries[3].label, "ota_0");
-    CHECK_EQ(t.entries[3].offset, 0x20000);   /* 0x12000 rounded up to 64 KB */
-    CHECK_EQ(t.entries[4].offset, 0x3A0000);  /* 0x20000 + 0x377000 rounded up */
+    CHECK_EQ(t.entries[3].offset, 0x20000);  /* 0x12000 rounded up to 64 KB */
+    CHECK_EQ(t.entries[4].offset, 0x3A0000); /* 0x20000 + 0x377000 rounded up */
     uint8_t bin[OTA32_PT_BIN_LEN];
     CHECK_EQ(ota32_pt_to_bin(&t, true, ota32_posix_hash(), bin, &d), 0);
     CHECK_MEM(bin, ref, OTA32_PT_BIN_LEN);
@@ -272,8 +272,8 @@ TEST(entry_limits_94_with_md5_95_without)
     char *s = many_csv(94);
     CHECK_EQ(ota32_pt_parse_csv(s, strlen(s), NULL, &t, &d), 0);
     CHECK_EQ(ota32_pt_to_bin(&t, true, ota32_posix_hash(), bin, &d), 0);
-    CHECK_EQ(bin[94 * 32], 0xEB);   /* MD5 entry at 0xBC0 */
-    CHECK_EQ(bin[0xBE0], 0xFF);     /* and one end-marker slot */
+    CHECK_EQ(bin[94 * 32], 0xEB); /* MD5 entry at 0xBC0 */
+    CHECK_EQ(bin[0xBE0], 0xFF);   /* and one end-marker slot */
     free(s);
 
     s = many_csv(95);
@@ -382,9 +382,9 @@ TEST(verify_runs_gen_esp32part_rules_on_a_binary)
                           "not fit in configured flash size 2MB.");
 }
 
-RUN_TESTS(CASE(vector_csv_to_bin_is_byte_identical), CASE(vector_flash_size_4mb_rejected_8mb_accepted),
-          CASE(vector_bin_to_csv_is_identical), CASE(bin_round_trips),
-          CASE(bin_accepts_a_whole_sector), CASE(bin_rejections_name_offset_and_reason),
-          CASE(bin_labels_and_flags), CASE(entry_limits_94_with_md5_95_without),
-          CASE(label_truncated_to_16_bytes_without_nul), CASE(lookups_used_by_other_modules),
-          CASE(verify_runs_gen_esp32part_rules_on_a_binary))
+RUN_TESTS(CASE(vector_csv_to_bin_is_byte_identical),
+          CASE(vector_flash_size_4mb_rejected_8mb_accepted), CASE(vector_bin_to_csv_is_identical),
+          CASE(bin_round_trips), CASE(bin_accepts_a_whole_sector),
+          CASE(bin_rejections_name_offset_and_reason), CASE(bin_labels_and_flags),
+          CASE(entry_limits_94_with_md5_95_without), CASE(label_truncated_to_16_bytes_without_nul),
+          CASE(lookups_used_by_other_modules), CASE(verify_runs_gen_esp32part_rules_on_a_binary))

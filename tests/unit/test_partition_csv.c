@@ -1,8 +1,8 @@
 /* The CSV dialect of gen_esp32part.py: hand-derived binaries for the inputs
  * in tests/data/partitions, every rejection rule with its message and line,
  * variables, warnings and the bootloader/partition_table entries. The
- * messages are ESP-IDF's (esp-formats.md §1); ota32 adds the partition name
- * where ESP-IDF's message has none. */
+ * messages are ESP-IDF's (esp-formats.md §1); ota32 adds " (partition 'X')"
+ * where ESP-IDF's message does not name it. */
 #include "check.h"
 
 #include <stdlib.h>
@@ -98,12 +98,12 @@ TEST(custom_types_numeric_subtypes_and_auto_offsets)
     /* last_end starts at 0x9000; app rounds up to 0x10000, all else 0x1000. */
     uint8_t exp[OTA32_PT_BIN_LEN];
     memset(exp, 0xFF, sizeof exp);
-    put_entry(exp + 0x00, 1, 0x02, 0x9000, 0x6000, "nvs", 0);          /* ends 0xF000 */
-    put_entry(exp + 0x20, 0, 0x00, 0x10000, 0x100000, "factory", 0);   /* 0xF000 -> 0x10000 */
-    put_entry(exp + 0x40, 0x40, 0x01, 0x110000, 0x10000, "blob", 0);   /* custom, 64K */
-    put_entry(exp + 0x60, 0xFE, 0x00, 0x120000, 0x1000, "keys", 0);    /* 254, 4K */
-    put_entry(exp + 0x80, 1, 0x06, 0x121000, 0x3000, "undef", 0);      /* empty -> undefined */
-    put_entry(exp + 0xA0, 1, 0x83, 0x124000, 0x20000, "fs", 0);        /* littlefs */
+    put_entry(exp + 0x00, 1, 0x02, 0x9000, 0x6000, "nvs", 0);        /* ends 0xF000 */
+    put_entry(exp + 0x20, 0, 0x00, 0x10000, 0x100000, "factory", 0); /* 0xF000 -> 0x10000 */
+    put_entry(exp + 0x40, 0x40, 0x01, 0x110000, 0x10000, "blob", 0); /* custom, 64K */
+    put_entry(exp + 0x60, 0xFE, 0x00, 0x120000, 0x1000, "keys", 0);  /* 254, 4K */
+    put_entry(exp + 0x80, 1, 0x06, 0x121000, 0x3000, "undef", 0);    /* empty -> undefined */
+    put_entry(exp + 0xA0, 1, 0x83, 0x124000, 0x20000, "fs", 0);      /* littlefs */
     put_entry(exp + 0xC0, 1, 0x81, 0x144000, 0x10000, "a_very_long_labe", 0); /* cut to 16 */
     finish(exp, 7);
     check_gen("custom_types", exp);
@@ -114,10 +114,10 @@ TEST(flags_column)
     uint8_t exp[OTA32_PT_BIN_LEN];
     memset(exp, 0xFF, sizeof exp);
     put_entry(exp + 0x00, 1, 0x02, 0x9000, 0x5000, "nvs", 0);
-    put_entry(exp + 0x20, 1, 0x02, 0xE000, 0x1000, "nvs_ro", 2);        /* readonly = bit 1 */
-    put_entry(exp + 0x40, 1, 0x04, 0xF000, 0x1000, "nvs_key", 1);       /* encrypted = bit 0 */
+    put_entry(exp + 0x20, 1, 0x02, 0xE000, 0x1000, "nvs_ro", 2);  /* readonly = bit 1 */
+    put_entry(exp + 0x40, 1, 0x04, 0xF000, 0x1000, "nvs_key", 1); /* encrypted = bit 0 */
     put_entry(exp + 0x60, 0, 0x00, 0x10000, 0x100000, "factory", 1);
-    put_entry(exp + 0x80, 1, 0x82, 0x110000, 0x10000, "storage", 3);    /* readonly:encrypted */
+    put_entry(exp + 0x80, 1, 0x82, 0x110000, 0x10000, "storage", 3); /* readonly:encrypted */
     finish(exp, 5);
     check_gen("flags", exp);
 }
@@ -126,11 +126,11 @@ TEST(number_notations_and_negative_size)
 {
     uint8_t exp[OTA32_PT_BIN_LEN];
     memset(exp, 0xFF, sizeof exp);
-    put_entry(exp + 0x00, 1, 0x02, 36864, 24 * 1024, "nvs", 0);        /* 36864, 24K */
-    put_entry(exp + 0x20, 1, 0x01, 0xF000, 4096, "phy_init", 0);        /* 0xF000, 4096 */
-    put_entry(exp + 0x40, 0, 0x00, 0x10000, 0x100000, "factory", 0);   /* 64K, 0x10_0000 */
+    put_entry(exp + 0x00, 1, 0x02, 36864, 24 * 1024, "nvs", 0);      /* 36864, 24K */
+    put_entry(exp + 0x20, 1, 0x01, 0xF000, 4096, "phy_init", 0);     /* 0xF000, 4096 */
+    put_entry(exp + 0x40, 0, 0x00, 0x10000, 0x100000, "factory", 0); /* 64K, 0x10_0000 */
     put_entry(exp + 0x60, 1, 0x81, 0x110000, 0x200000 - 0x110000, "storage", 0); /* -2M */
-    put_entry(exp + 0x80, 1, 0x99, 0x200000, 0x100000, "spare", 0);    /* 1, 0x99, 1m */
+    put_entry(exp + 0x80, 1, 0x99, 0x200000, 0x100000, "spare", 0);              /* 1, 0x99, 1m */
     finish(exp, 5);
     check_gen("sizes", exp);
 }
@@ -150,10 +150,10 @@ static const reject_case rejects[] = {
      "Partition factory invalid: Size 0x100800 is not aligned to 0x1000"},
     {"nvs, data, nvs, 0x9000, 0x6000\nphy, data, phy, 0xa000, 0x1000\n", 2,
      "CSV Error at line 2: Partitions overlap. Partition sets offset 0xa000. Previous partition "
-     "ends 0xf000"},
+     "ends 0xf000 (partition 'phy')"},
     {"nvs, data, nvs, 0x8000, 0x6000\n", 1,
      "CSV Error at line 1: Partitions overlap. Partition sets offset 0x8000. But partition table "
-     "occupies the whole sector 0x8000. Use a free offset 0x9000 or higher."},
+     "occupies the whole sector 0x8000. Use a free offset 0x9000 or higher. (partition 'nvs')"},
     /* A negative size ends before its offset: a's size becomes 0x1000 - 0x9000. */
     {"a, data, fat, 0x9000, -0x1000\nb, data, fat, 0x2000, 0x1000\n", 2,
      "Partition offset 0x2000 is below 0x9000 (partition 'b')"},
@@ -181,32 +181,35 @@ static const reject_case rejects[] = {
      "Partition cd invalid: 'cd' partition of type 1 and subtype 3 is always read-write and "
      "cannot be read-only"},
     {"nvs, data, nvs, , 0x6000, secure\n", 1,
-     "Error at line 1: CSV flag column contains unknown flag 'secure'"},
+     "Error at line 1: CSV flag column contains unknown flag 'secure' (partition 'nvs')"},
     /* Flags are split on ':' and not stripped. */
     {"nvs, data, nvs, , 0x6000, encrypted: readonly\n", 1,
-     "Error at line 1: CSV flag column contains unknown flag ' readonly'"},
-    {"# comment\nnvs, data, nvs, ,\n", 2, "Error at line 2: Size field can't be empty"},
-    {"nvs, , nvs\n", 1, "Error at line 1: Field 'type' can't be left empty."},
-    {"f, app, , , 1M\n", 1, "Error at line 1: App partition cannot have an empty subtype"},
+     "Error at line 1: CSV flag column contains unknown flag ' readonly' (partition 'nvs')"},
+    {"# comment\nnvs, data, nvs, ,\n", 2,
+     "Error at line 2: Size field can't be empty (partition 'nvs')"},
+    {"nvs, , nvs\n", 1, "Error at line 1: Field 'type' can't be left empty. (partition 'nvs')"},
+    {"f, app, , , 1M\n", 1,
+     "Error at line 1: App partition cannot have an empty subtype (partition 'f')"},
     {"f, app, ota_16, , 1M\n", 1,
      "Error at line 1: Value 'ota_16' is not valid. Known keywords: factory, test, ota_0, ota_1, "
      "ota_2, ota_3, ota_4, ota_5, ota_6, ota_7, ota_8, ota_9, ota_10, ota_11, ota_12, ota_13, "
-     "ota_14, ota_15, tee_0, tee_1"},
+     "ota_14, ota_15, tee_0, tee_1 (partition 'f')"},
     {"x, dat, nvs, , 1M\n", 1,
      "Error at line 1: Value 'dat' is not valid. Known keywords: bootloader, partition_table, "
-     "app, data"},
+     "app, data (partition 'x')"},
     /* parse_int() strips the suffix first, so the message quotes "1.5". */
-    {"x, data, nvs, , 1.5M\n", 1, "Error at line 1: Invalid field value 1.5"},
-    {"x, 0x40, fat, , 1M\n", 1, "Error at line 1: Invalid field value fat"},
-    {"x, data, nvs, 010, 0x6000\n", 1, "Error at line 1: Invalid field value 010"},
-    {"x, data, nvs, , 0x6000,\nk, data, nvs, , k\n", 2, "Error at line 2: Invalid field value "},
+    {"x, data, nvs, , 1.5M\n", 1, "Error at line 1: Invalid field value 1.5 (partition 'x')"},
+    {"x, 0x40, fat, , 1M\n", 1, "Error at line 1: Invalid field value fat (partition 'x')"},
+    {"x, data, nvs, 010, 0x6000\n", 1, "Error at line 1: Invalid field value 010 (partition 'x')"},
+    {"x, data, nvs, , 0x6000,\nk, data, nvs, , k\n", 2,
+     "Error at line 2: Invalid field value  (partition 'k')"},
     {"\n\n$NOPE_X, data, nvs, , 0x6000\n", 3, "unknown variable 'NOPE_X'"},
     {"bl, bootloader, primary, , ,\n", 1,
      "Error at line 1: Primary bootloader offset is not defined. Please use "
-     "--primary-bootloader-offset"},
+     "--primary-bootloader-offset (partition 'bl')"},
     {"bl, bootloader, recovery, , ,\n", 1,
      "Error at line 1: Recovery bootloader offset is not defined. Please use "
-     "--recovery-bootloader-offset"},
+     "--recovery-bootloader-offset (partition 'bl')"},
     /* gen_esp32part.py fails in struct.pack() for these. */
     {"x, data, fatk, , 0x6000\n", 1,
      "Partition x: subtype 0x20400 does not fit in its binary field"},
@@ -249,7 +252,7 @@ TEST(flash_size_and_table_offset)
     CHECK_EQ(ota32_pt_parse_csv(low, strlen(low), &o2, &t, &d), OTA32_ERR_CORRUPT);
     CHECK_STR(d.msg, "CSV Error at line 1: Partitions overlap. Partition sets offset 0x9000. But "
                      "partition table occupies the whole sector 0x10000. Use a free offset "
-                     "0x11000 or higher.");
+                     "0x11000 or higher. (partition 'nvs')");
 }
 
 static const char *fake_env(void *ctx, const char *name)
@@ -295,7 +298,7 @@ TEST(variables_are_expanded_like_expandvars)
     CHECK_EQ(t.entries[0].size, 0x6000);
     /* Without a lookup nothing is set. */
     CHECK_EQ(ota32_pt_parse_csv(csv, strlen(csv), NULL, &t, &d), OTA32_ERR_CORRUPT);
-    CHECK_STR(d.msg, "Error at line 1: Invalid field value $NVS_SIZE");
+    CHECK_STR(d.msg, "Error at line 1: Invalid field value $NVS_SIZE (partition 'nvs')");
 }
 
 static char warnings[1024];
@@ -331,7 +334,8 @@ TEST(dialect_details)
      * around fields, extra columns ignored, keywords in any case, '#' after
      * leading spaces is a comment. */
     const char *csv = "\xEF\xBB\xBF# Name, Type\r\n"
-                      "\tnvs ,\xC2\xA0" "DATA , NVS, , 0x6000, , ignored, columns\r"
+                      "\tnvs ,\xC2\xA0"
+                      "DATA , NVS, , 0x6000, , ignored, columns\r"
                       "   # indented comment\x0c"
                       "fs, data, spiffs, , 4 k\n"
                       "ota_0, 0, 0x10, , 0x1_0000k\n";

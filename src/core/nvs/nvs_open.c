@@ -10,6 +10,7 @@
  *   - a page left FREEING by an interrupted reclaim is finished;
  *   - blob chunks that no index refers to are erased.
  */
+#include <inttypes.h>
 #include <string.h>
 
 #include "common/bytes.h"
@@ -51,14 +52,15 @@ static int load_page(ota32_nvs *n, unsigned p, ota32_diag *diag)
     uint32_t addr = nvs_page_addr(n, p);
     int rc = nvs_read(n, addr, h, sizeof h);
     if (rc != OTA32_OK)
-        return ota32_diag_fail(diag, rc, 0, (long)addr, "offset 0x%x: read failed", addr);
+        return ota32_diag_fail(diag, rc, 0, (long)addr, "offset 0x%" PRIx32 ": read failed", addr);
     uint32_t state = ota32_le32(h);
     n->page_state[p] = NVS_PAGE_CORRUPT;
     if (state == NVS_PAGE_UNINIT) {
         bool blank;
         rc = all_ff(n, addr, OTA32_NVS_PAGE_SIZE, &blank);
         if (rc != OTA32_OK)
-            return ota32_diag_fail(diag, rc, 0, (long)addr, "offset 0x%x: read failed", addr);
+            return ota32_diag_fail(diag, rc, 0, (long)addr, "offset 0x%" PRIx32 ": read failed",
+                                   addr);
         if (blank)
             n->page_state[p] = NVS_PAGE_UNINIT;
         return OTA32_OK;
@@ -69,7 +71,7 @@ static int load_page(ota32_nvs *n, unsigned p, ota32_diag *diag)
         return OTA32_OK;
     if (h[8] < NVS_VERSION2)
         return ota32_diag_fail(diag, OTA32_ERR_UNSUPPORTED, 0, (long)addr + 8,
-                               "offset 0x%x: NVS page version 0x%02x is newer than 0xfe "
+                               "offset 0x%" PRIx32 ": NVS page version 0x%02x is newer than 0xfe "
                                "(format version 2)",
                                addr + 8, h[8]);
     n->page_state[p] = state;
@@ -337,17 +339,18 @@ int ota32_nvs_open(ota32_nvs *nvs, const ota32_flash_ops *flash, uint32_t offset
         return ota32_diag_fail(diag, OTA32_ERR_INVALID_ARG, 0, -1, "no flash");
     if (offset % OTA32_NVS_PAGE_SIZE || size % OTA32_NVS_PAGE_SIZE || size == 0)
         return ota32_diag_fail(diag, OTA32_ERR_INVALID_ARG, 0, (long)offset,
-                               "NVS partition at 0x%x size 0x%x: both must be non-zero "
-                               "multiples of 0x1000",
+                               "NVS partition at 0x%" PRIx32 " size 0x%" PRIx32
+                               ": both must be non-zero multiples of 0x1000",
                                offset, size);
     if (size / OTA32_NVS_PAGE_SIZE > OTA32_NVS_MAX_PAGES)
         return ota32_diag_fail(diag, OTA32_ERR_TOO_BIG, 0, (long)offset,
-                               "NVS partition size 0x%x: more than %u pages", size,
+                               "NVS partition size 0x%" PRIx32 ": more than %u pages", size,
                                OTA32_NVS_MAX_PAGES);
     if ((uint64_t)offset + size > flash->size)
         return ota32_diag_fail(diag, OTA32_ERR_RANGE, 0, (long)offset,
-                               "NVS partition 0x%x+0x%x ends past the flash (0x%x)", offset, size,
-                               flash->size);
+                               "NVS partition 0x%" PRIx32 "+0x%" PRIx32
+                               " ends past the flash (0x%" PRIx32 ")",
+                               offset, size, flash->size);
     memset(nvs, 0, sizeof *nvs);
     nvs->flash = flash;
     nvs->offset = offset;
@@ -368,7 +371,7 @@ int ota32_nvs_open(ota32_nvs *nvs, const ota32_flash_ops *flash, uint32_t offset
     int rc = nvs_recover(nvs);
     if (rc != OTA32_OK)
         return ota32_diag_fail(diag, rc, 0, (long)offset,
-                               "NVS partition at 0x%x: repair failed: %s", offset,
+                               "NVS partition at 0x%" PRIx32 ": repair failed: %s", offset,
                                ota32_strerror(rc));
     if (nvs->order_count > 0) {
         unsigned back = nvs->order[nvs->order_count - 1];

@@ -14,6 +14,7 @@
  */
 #include "ota32/http.h"
 
+#include <inttypes.h>
 #include <nghttp2/nghttp2.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -427,9 +428,9 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
 static void format_seconds(uint32_t ms, char *out, size_t cap)
 {
     if (ms % 1000u == 0)
-        snprintf(out, cap, "%u s", ms / 1000u);
+        snprintf(out, cap, "%" PRIu32 " s", ms / 1000u);
     else
-        snprintf(out, cap, "%u ms", ms);
+        snprintf(out, cap, "%" PRIu32 " ms", ms);
 }
 
 /* Write everything nghttp2 has queued. */

@@ -7,6 +7,7 @@
 
 #include "ota32/otadata.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -219,7 +220,7 @@ int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
         if (st == OTA32_BOOT_ROLLED_BACK)
             svc_log(s, OTA32_LOG_WARN,
                     "ota: version \"%s\" never confirmed: rolled back to %s "
-                    "(failure %u); not retrying it for %llu s unless the config changes",
+                    "(failure %" PRIu32 "); not retrying it for %llu s unless the config changes",
                     s->failed.version, s->running.label, s->failed.count,
                     (unsigned long long)((s->failed_until_ms - now) / 1000));
     }

@@ -16,6 +16,7 @@
 #include "svc_backoff.h"
 #include "svc_internal.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -120,8 +121,9 @@ static int reread_slot(ota32_service *s, uint32_t len, ota32_diag *diag)
         uint32_t n = len - pos < SVC_WRITE_BUF ? len - pos : SVC_WRITE_BUF;
         int rc = s->plat->flash.read(s->plat->flash.ctx, s->target.offset + pos, s->buf, n);
         if (rc != OTA32_OK)
-            return ota32_diag_fail(diag, rc, 0, (long)pos, "reading back 0x%x bytes at 0x%08x: %s",
-                                   n, s->target.offset + pos, ota32_strerror(rc));
+            return ota32_diag_fail(diag, rc, 0, (long)pos,
+                                   "reading back 0x%" PRIx32 " bytes at 0x%08" PRIx32 ": %s", n,
+                                   s->target.offset + pos, ota32_strerror(rc));
         size_t used;
         rc = ota32_image_parser_feed(&s->parser, s->buf, n, &used, diag);
         if (rc != OTA32_OK)
@@ -174,7 +176,7 @@ static int resume_from_record(ota32_service *s, const uint8_t ident[OTA32_SHA256
         rc = stream_digest(s, digest);
     if (rc == OTA32_OK && memcmp(digest, p.digest, sizeof digest) != 0)
         rc = ota32_diag_fail(&d, OTA32_ERR_VERIFY, 0, -1,
-                             "the first %u bytes in flash differ from what was downloaded",
+                             "the first %" PRIu32 " bytes in flash differ from what was downloaded",
                              p.offset);
     if (rc == OTA32_ERR_POWER_CUT || rc == OTA32_ERR_NO_MEM)
         return rc;
@@ -199,8 +201,9 @@ static int resume_from_record(ota32_service *s, const uint8_t ident[OTA32_SHA256
         s->next_pct += 10;
     while (s->next_mb <= s->offset)
         s->next_mb += MB;
-    svc_log(s, OTA32_LOG_INFO, "ota: resuming after a reset at %u of %lld bytes (flash re-checked)",
-            p.offset, (long long)s->total);
+    svc_log(s, OTA32_LOG_INFO,
+            "ota: resuming after a reset at %" PRIu32 " of %lld bytes (flash re-checked)", p.offset,
+            (long long)s->total);
     return OTA32_OK;
 }
 
@@ -219,7 +222,7 @@ static int on_response(void *user, const ota32_http_response *resp)
     if (resp->status == 206) {
         if (resp->range_start != s->offset)
             return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_HTTP, 0, -1,
-                                              "server resumed at %llu, asked for %u",
+                                              "server resumed at %llu, asked for %" PRIu32,
                                               (unsigned long long)resp->range_start, s->offset));
         if (s->total >= 0 && resp->total_length != s->total) {
             svc_log(s, OTA32_LOG_WARN, "ota: file length changed (%lld -> %lld): starting over",
@@ -228,12 +231,13 @@ static int on_response(void *user, const ota32_http_response *resp)
         }
         s->st.resumes++;
         s->st.resumed_from = s->offset;
-        svc_log(s, OTA32_LOG_INFO, "ota: resumed at byte %u of %lld (206)", s->offset,
+        svc_log(s, OTA32_LOG_INFO, "ota: resumed at byte %" PRIu32 " of %lld (206)", s->offset,
                 (long long)resp->total_length);
     } else {
         if (s->offset > 0) {
             svc_log(s, OTA32_LOG_WARN,
-                    "ota: server sent the whole file (%d) instead of bytes %u-: starting over",
+                    "ota: server sent the whole file (%d) instead of bytes %" PRIu32
+                    "-: starting over",
                     resp->status, s->offset);
             int rc = start_fresh(s);
             if (rc != OTA32_OK)
@@ -250,7 +254,7 @@ static int on_response(void *user, const ota32_http_response *resp)
     int64_t total = resp->total_length;
     if (total > (int64_t)s->target.size)
         return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_TOO_BIG, 0, -1,
-                                          "image is %lld bytes, larger than %s (%u bytes)",
+                                          "image is %lld bytes, larger than %s (%" PRIu32 " bytes)",
                                           (long long)total, s->target.label, s->target.size));
     if (total >= 0 && total < (int64_t)OTA32_IMAGE_PREFIX_LEN)
         return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_CORRUPT, 0, -1,
@@ -272,13 +276,13 @@ static void report_progress(ota32_service *s)
             return;
         while (s->next_pct <= 100 && (uint64_t)s->offset * 100 >= (uint64_t)s->total * s->next_pct)
             s->next_pct += 10;
-        svc_log(s, OTA32_LOG_INFO, "ota: %u%% (%u of %lld bytes)",
+        svc_log(s, OTA32_LOG_INFO, "ota: %u%% (%" PRIu32 " of %lld bytes)",
                 (unsigned)((uint64_t)s->offset * 100 / (uint64_t)s->total), s->offset,
                 (long long)s->total);
     } else if (s->offset >= s->next_mb) {
         while (s->next_mb <= s->offset)
             s->next_mb += MB;
-        svc_log(s, OTA32_LOG_INFO, "ota: %u bytes", s->offset);
+        svc_log(s, OTA32_LOG_INFO, "ota: %" PRIu32 " bytes", s->offset);
     }
 }
 
@@ -288,7 +292,7 @@ static int on_data(void *user, const uint8_t *data, size_t len)
     ota32_diag *d = &s->cb_diag;
     if ((uint64_t)s->offset + len > s->target.size)
         return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_TOO_BIG, 0, (long)s->offset,
-                                          "server sent more than %s holds (%u bytes)",
+                                          "server sent more than %s holds (%" PRIu32 " bytes)",
                                           s->target.label, s->target.size));
     size_t used;
     int rc = ota32_image_parser_feed(&s->parser, data, len, &used, d);
@@ -420,8 +424,9 @@ static int fetch_with(ota32_service *s, const ota32_url *url, const uint8_t iden
         if (rc == OTA32_OK) {
             if (s->total < 0 || s->offset == (uint64_t)s->total)
                 return OTA32_OK;
-            rc = ota32_diag_fail(&hd, OTA32_ERR_NET, 0, -1, "stream ended at %u of %lld bytes",
-                                 s->offset, (long long)s->total);
+            rc = ota32_diag_fail(&hd, OTA32_ERR_NET, 0, -1,
+                                 "stream ended at %" PRIu32 " of %lld bytes", s->offset,
+                                 (long long)s->total);
             why = &hd;
         }
         /* Only the network is retried here: a callback's error is the
@@ -452,7 +457,7 @@ static int fetch_with(ota32_service *s, const ota32_url *url, const uint8_t iden
         uint32_t delay =
             svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms, streak ? streak - 1 : 0,
                               s->plat->clock.random(s->plat->clock.ctx));
-        svc_log(s, OTA32_LOG_WARN, "ota: %s at byte %u; retrying in %u ms",
+        svc_log(s, OTA32_LOG_WARN, "ota: %s at byte %" PRIu32 "; retrying in %" PRIu32 " ms",
                 why->msg[0] ? why->msg : ota32_strerror(rc), s->offset, delay);
         s->plat->clock.sleep_ms(s->plat->clock.ctx, delay);
     }
@@ -520,7 +525,7 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
     if (rc != OTA32_OK)
         return ota32_diag_fail(diag, rc, 0, -1, "saving progress to NVS: %s", ota32_strerror(rc));
     svc_log(s, OTA32_LOG_INFO,
-            "ota: image verified (%u bytes, app version \"%.32s\", flash "
+            "ota: image verified (%" PRIu32 " bytes, app version \"%.32s\", flash "
             "read back ok)",
             s->offset, app_ver);
     return OTA32_OK;
@@ -583,8 +588,8 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
     if (s->target.offset % OTA32_FLASH_SECTOR != 0 || s->target.size < OTA32_FLASH_SECTOR ||
         (uint64_t)s->target.offset + s->target.size > plat->flash.size)
         return ota32_diag_fail(diag, OTA32_ERR_RANGE, 0, -1,
-                               "%s (0x%x bytes at 0x%08x) does not fit the flash", s->target.label,
-                               s->target.size, s->target.offset);
+                               "%s (0x%" PRIx32 " bytes at 0x%08" PRIx32 ") does not fit the flash",
+                               s->target.label, s->target.size, s->target.offset);
     s->buf = plat->alloc.malloc(plat->alloc.ctx, SVC_WRITE_BUF);
     if (!s->buf)
         return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "out of memory");
@@ -601,8 +606,8 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
     snprintf(s->st.old_version, sizeof s->st.old_version, "%s", old_version);
     snprintf(s->st.new_version, sizeof s->st.new_version, "%s", cfg->version);
     svc_log(s, OTA32_LOG_INFO,
-            "ota: updating \"%s\" -> \"%s\" from %s into %s (0x%x bytes at "
-            "0x%08x)",
+            "ota: updating \"%s\" -> \"%s\" from %s into %s (0x%" PRIx32 " bytes at "
+            "0x%08" PRIx32 ")",
             old_version, cfg->version, s->url_log, s->target.label, s->target.size,
             s->target.offset);
 
@@ -622,7 +627,7 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
     uint64_t ms = s->st.finished_ms - s->st.started_ms;
     uint64_t kbps = ms ? (uint64_t)s->offset * 1000 / ms / 1024 : 0;
     svc_log(s, OTA32_LOG_INFO,
-            "ota: update complete: %u bytes in %llu.%03llu s (%llu KiB/s, "
+            "ota: update complete: %" PRIu32 " bytes in %llu.%03llu s (%llu KiB/s, "
             "%llu bytes received), ota_%d -> ota_%d, version \"%s\" -> \"%s\"; rebooting",
             s->offset, (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
             (unsigned long long)kbps, (unsigned long long)s->st.bytes_received, s->st.old_slot,

@@ -1,5 +1,6 @@
 #include "svc_writer.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 void svc_writer_init(svc_writer *w, const ota32_flash_ops *flash, uint32_t base, uint32_t size,
@@ -44,8 +45,8 @@ static int erase_ahead(svc_writer *w, uint32_t need, ota32_diag *diag)
 {
     if (need > w->limit)
         return ota32_diag_fail(diag, OTA32_ERR_TOO_BIG, 0, (long)need,
-                               "image data beyond %u bytes (slot %u bytes, announced length "
-                               "rounded to sectors %u)",
+                               "image data beyond %" PRIu32 " bytes (slot %" PRIu32 " bytes, "
+                               "announced length rounded to sectors %" PRIu32 ")",
                                w->limit, w->size, w->limit);
     while (w->erased_to < need) {
         uint32_t abs = w->base + w->erased_to;
@@ -55,7 +56,7 @@ static int erase_ahead(svc_writer *w, uint32_t need, ota32_diag *diag)
         int rc = ota32_flash_erase_range(w->flash, abs, step);
         if (rc != OTA32_OK)
             return ota32_diag_fail(diag, rc, 0, (long)w->erased_to,
-                                   "erasing 0x%x bytes at 0x%08x: %s", step, abs,
+                                   "erasing 0x%" PRIx32 " bytes at 0x%08" PRIx32 ": %s", step, abs,
                                    ota32_strerror(rc));
         if (step == OTA32_FLASH_BLOCK)
             w->block_erases++;
@@ -76,7 +77,8 @@ static int program(svc_writer *w, uint32_t len, ota32_diag *diag)
     if ((uint64_t)w->flushed + padded > w->size ||
         (uint64_t)w->base + w->flushed + padded > w->flash->size)
         return ota32_diag_fail(diag, OTA32_ERR_TOO_BIG, 0, (long)w->flushed,
-                               "image data beyond the end of the slot (%u bytes)", w->size);
+                               "image data beyond the end of the slot (%" PRIu32 " bytes)",
+                               w->size);
     int rc;
     if (w->whole_slot && w->erased_to == 0) {
         /* The up-front strategy (Micro-RDK's, esp_ota_begin with an unknown
@@ -91,8 +93,9 @@ static int program(svc_writer *w, uint32_t len, ota32_diag *diag)
         memset(w->buf + len, 0xFF, padded - len);
     rc = w->flash->program(w->flash->ctx, w->base + w->flushed, w->buf, padded);
     if (rc != OTA32_OK)
-        return ota32_diag_fail(diag, rc, 0, (long)w->flushed, "programming %u bytes at 0x%08x: %s",
-                               padded, w->base + w->flushed, ota32_strerror(rc));
+        return ota32_diag_fail(diag, rc, 0, (long)w->flushed,
+                               "programming %" PRIu32 " bytes at 0x%08" PRIx32 ": %s", padded,
+                               w->base + w->flushed, ota32_strerror(rc));
     w->programs++;
     if (w->on_flush) {
         rc = w->on_flush(w->user, w->buf, len);
@@ -111,7 +114,7 @@ int svc_writer_write(svc_writer *w, const uint8_t *data, size_t len, ota32_diag 
                                "data after the end of the image");
     if ((uint64_t)svc_writer_pos(w) + len > w->size)
         return ota32_diag_fail(diag, OTA32_ERR_TOO_BIG, 0, (long)svc_writer_pos(w),
-                               "image larger than the slot (%u bytes)", w->size);
+                               "image larger than the slot (%" PRIu32 " bytes)", w->size);
     while (len > 0) {
         uint32_t n = w->cap - w->fill;
         if (n > len)

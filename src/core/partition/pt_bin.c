@@ -104,8 +104,8 @@ int ota32_pt_parse_bin(const uint8_t *buf, size_t len, const ota32_hash_ops *has
                                    "definition (entry %zu)",
                                    e[0], e[1], slot);
         if (out->count == OTA32_PT_MAX_ENTRIES)
-            return ota32_diag_fail(diag, OTA32_ERR_TOO_BIG, 0, (long)at,
-                                   "more than %u partitions", OTA32_PT_MAX_ENTRIES);
+            return ota32_diag_fail(diag, OTA32_ERR_TOO_BIG, 0, (long)at, "more than %u partitions",
+                                   OTA32_PT_MAX_ENTRIES);
         ota32_partition *p = &out->entries[out->count++];
         /* The name ends at the first NUL; 16 bytes have none. */
         const uint8_t *label = e + E_LABEL;

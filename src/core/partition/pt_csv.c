@@ -59,9 +59,10 @@ static int expand_line(pt_csv_work *w, const uint8_t *s, size_t n, size_t *out_l
         size_t src_len = value ? strlen(value) : lit_len;
         *changed |= value != NULL;
         if (!changed_only && src_len > sizeof w->line - len)
-            return ota32_diag_fail(diag, OTA32_ERR_CORRUPT, line_no, -1,
-                                   "Error at line %d: longer than %u bytes after variable expansion",
-                                   line_no, (unsigned)sizeof w->line);
+            return ota32_diag_fail(
+                diag, OTA32_ERR_CORRUPT, line_no, -1,
+                "Error at line %d: longer than %u bytes after variable expansion", line_no,
+                (unsigned)sizeof w->line);
         if (!changed_only)
             memcpy(w->line + len, src, src_len);
         len += src_len;
@@ -108,8 +109,8 @@ static int line_fail(ota32_diag *diag, int line_no, const char *fmt, ...)
 /* parse_int() with gen_esp32part.py's messages. A number too large for any
  * field is reported once all lines are read, as gen_esp32part.py would only
  * fail on it later; `*out` then gets `placeholder`. */
-static int parse_number(pt_csv_work *w, int64_t placeholder, pt_span v, const pt_keyword *kw, size_t nkw, int64_t *out, int line_no,
-                        ota32_diag *diag)
+static int parse_number(pt_csv_work *w, int64_t placeholder, pt_span v, const pt_keyword *kw,
+                        size_t nkw, int64_t *out, int line_no, ota32_diag *diag)
 {
     pt_span inner;
     int rc = pt_parse_int(v.p, v.n, kw, nkw, out, &inner);
@@ -131,8 +132,10 @@ static int parse_number(pt_csv_work *w, int64_t placeholder, pt_span v, const pt
     }
     if (w->range_line == 0) {
         w->range_line = line_no;
-        snprintf(w->range_msg, sizeof w->range_msg, "Error at line %d: Value %.*s is out of range",
-                 line_no, (int)v.n, (const char *)v.p);
+        snprintf(w->range_msg, sizeof w->range_msg,
+                 "Error at line %d: Value %.*s is out of range (partition '%.*s')", line_no,
+                 (int)v.n, (const char *)v.p, (int)w->e_cur->name_len,
+                 (const char *)w->e_cur->name);
     }
     *out = placeholder;
     return 0;
@@ -147,7 +150,8 @@ static int parse_type(pt_csv_work *w, pt_span v, int64_t *out, int line_no, ota3
     return parse_number(w, 0x100, v, kw, nkw, out, line_no, diag); /* like a custom type */
 }
 
-static int parse_subtype(pt_csv_work *w, pt_span v, int64_t type, int64_t *out, int line_no, ota32_diag *diag)
+static int parse_subtype(pt_csv_work *w, pt_span v, int64_t type, int64_t *out, int line_no,
+                         ota32_diag *diag)
 {
     if (v.n == 0) {
         if (type == OTA32_PT_TYPE_APP)
@@ -156,8 +160,8 @@ static int parse_subtype(pt_csv_work *w, pt_span v, int64_t type, int64_t *out, 
         return 0;
     }
     size_t nkw = 0;
-    const pt_keyword *kw = (type >= 0 && type <= 0xFF) ? pt_subtype_keywords((uint8_t)type, &nkw)
-                                                       : NULL;
+    const pt_keyword *kw =
+        (type >= 0 && type <= 0xFF) ? pt_subtype_keywords((uint8_t)type, &nkw) : NULL;
     return parse_number(w, 0, v, kw, kw ? nkw : 0, out, line_no, diag);
 }
 
@@ -238,6 +242,17 @@ static int parse_flags(pt_span v, uint32_t *flags, int line_no, ota32_diag *diag
     return 0;
 }
 
+/* Line errors quote gen_esp32part.py, which does not say which partition. */
+static int name_partition(ota32_diag *diag, const pt_csv_entry *e)
+{
+    if (diag) {
+        size_t n = strlen(diag->msg);
+        snprintf(diag->msg + n, sizeof diag->msg - n, " (partition '%.*s')", (int)e->name_len,
+                 (const char *)e->name);
+    }
+    return OTA32_ERR_CORRUPT;
+}
+
 static int parse_line(pt_csv_work *w, const uint8_t *s, const uint8_t *end, pt_span name,
                       bool name_in_text, int line_no, ota32_diag *diag)
 {
@@ -255,6 +270,7 @@ static int parse_line(pt_csv_work *w, const uint8_t *s, const uint8_t *end, pt_s
         e->name = e->name_copy;
     }
     e->name_len = name_fits ? name.n : sizeof e->name_copy;
+    w->e_cur = e;
 
     int rc;
     if ((rc = parse_type(w, field(s, end, 1), &e->type, line_no, diag)) != 0 ||
@@ -262,7 +278,7 @@ static int parse_line(pt_csv_work *w, const uint8_t *s, const uint8_t *end, pt_s
         (rc = parse_offset(w, field(s, end, 3), e, line_no, diag)) != 0 ||
         (rc = parse_size(w, field(s, end, 4), e, line_no, diag)) != 0 ||
         (rc = parse_flags(field(s, end, 5), &e->flags, line_no, diag)) != 0)
-        return rc;
+        return name_partition(diag, e);
     if (!name_fits)
         return line_fail(diag, line_no, "name longer than %u bytes after variable expansion",
                          (unsigned)sizeof e->name_copy);
@@ -294,8 +310,8 @@ static int read_line(pt_csv_work *w, const uint8_t *s, size_t n, int line_no, ot
             size_t k = 1;
             while (k < n && is_word(s[k]))
                 k++;
-            return ota32_diag_fail(diag, OTA32_ERR_CORRUPT, line_no, -1,
-                                   "unknown variable '%.*s'", (int)(k - 1), (const char *)s + 1);
+            return ota32_diag_fail(diag, OTA32_ERR_CORRUPT, line_no, -1, "unknown variable '%.*s'",
+                                   (int)(k - 1), (const char *)s + 1);
         }
     }
     const uint8_t *b = s, *e = s + n;
@@ -337,8 +353,7 @@ int ota32_pt_parse_csv(const char *text, size_t len, const ota32_pt_csv_opts *op
                                "Unsupported configuration. Primary bootloader must be below "
                                "partition table. Check --primary-bootloader-offset=0x%x and "
                                "--offset=0x%x",
-                               (unsigned)opts->primary_bootloader_offset,
-                               (unsigned)w.table_offset);
+                               (unsigned)opts->primary_bootloader_offset, (unsigned)w.table_offset);
 
     const uint8_t *p = (const uint8_t *)text, *end = p + len;
     if (len >= 2 && ((p[0] == 0xFF && p[1] == 0xFE) || (p[0] == 0xFE && p[1] == 0xFF) ||

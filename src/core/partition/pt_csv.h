@@ -31,10 +31,11 @@ typedef struct pt_csv_entry {
 typedef struct pt_csv_work {
     const ota32_pt_csv_opts *opts;
     uint32_t table_offset;
-    unsigned n;          /* entries stored */
-    unsigned total;      /* entries seen (more than PT_CSV_CAP is an error) */
+    unsigned n;     /* entries stored */
+    unsigned total; /* entries seen (more than PT_CSV_CAP is an error) */
     int last_line;
-    int range_line; /* first number too large for any field, reported later */
+    const struct pt_csv_entry *e_cur; /* the line being read */
+    int range_line;                   /* first number too large for any field, reported later */
     char range_msg[OTA32_DIAG_MSG_MAX];
     pt_csv_entry e[PT_CSV_CAP];
     uint8_t line[PT_CSV_LINE_MAX];

@@ -54,13 +54,14 @@ static int assign_offsets(pt_csv_work *w, ota32_diag *diag)
                 return ota32_diag_fail(
                     diag, OTA32_ERR_CORRUPT, e->line, e->at,
                     "CSV Error at line %d: Partitions overlap. Partition sets offset %s. But "
-                    "partition table occupies the whole sector %s. Use a free offset %s or higher.",
+                    "partition table occupies the whole sector %s. Use a free offset %s or higher. "
+                    "(partition '%.*s')",
                     e->line, pt_hex(h1, e->offset), pt_hex(h2, w->table_offset),
-                    pt_hex(h3, last_end));
+                    pt_hex(h3, last_end), NAME(e));
             return ota32_diag_fail(diag, OTA32_ERR_CORRUPT, e->line, e->at,
                                    "CSV Error at line %d: Partitions overlap. Partition sets "
-                                   "offset %s. Previous partition ends %s",
-                                   e->line, pt_hex(h1, e->offset), pt_hex(h2, last_end));
+                                   "offset %s. Previous partition ends %s (partition '%.*s')",
+                                   e->line, pt_hex(h1, e->offset), pt_hex(h2, last_end), NAME(e));
         }
         if (!e->has_offset) {
             int64_t align = offset_align(e->type);
@@ -197,8 +198,7 @@ static int check_overlaps(const pt_csv_work *w, ota32_diag *diag)
     return 0;
 }
 
-static int check_otadata(const pt_csv_work *w, uint8_t subtype, const char *what,
-                         ota32_diag *diag)
+static int check_otadata(const pt_csv_work *w, uint8_t subtype, const char *what, ota32_diag *diag)
 {
     const pt_csv_entry *first = NULL;
     for (unsigned i = 0; i < w->n; i++) {
@@ -240,8 +240,7 @@ static int check_flash_size(const pt_csv_work *w, ota32_diag *diag)
                            "Partitions tables occupies %.1fMB of flash (%lld bytes) which does not "
                            "fit in configured flash size %uMB. (partition '%.*s' ends at %s)",
                            (double)end / (1024.0 * 1024.0), (long long)end,
-                           (unsigned)(flash / (1024u * 1024u)), NAME(last),
-                           pt_hex(h, end));
+                           (unsigned)(flash / (1024u * 1024u)), NAME(last), pt_hex(h, end));
 }
 
 /* struct.pack('<2sBBLL16sL'): fields that do not fit make gen_esp32part.py
@@ -279,8 +278,8 @@ static int convert(const pt_csv_work *w, ota32_ptable *out, ota32_diag *diag)
         ota32_partition *p = &out->entries[i];
         memset(p, 0, sizeof *p);
         /* struct '16s': cut to 16 bytes or NUL-padded. */
-        memcpy(p->label, e->name, e->name_len < OTA32_PT_LABEL_LEN ? e->name_len
-                                                                    : OTA32_PT_LABEL_LEN);
+        memcpy(p->label, e->name,
+               e->name_len < OTA32_PT_LABEL_LEN ? e->name_len : OTA32_PT_LABEL_LEN);
         p->type = (uint8_t)e->type;
         p->subtype = (uint8_t)e->subtype;
         p->offset = (uint32_t)e->offset;

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+/* In gen_esp32part.py's order: "Known keywords" messages list them so. */
 static const pt_keyword type_names[] = {
     {"bootloader", OTA32_PT_TYPE_BOOTLOADER},
     {"partition_table", OTA32_PT_TYPE_PARTITION_TABLE},
@@ -13,7 +14,6 @@ static const pt_keyword type_names[] = {
     {"data", OTA32_PT_TYPE_DATA},
 };
 
-/* Order matters: "Known keywords" messages list them as gen_esp32part.py does. */
 static const pt_keyword app_names[] = {
     {"factory", 0x00}, {"test", 0x20},   {"ota_0", 0x10},  {"ota_1", 0x11},  {"ota_2", 0x12},
     {"ota_3", 0x13},   {"ota_4", 0x14},  {"ota_5", 0x15},  {"ota_6", 0x16},  {"ota_7", 0x17},
@@ -22,9 +22,9 @@ static const pt_keyword app_names[] = {
 };
 
 static const pt_keyword data_names[] = {
-    {"ota", 0x00},      {"phy", 0x01},    {"nvs", 0x02},     {"coredump", 0x03},
+    {"ota", 0x00},      {"phy", 0x01},    {"nvs", 0x02},       {"coredump", 0x03},
     {"nvs_keys", 0x04}, {"efuse", 0x05},  {"undefined", 0x06}, {"esphttpd", 0x80},
-    {"fat", 0x81},      {"spiffs", 0x82}, {"littlefs", 0x83}, {"tee_ota", 0x90},
+    {"fat", 0x81},      {"spiffs", 0x82}, {"littlefs", 0x83},  {"tee_ota", 0x90},
 };
 
 static const pt_keyword boot_names[] = {
@@ -38,22 +38,32 @@ static const pt_keyword ptable_names[] = {
     {"ota", 0x01},
 };
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 const pt_keyword *pt_type_keywords(size_t *n)
 {
-    *n = N(type_names);
+    *n = COUNT_OF(type_names);
     return type_names;
 }
 
 const pt_keyword *pt_subtype_keywords(uint8_t type, size_t *n)
 {
     switch (type) {
-    case OTA32_PT_TYPE_APP: *n = N(app_names); return app_names;
-    case OTA32_PT_TYPE_DATA: *n = N(data_names); return data_names;
-    case OTA32_PT_TYPE_BOOTLOADER: *n = N(boot_names); return boot_names;
-    case OTA32_PT_TYPE_PARTITION_TABLE: *n = N(ptable_names); return ptable_names;
-    default: *n = 0; return NULL;
+    case OTA32_PT_TYPE_APP:
+        *n = COUNT_OF(app_names);
+        return app_names;
+    case OTA32_PT_TYPE_DATA:
+        *n = COUNT_OF(data_names);
+        return data_names;
+    case OTA32_PT_TYPE_BOOTLOADER:
+        *n = COUNT_OF(boot_names);
+        return boot_names;
+    case OTA32_PT_TYPE_PARTITION_TABLE:
+        *n = COUNT_OF(ptable_names);
+        return ptable_names;
+    default:
+        *n = 0;
+        return NULL;
     }
 }
 
@@ -67,7 +77,7 @@ static const char *name_of(const pt_keyword *k, size_t n, uint8_t value)
 
 const char *ota32_pt_type_name(uint8_t type)
 {
-    return name_of(type_names, N(type_names), type);
+    return name_of(type_names, COUNT_OF(type_names), type);
 }
 
 const char *ota32_pt_subtype_name(uint8_t type, uint8_t subtype)

@@ -66,11 +66,21 @@ size_t pt_linebreak_at(const uint8_t *p, const uint8_t *end)
     if (p >= end)
         return 0;
     switch (*p) {
-    case '\r': return (end - p >= 2 && p[1] == '\n') ? 2 : 1;
-    case '\n': case 0x0B: case 0x0C: case 0x1C: case 0x1D: case 0x1E: return 1;
-    case 0xC2: return (end - p >= 2 && p[1] == 0x85) ? 2 : 0;
-    case 0xE2: return (end - p >= 3 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) ? 3 : 0;
-    default: return 0;
+    case '\r':
+        return (end - p >= 2 && p[1] == '\n') ? 2 : 1;
+    case '\n':
+    case 0x0B:
+    case 0x0C:
+    case 0x1C:
+    case 0x1D:
+    case 0x1E:
+        return 1;
+    case 0xC2:
+        return (end - p >= 2 && p[1] == 0x85) ? 2 : 0;
+    case 0xE2:
+        return (end - p >= 3 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) ? 3 : 0;
+    default:
+        return 0;
     }
 }
 
