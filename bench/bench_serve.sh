@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # ota32 serve against nginx: h2load with 1000 concurrent h2c clients
-# downloading a 1.5 MB app image over loopback. Prints requests/s, MB/s,
-# failures and peak RSS for both, and the ratios. One run, bounded in count
-# (-n) and time (timeout).
+# downloading a 1.5 MB app image over loopback. Prints requests/s, MiB/s,
+# failures, peak RSS (VmHWM) and server CPU time for both, and the ratios.
+# nginx runs one worker process (bench/serve/nginx.conf.in), as ota32 serve
+# runs one event loop. One run, bounded in count (-n) and time (timeout);
+# exits 1 if ota32 serve failed any request.
 #
 #   bash bench/bench_serve.sh [path/to/ota32]
 set -u

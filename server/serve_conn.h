@@ -50,6 +50,7 @@ typedef struct conn {
     /* HTTP/1.1 */
     bool h1_busy;
     bool h1_keep_alive;
+    uint64_t h1_head_since_ms; /* first byte of the request head being read */
     response h1_rs;
 } conn;
 

@@ -66,6 +66,13 @@ void serve_h1_input(conn *c)
             size_t n = avail < 17 ? avail : 17;
             const char *start = (const char *)evbuffer_pullup(in, (ssize_t)n);
             status = start ? http1_check_prefix(start, n) : 500;
+            uint64_t now = serve_now_ms();
+            unsigned limit_s = c->srv->idle_s < SERVE_HEAD_TIMEOUT_S ? c->srv->idle_s
+                                                                      : SERVE_HEAD_TIMEOUT_S;
+            if (c->h1_head_since_ms == 0)
+                c->h1_head_since_ms = now;
+            if (status == 0 && now - c->h1_head_since_ms > (uint64_t)limit_s * 1000u)
+                status = 408; /* a head trickling in byte by byte */
             if (status == 0 && avail < HTTP1_HEAD_MAX)
                 return; /* wait for the rest of the head */
             if (status == 0)
@@ -96,6 +103,7 @@ void serve_h1_input(conn *c)
                 rq.method_len = sp ? (size_t)(sp - head) : 0;
             }
         }
+        c->h1_head_since_ms = 0;
         rq.reject = status;
         c->h1_keep_alive = status == 0 && h.keep_alive && !c->srv->draining;
         serve_handle(c->srv, &rq, &c->h1_rs);

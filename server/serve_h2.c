@@ -67,10 +67,13 @@ static ssize_t body_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t
 {
     (void)session;
     (void)stream_id;
-    (void)user;
     h2_stream *st = source->ptr;
     if (!st->rs.mem) {
-        size_t n = len < SERVE_BODY_CHUNK ? len : SERVE_BODY_CHUNK;
+        /* A full frame when it goes out with sendfile; a little less when it
+         * is copied into the output buffer (see SERVE_BODY_CHUNK). */
+        conn *c = user;
+        size_t cap = c->tls ? SERVE_BODY_CHUNK : len;
+        size_t n = len < cap ? len : cap;
         if (st->rs.remaining < n)
             n = (size_t)st->rs.remaining;
         *flags |= NGHTTP2_DATA_FLAG_NO_COPY;

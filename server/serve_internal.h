@@ -40,6 +40,9 @@
 #define SERVE_MAX_LISTENERS 4u
 #define SERVE_DRAIN_S 10
 #define SERVE_LINGER_S 2
+/* An HTTP/1.1 request head must arrive within this (or the idle timeout,
+ * if shorter), however slowly its bytes trickle in. */
+#define SERVE_HEAD_TIMEOUT_S 10u
 /* Most connections served at once; fewer when the descriptor limit is low:
  * a connection needs its socket, the file it serves and, while the socket
  * is full, a second descriptor for the queued file segment. Beyond it the

@@ -300,7 +300,7 @@ static void print_file(server *s, const char *url_path, const serve_verdict *v,
     for (unsigned i = 0; i < naddr; i++)
         fprintf(f, "  %s://%s:%u%s\n", scheme, addrs[i], (unsigned)port, url_path);
     const char *version = s->opts->version ? s->opts->version : v->version;
-    char url[256];
+    char url[SERVE_PATH_MAX + ADDR_MAX + 32];
     snprintf(url, sizeof url, "%s://%s:%u%s", scheme, addrs[0], (unsigned)port, url_path);
     fprintf(f, "service for the machine config (\"services\" list):\n");
     fprintf(f, "{\n  \"name\": \"OTA\",\n  \"namespace\": \"rdk\",\n  \"type\": \"generic\",\n"

@@ -155,6 +155,10 @@ check "ETag changes when the file changes" test "$e1" != "$e2"
 # --- HEAD: headers, no body ---
 $H2 -I "$U/app.bin" >"$T/head2"
 check "h2 HEAD Content-Length" has "$T/head2" "content-length: $APP_SIZE"
+nghttp -v -H ':method: HEAD' "$U/app.bin" >"$T/head2v" 2>&1
+check "h2 HEAD: headers end the stream" grep -qE 'recv HEADERS frame <length=[0-9]+, flags=0x05' "$T/head2v"
+check "h2 HEAD: no DATA frame" hasnt "$T/head2v" "recv DATA frame"
+check "h2 HEAD: Content-Length" has "$T/head2v" "content-length: $APP_SIZE"
 python3 - "$PORT" >"$T/head1.txt" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
@@ -336,6 +340,31 @@ t = time.time()
 r = s.recv(1)
 print("closed" if r == b"" else "data", round(time.time() - t))
 PY
+# a request head trickling in: cut off after the head deadline (here the
+# 2 s idle timeout), although bytes keep arriving more often than that
+python3 - "$PORT" >"$T/slow.txt" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+t = time.time()
+s.sendall(b"GET /app.bin HTTP/1.1\r\n")
+reply = b""
+try:
+    for i in range(40):
+        time.sleep(0.25)
+        s.sendall(b"X-Slow-%d: y\r\n" % i)
+        s.settimeout(0.01)
+        try:
+            reply += s.recv(4096)
+        except socket.timeout:
+            pass
+        s.settimeout(10)
+        if reply:
+            break
+except (BrokenPipeError, ConnectionResetError):
+    pass
+print(reply.split(b"\r\n")[0].decode(), round(time.time() - t))
+PY
+check "slow request head answered 408" grep -qE '^HTTP/1.1 408 Request Timeout [234]$' "$T/slow.txt"
 check "idle connection closed after the timeout" grep -qE '^closed [23]$' "$T/idle.txt"
 
 check "server exits 0 on SIGTERM" stop_server
