@@ -47,7 +47,8 @@ static bool looks_merged(int fd, uint64_t size)
         !read_at(fd, 0x8000, pt, 2))
         return false;
     bool table = pt[0] == SERVE_PT_MAGIC0 && pt[1] == SERVE_PT_MAGIC1;
-    if (table && (b1000 == OTA32_IMAGE_MAGIC || b0 == OTA32_IMAGE_MAGIC))
+    /* b0 == 0xFF: merged without a bootloader (the virtual ESP32's kind). */
+    if (table && (b1000 == OTA32_IMAGE_MAGIC || b0 == OTA32_IMAGE_MAGIC || b0 == 0xFF))
         return true;
     return is_flash_size(size) && b1000 == OTA32_IMAGE_MAGIC && b0 != OTA32_IMAGE_MAGIC;
 }
@@ -118,12 +119,9 @@ int serve_check_image(int fd, uint64_t size, const serve_limits *lim, serve_verd
     v->image_len = p->info.image_len;
     v->err = err;
     if (err != OTA32_OK) {
-        if (diag.msg[0] && diag.offset >= 0)
-            snprintf(v->msg, sizeof v->msg, "not a valid app image: offset 0x%lx: %s",
-                     (unsigned long)diag.offset, diag.msg);
-        else
-            snprintf(v->msg, sizeof v->msg, "not a valid app image: %s",
-                     diag.msg[0] ? diag.msg : ota32_strerror(err));
+        /* the parser's message already names the offset and field */
+        snprintf(v->msg, sizeof v->msg, "not a valid app image: %s",
+                 diag.msg[0] ? diag.msg : ota32_strerror(err));
     }
     free(buf);
     free(p);
