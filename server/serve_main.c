@@ -19,25 +19,11 @@
 
 #include <openssl/err.h>
 
+#include "json_out.h"
 #include "serve_internal.h"
 
 #define MAX_ADDRS 8
 #define ADDR_MAX (INET6_ADDRSTRLEN + 2) /* "[v6]" */
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
 
 static bool is_private_v4(uint32_t a)
 {
@@ -305,9 +291,9 @@ static void print_file(server *s, const char *url_path, const serve_verdict *v,
     fprintf(f, "service for the machine config (\"services\" list):\n");
     fprintf(f, "{\n  \"name\": \"OTA\",\n  \"namespace\": \"rdk\",\n  \"type\": \"generic\",\n"
                "  \"model\": \"ota_service\",\n  \"attributes\": {\n    \"url\": ");
-    json_str(f, url);
+    ota32_json_str(f, url);
     fprintf(f, ",\n    \"version\": ");
-    json_str(f, version);
+    ota32_json_str(f, version);
     fprintf(f, "\n  }\n}\n");
 }
 

@@ -276,21 +276,6 @@ static void add_str(cJSON *o, const char *k, const char *v)
     cJSON_AddStringToObject(o, k, v);
 }
 
-static cJSON *desc_json(const ota32_app_desc *a)
-{
-    char sha[2 * 32 + 1];
-    util_hex(a->app_elf_sha256, sizeof a->app_elf_sha256, sha);
-    cJSON *o = cJSON_CreateObject();
-    add_str(o, "version", a->version);
-    add_str(o, "project", a->project_name);
-    add_str(o, "idf", a->idf_ver);
-    add_str(o, "date", a->date);
-    add_str(o, "time", a->time);
-    cJSON_AddNumberToObject(o, "secure_version", a->secure_version);
-    add_str(o, "elf_sha256", sha);
-    return o;
-}
-
 static int device_boot(int argc, char **argv)
 {
     const char *dev = NULL;
@@ -338,7 +323,7 @@ static int device_boot(int argc, char **argv)
             cJSON_AddNumberToObject(o, "offset", b->offset);
             cJSON_AddNumberToObject(o, "size", b->size);
             add_str(o, "state", state ? state : "unknown");
-            cJSON_AddItemToObject(o, "app", desc_json(&b->app));
+            cJSON_AddItemToObject(o, "app", util_app_desc_json(&b->app));
         }
         add_str(o, "reason", b->reason);
         cJSON_AddBoolToObject(o, "rollback", b->rollback);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "json_out.h"
 #include "ota32/http.h"
 #include "ota32/service.h"
 #include "posix_platform.h"
@@ -262,18 +263,18 @@ static void print_summary(const run_opts *o, const run_totals *t, int status)
         return;
     }
     fprintf(f, "{\n  \"result\": ");
-    util_json_str(f, t->result);
+    ota32_json_str(f, t->result);
     fprintf(f, ",\n  \"exit\": %d,\n  \"error\": ", status);
-    util_json_str(f, t->error);
+    ota32_json_str(f, t->error);
     fprintf(f,
             ",\n  \"boots\": %u,\n  \"updates\": %u,\n  \"rollbacks\": %u,\n  \"confirms\": %u,\n",
             t->boots, t->updates, t->rollbacks, t->confirms);
     fprintf(f, "  \"running\": ");
-    util_json_str(f, t->boot_label);
+    ota32_json_str(f, t->boot_label);
     fprintf(f, ",\n  \"running_app_version\": ");
-    util_json_str(f, t->boot_version);
+    ota32_json_str(f, t->boot_version);
     fprintf(f, ",\n  \"running_state\": %u,\n  \"stored_version\": ", t->boot_state);
-    util_json_str(f, t->stored_version);
+    ota32_json_str(f, t->stored_version);
     fprintf(f, ",\n  \"peak_heap\": %zu,\n", t->peak_heap);
     fprintf(f,
             "  \"apply_flash\": {\"sector_erases\": %llu, \"block_erases\": %llu, "
@@ -286,9 +287,9 @@ static void print_summary(const run_opts *o, const run_totals *t, int status)
     if (t->have_last) {
         fprintf(f, "  \"old_slot\": %d,\n  \"new_slot\": %d,\n  \"old_version\": ", s->old_slot,
                 s->new_slot);
-        util_json_str(f, s->old_version);
+        ota32_json_str(f, s->old_version);
         fprintf(f, ",\n  \"new_version\": ");
-        util_json_str(f, s->new_version);
+        ota32_json_str(f, s->new_version);
         fprintf(f,
                 ",\n  \"bytes_written\": %llu,\n  \"bytes_received\": %llu,\n"
                 "  \"image_len\": %lld,\n  \"requests\": %u,\n  \"resumes\": %u,\n"

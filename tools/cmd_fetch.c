@@ -2,7 +2,6 @@
  * client over the host transport, counted heap), report what the server
  * said and how fast, and optionally verify the body as an app image. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,20 +37,6 @@ static void usage(FILE *f)
             "  --timeout S      overall deadline in seconds (default none)\n"
             "  --max-redirects N  redirects to follow (default 5)\n"
             "  --quiet          print nothing but errors\n");
-}
-
-/* A usage error: message and exit status 2. */
-static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int bad_usage(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("ota32: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return 2;
 }
 
 typedef struct fetch_state {
@@ -164,22 +149,22 @@ int cmd_fetch(int argc, char **argv)
             opts.ca_file = v;
         else if (!strcmp(a, "--window") && v) {
             if (!util_parse_size(v, &n) || n < 1024 || n > 0x7fffffff)
-                return bad_usage("fetch: --window %s: expected 1K..2G bytes", v);
+                return util_usage_fail("fetch: --window %s: expected 1K..2G bytes", v);
             opts.window = (uint32_t)n;
         } else if (!strcmp(a, "--range") && v) {
             if (!util_parse_size(v, &range))
-                return bad_usage("fetch: --range %s: expected a byte offset", v);
+                return util_usage_fail("fetch: --range %s: expected a byte offset", v);
         } else if (!strcmp(a, "--if-range") && v)
             if_range = v;
         else if (!strcmp(a, "--stall") && v) {
             if (!parse_seconds(v, &opts.stall_timeout_ms))
-                return bad_usage("fetch: --stall %s: expected 1..86400 seconds", v);
+                return util_usage_fail("fetch: --stall %s: expected 1..86400 seconds", v);
         } else if (!strcmp(a, "--timeout") && v) {
             if (!parse_seconds(v, &timeout_ms))
-                return bad_usage("fetch: --timeout %s: expected 1..86400 seconds", v);
+                return util_usage_fail("fetch: --timeout %s: expected 1..86400 seconds", v);
         } else if (!strcmp(a, "--max-redirects") && v) {
             if (!util_parse_uint(v, 100, &n) || n == 0)
-                return bad_usage("fetch: --max-redirects %s: expected 1..100", v);
+                return util_usage_fail("fetch: --max-redirects %s: expected 1..100", v);
             opts.max_redirects = (unsigned)n;
         } else {
             takes = false;
@@ -192,11 +177,11 @@ int cmd_fetch(int argc, char **argv)
             else if (!strcmp(a, "--head"))
                 head = true;
             else if (a[0] == '-' && a[1])
-                return bad_usage("fetch: unknown or incomplete option '%s' (see --help)", a);
+                return util_usage_fail("fetch: unknown or incomplete option '%s' (see --help)", a);
             else if (!url_text)
                 url_text = a;
             else
-                return bad_usage("fetch: more than one URL ('%s')", a);
+                return util_usage_fail("fetch: more than one URL ('%s')", a);
         }
         if (takes)
             i++;
@@ -206,7 +191,7 @@ int cmd_fetch(int argc, char **argv)
         return 2;
     }
     if (if_range && !range)
-        return bad_usage("fetch: --if-range needs --range");
+        return util_usage_fail("fetch: --if-range needs --range");
     char redacted[300];
     ota32_url_redact(url_text, redacted, sizeof redacted);
     ota32_url url;

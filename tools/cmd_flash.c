@@ -37,21 +37,6 @@ static bool entry_blank(const ota32_ota_entry *e)
     return e->seq == 0xFFFFFFFFu && e->state == 0xFFFFFFFFu && e->crc == 0xFFFFFFFFu;
 }
 
-static cJSON *desc_json(const ota32_app_desc *a)
-{
-    char sha[2 * 32 + 1];
-    util_hex(a->app_elf_sha256, sizeof a->app_elf_sha256, sha);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "version", a->version);
-    cJSON_AddStringToObject(o, "project", a->project_name);
-    cJSON_AddStringToObject(o, "idf", a->idf_ver);
-    cJSON_AddStringToObject(o, "date", a->date);
-    cJSON_AddStringToObject(o, "time", a->time);
-    cJSON_AddNumberToObject(o, "secure_version", a->secure_version);
-    cJSON_AddStringToObject(o, "elf_sha256", sha);
-    return o;
-}
-
 /* ---- sections ------------------------------------------------------------ */
 
 static void show_table(const vdev_boot *b, uint32_t off, cJSON *root)
@@ -235,7 +220,7 @@ static void apps_section(const ota32_flash_ops *f, const vdev_boot *b, bool json
             else if (dg.msg[0])
                 cJSON_AddStringToObject(a, "error", dg.msg);
             if (info->has_app_desc)
-                cJSON_AddItemToObject(a, "app", desc_json(&info->app_desc));
+                cJSON_AddItemToObject(a, "app", util_app_desc_json(&info->app_desc));
             cJSON_AddItemToArray(arr, a);
             continue;
         }

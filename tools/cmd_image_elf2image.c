@@ -40,41 +40,22 @@ static void usage(FILE *f)
 }
 
 /* Options that take a value (the others are flags or unknown). */
-static bool is_value_option(const char *name)
-{
-    static const char *const names[] = {"-o",
-                                        "--output",
-                                        "--chip",
-                                        "-c",
-                                        "--flash-mode",
-                                        "-fm",
-                                        "--flash-freq",
-                                        "-ff",
-                                        "--flash-size",
-                                        "-fs",
-                                        "--elf-sha256-offset",
-                                        "--min-rev",
-                                        "-r",
-                                        "--min-rev-full",
-                                        "--max-rev-full",
-                                        "--pad-to-size"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(name, names[i]))
-            return true;
-    return false;
-}
-
-/* "--flash_mode" and "--flash-mode" are the same option, as in esptool. */
-static void normalize_option(char *dst, size_t cap, const char *arg, const char **value)
-{
-    *value = NULL;
-    size_t i = 0;
-    for (; arg[i] && arg[i] != '=' && i + 1 < cap; i++)
-        dst[i] = (i > 1 && arg[i] == '_') ? '-' : arg[i];
-    dst[i] = 0;
-    if (arg[i] == '=')
-        *value = arg + i + 1;
-}
+static const char *const value_options[] = {"-o",
+                                            "--output",
+                                            "--chip",
+                                            "-c",
+                                            "--flash-mode",
+                                            "-fm",
+                                            "--flash-freq",
+                                            "-ff",
+                                            "--flash-size",
+                                            "-fs",
+                                            "--elf-sha256-offset",
+                                            "--min-rev",
+                                            "-r",
+                                            "--min-rev-full",
+                                            "--max-rev-full",
+                                            "--pad-to-size"};
 
 static char *default_output(const char *elf)
 {
@@ -114,7 +95,7 @@ int cmd_image_elf2image(int argc, char **argv)
         }
         char name[40];
         const char *val;
-        normalize_option(name, sizeof name, arg, &val);
+        util_esptool_option(name, sizeof name, arg, &val);
         /* Flags. */
         if (!strcmp(name, "--secure-pad-v2") || !strcmp(name, "--secure-pad") ||
             !strcmp(name, "--dont-append-digest") || !strcmp(name, "--use-segments")) {
@@ -133,17 +114,11 @@ int cmd_image_elf2image(int argc, char **argv)
             continue;
         }
         /* Options with a value. */
-        if (!is_value_option(name)) {
-            fprintf(stderr, "ota32: %s: unknown option '%s' (see --help)\n", "elf2image", arg);
+        val = util_esptool_value("elf2image", value_options,
+                                 sizeof value_options / sizeof value_options[0], name, arg, val,
+                                 argc, argv, &i);
+        if (!val)
             return 2;
-        }
-        if (!val) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "ota32: elf2image: %s needs a value\n", arg);
-                return 2;
-            }
-            val = argv[++i];
-        }
         uint64_t v;
         if (!strcmp(name, "-o") || !strcmp(name, "--output")) {
             output = val;

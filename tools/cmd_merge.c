@@ -1,9 +1,7 @@
 /* `ota32 merge`: one flash image from ADDR FILE pairs, as esptool merge-bin. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "commands.h"
 #include "elf2image.h"
@@ -40,44 +38,48 @@ static void usage(FILE *f)
 }
 
 /* Options that take a value (the others are flags or unknown). */
-static bool is_value_option(const char *name)
-{
-    static const char *const names[] = {"-o",
-                                        "--output",
-                                        "--chip",
-                                        "-c",
-                                        "--format",
-                                        "-f",
-                                        "--target-offset",
-                                        "-t",
-                                        "--pad-to-size",
-                                        "--fill-flash-size",
-                                        "--flash-mode",
-                                        "-fm",
-                                        "--flash-freq",
-                                        "-ff",
-                                        "--flash-size",
-                                        "-fs"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(name, names[i]))
-            return true;
-    return false;
-}
-
-static void normalize_option(char *dst, size_t cap, const char *arg, const char **value)
-{
-    *value = NULL;
-    size_t i = 0;
-    for (; arg[i] && arg[i] != '=' && i + 1 < cap; i++)
-        dst[i] = (i > 1 && arg[i] == '_') ? '-' : arg[i];
-    dst[i] = 0;
-    if (arg[i] == '=')
-        *value = arg + i + 1;
-}
+static const char *const value_options[] = {"-o",
+                                            "--output",
+                                            "--chip",
+                                            "-c",
+                                            "--format",
+                                            "-f",
+                                            "--target-offset",
+                                            "-t",
+                                            "--pad-to-size",
+                                            "--fill-flash-size",
+                                            "--flash-mode",
+                                            "-fm",
+                                            "--flash-freq",
+                                            "-ff",
+                                            "--flash-size",
+                                            "-fs"};
 
 static int file_write(void *ctx, const void *data, size_t len)
 {
     return fwrite(data, 1, len, ctx) == len ? OTA32_OK : OTA32_ERR_IO;
+}
+
+typedef struct merge_job {
+    const ota32_merge_entry *entries;
+    size_t n;
+    ota32_merge_opts *opts;
+    long long written;
+} merge_job;
+
+/* The merged image into `file`; a failure is reported here. */
+static int fill_merged(void *arg, void *file)
+{
+    merge_job *job = arg;
+    job->opts->write = file_write;
+    job->opts->write_ctx = file;
+    ota32_diag diag;
+    job->written = ota32_merge(job->entries, job->n, job->opts, &diag);
+    if (job->written < 0) {
+        util_report("merge", (int)job->written, &diag);
+        return -1;
+    }
+    return 0;
 }
 
 static void print_note(void *ctx, const char *msg)
@@ -121,18 +123,12 @@ int cmd_merge(int argc, char **argv)
         }
         char name[40];
         const char *val;
-        normalize_option(name, sizeof name, arg, &val);
-        if (!is_value_option(name)) {
-            fprintf(stderr, "ota32: %s: unknown option '%s' (see --help)\n", "merge", arg);
+        util_esptool_option(name, sizeof name, arg, &val);
+        val = util_esptool_value("merge", value_options,
+                                 sizeof value_options / sizeof value_options[0], name, arg, val,
+                                 argc, argv, &i);
+        if (!val)
             return 2;
-        }
-        if (!val) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "ota32: merge: %s needs a value\n", arg);
-                return 2;
-            }
-            val = argv[++i];
-        }
         uint64_t v;
         int c;
         if (!strcmp(name, "-o") || !strcmp(name, "--output")) {
@@ -219,29 +215,10 @@ int cmd_merge(int argc, char **argv)
         entries[i] = (ota32_merge_entry){(uint32_t)addr, bufs[i], len, positional[2 * i + 1]};
     }
 
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", output, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        fprintf(stderr, "ota32: %s: %s\n", output, strerror(errno));
+    merge_job job = {entries, (size_t)n, &opts, 0};
+    if (util_write_file_with(output, fill_merged, &job) != OTA32_OK)
         goto out;
-    }
-    opts.write = file_write;
-    opts.write_ctx = f;
-    ota32_diag diag;
-    long long written = ota32_merge(entries, (size_t)n, &opts, &diag);
-    bool ok = fclose(f) == 0 && written >= 0;
-    if (written < 0) {
-        util_report("merge", (int)written, &diag);
-    } else if (!ok || rename(tmp, output) != 0) {
-        fprintf(stderr, "ota32: %s: %s\n", output, strerror(errno));
-        ok = false;
-    }
-    if (!ok) {
-        unlink(tmp);
-        goto out;
-    }
-    printf("Wrote 0x%llx bytes to file '%s', ready to flash to offset 0x%x.\n", written, output,
+    printf("Wrote 0x%llx bytes to file '%s', ready to flash to offset 0x%x.\n", job.written, output,
            opts.target_offset);
     status = 0;
 out:

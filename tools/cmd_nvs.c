@@ -77,53 +77,13 @@ static int cmd_gen(int argc, char **argv)
     return rc == OTA32_OK ? 0 : 1;
 }
 
-/* ---- a partition image as flash ----------------------------------------------- */
+/* ---- a partition image ------------------------------------------------------- */
 
 typedef struct image {
     uint8_t *data;
     size_t len;
     uint32_t offset, size; /* the partition within data */
 } image;
-
-static int img_read(void *ctx, uint32_t addr, void *buf, size_t len)
-{
-    image *im = ctx;
-    if ((uint64_t)addr + len > im->len)
-        return OTA32_ERR_RANGE;
-    memcpy(buf, im->data + addr, len);
-    return OTA32_OK;
-}
-
-/* Opening may repair power-cut leftovers: those writes stay in memory. */
-static int img_program(void *ctx, uint32_t addr, const void *buf, size_t len)
-{
-    image *im = ctx;
-    if ((uint64_t)addr + len > im->len)
-        return OTA32_ERR_RANGE;
-    const uint8_t *b = buf;
-    for (size_t i = 0; i < len; i++)
-        im->data[addr + i] &= b[i];
-    return OTA32_OK;
-}
-
-static int img_erase(void *ctx, uint32_t addr)
-{
-    image *im = ctx;
-    if (addr % OTA32_FLASH_SECTOR || (uint64_t)addr + OTA32_FLASH_SECTOR > im->len)
-        return OTA32_ERR_RANGE;
-    memset(im->data + addr, 0xFF, OTA32_FLASH_SECTOR);
-    return OTA32_OK;
-}
-
-static int img_erase_block(void *ctx, uint32_t addr)
-{
-    for (uint32_t a = 0; a < OTA32_FLASH_BLOCK; a += OTA32_FLASH_SECTOR) {
-        int rc = img_erase(ctx, addr + a);
-        if (rc != OTA32_OK)
-            return rc;
-    }
-    return OTA32_OK;
-}
 
 /* Parse FILE [--offset] [--size]; positional arguments land in pos. */
 static int load_image(int argc, char **argv, const char **pos, int want, image *im)
@@ -413,7 +373,9 @@ static int cmd_get(int argc, char **argv)
     int rc = load_image(argc, argv, pos, 3, &im);
     if (rc != 0)
         return rc;
-    ota32_flash_ops f = {&im, (uint32_t)im.len, img_read, img_program, img_erase, img_erase_block};
+    /* Opening may repair power-cut leftovers: those writes stay in memory. */
+    util_mem_flash mem = {im.data, im.len};
+    ota32_flash_ops f = util_mem_flash_ops(&mem);
     static ota32_nvs nvs;
     ota32_diag d;
     get_ctx g = {pos[1], pos[2], {{0}, {0}, 0, 0, 0, 0, 0, 0, 0, 0, NULL}, false};

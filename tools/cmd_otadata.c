@@ -25,47 +25,6 @@ static void usage(FILE *f)
                "  --app-count N    number of ota_N app partitions (default 2)\n");
 }
 
-typedef struct image {
-    uint8_t *data;
-    size_t len;
-} image;
-
-static int img_read(void *ctx, uint32_t addr, void *buf, size_t len)
-{
-    image *im = ctx;
-    if ((uint64_t)addr + len > im->len)
-        return OTA32_ERR_RANGE;
-    memcpy(buf, im->data + addr, len);
-    return OTA32_OK;
-}
-
-static int img_program(void *ctx, uint32_t addr, const void *buf, size_t len)
-{
-    image *im = ctx;
-    if ((uint64_t)addr + len > im->len)
-        return OTA32_ERR_RANGE;
-    const uint8_t *b = buf;
-    for (size_t i = 0; i < len; i++)
-        im->data[addr + i] &= b[i]; /* NOR: programming clears bits */
-    return OTA32_OK;
-}
-
-static int img_erase(void *ctx, uint32_t addr)
-{
-    image *im = ctx;
-    if (addr % OTA32_FLASH_SECTOR || (uint64_t)addr + OTA32_FLASH_SECTOR > im->len)
-        return OTA32_ERR_RANGE;
-    memset(im->data + addr, 0xFF, OTA32_FLASH_SECTOR);
-    return OTA32_OK;
-}
-
-static int img_erase_block(void *ctx, uint32_t addr)
-{
-    (void)ctx;
-    (void)addr;
-    return OTA32_ERR_UNSUPPORTED;
-}
-
 static void show_entry(const ota32_ota_entry *e, unsigned copy, uint32_t addr, unsigned apps)
 {
     printf("copy %u @0x%x: ", copy, addr);
@@ -157,16 +116,14 @@ int cmd_otadata(int argc, char **argv)
             return 2;
         }
     }
-    image im;
+    util_mem_flash im;
     im.data = util_read_file(pos[0], &im.len);
     if (!im.data)
         return 1;
     if (!have_off)
         off = im.len == OTA32_OTADATA_SIZE ? 0 : 0xF000;
     int status = 0;
-    ota32_flash_ops f = {&im,       im.len > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)im.len,
-                         img_read,  img_program,
-                         img_erase, img_erase_block};
+    ota32_flash_ops f = util_mem_flash_ops(&im);
     ota32_ota_entry e[2];
     int rc = off % OTA32_FLASH_SECTOR ? OTA32_ERR_RANGE : ota32_otadata_read(&f, (uint32_t)off, e);
     if (rc != OTA32_OK) {

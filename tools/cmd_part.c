@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "json_out.h"
 #include "ota32/partition.h"
 #include "posix_hash.h"
 #include "util.h"
@@ -306,24 +307,41 @@ static char *table_csv(const ota32_ptable *t, int *len)
     return csv;
 }
 
+/* What gen and show start with: --help, the arguments, the table loaded
+ * (malloc'd). NULL when the command ends there, with its exit status in
+ * *status. */
+static ota32_ptable *start(int argc, char **argv, const char *help, bool show, part_args *a,
+                           bool *is_bin, int *status)
+{
+    *status = 0;
+    if (util_wants_help(argc, argv)) {
+        fputs(help, stdout);
+        return NULL;
+    }
+    *status = parse_args(argc, argv, show, a);
+    if (*status)
+        return NULL;
+    ota32_ptable *t = malloc(sizeof *t);
+    if (!t) {
+        *status = util_fail("out of memory");
+        return NULL;
+    }
+    if (load(a, t, is_bin)) {
+        free(t);
+        *status = 1;
+        return NULL;
+    }
+    return t;
+}
+
 static int part_gen(int argc, char **argv)
 {
-    if (util_wants_help(argc, argv)) {
-        fputs(gen_help, stdout);
-        return 0;
-    }
     part_args a;
-    int rc = parse_args(argc, argv, false, &a);
-    if (rc)
-        return rc;
-    ota32_ptable *t = malloc(sizeof *t);
-    if (!t)
-        return util_fail("out of memory");
     bool is_bin;
-    if (load(&a, t, &is_bin)) {
-        free(t);
-        return 1;
-    }
+    int rc;
+    ota32_ptable *t = start(argc, argv, gen_help, false, &a, &is_bin, &rc);
+    if (!t)
+        return rc;
     if (is_bin) {
         int len;
         char *csv = table_csv(t, &len);
@@ -401,15 +419,15 @@ static void print_json(const ota32_ptable *t)
         const char *tn = ota32_pt_type_name(p->type),
                    *sn = ota32_pt_subtype_name(p->type, p->subtype);
         printf("%s\n  {\"name\": ", i ? "," : "");
-        util_json_str(stdout, p->label);
+        ota32_json_str(stdout, p->label);
         printf(", \"type\": %u, \"type_name\": ", p->type);
         if (tn)
-            util_json_str(stdout, tn);
+            ota32_json_str(stdout, tn);
         else
             printf("null");
         printf(", \"subtype\": %u, \"subtype_name\": ", p->subtype);
         if (sn)
-            util_json_str(stdout, sn);
+            ota32_json_str(stdout, sn);
         else
             printf("null");
         printf(", \"offset\": %lu, \"size\": %lu, \"encrypted\": %s, \"readonly\": %s, "
@@ -423,22 +441,12 @@ static void print_json(const ota32_ptable *t)
 
 static int part_show(int argc, char **argv)
 {
-    if (util_wants_help(argc, argv)) {
-        fputs(show_help, stdout);
-        return 0;
-    }
     part_args a;
-    int rc = parse_args(argc, argv, true, &a);
-    if (rc)
-        return rc;
-    ota32_ptable *t = malloc(sizeof *t);
-    if (!t)
-        return util_fail("out of memory");
     bool is_bin;
-    if (load(&a, t, &is_bin)) {
-        free(t);
-        return 1;
-    }
+    int rc;
+    ota32_ptable *t = start(argc, argv, show_help, true, &a, &is_bin, &rc);
+    if (!t)
+        return rc;
     bool all = !a.want_csv && !a.want_table && !a.want_json;
     if (a.want_csv || all) {
         int len;

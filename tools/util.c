@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +38,7 @@ uint8_t *util_read_file(const char *path, size_t *len)
     return buf;
 }
 
-int util_write_file(const char *path, const void *data, size_t len)
+int util_write_file_with(const char *path, int (*fill)(void *arg, void *file), void *arg)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -46,14 +47,34 @@ int util_write_file(const char *path, const void *data, size_t len)
         fprintf(stderr, "ota32: %s: %s\n", path, strerror(errno));
         return OTA32_ERR_IO;
     }
-    bool ok = fwrite(data, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
+    int filled = fill(arg, f);
+    bool ok = (fclose(f) == 0) && filled == 0;
+    if (filled >= 0 && (!ok || rename(tmp, path) != 0)) {
         fprintf(stderr, "ota32: %s: %s\n", path, strerror(errno));
+        ok = false;
+    }
+    if (!ok) {
         unlink(tmp);
         return OTA32_ERR_IO;
     }
     return OTA32_OK;
+}
+
+typedef struct write_buf {
+    const void *data;
+    size_t len;
+} write_buf;
+
+static int fill_buf(void *arg, void *file)
+{
+    const write_buf *b = arg;
+    return fwrite(b->data, 1, b->len, file) == b->len ? 0 : 1;
+}
+
+int util_write_file(const char *path, const void *data, size_t len)
+{
+    write_buf b = {data, len};
+    return util_write_file_with(path, fill_buf, &b);
 }
 
 bool util_parse_uint(const char *s, uint64_t max, uint64_t *out)
@@ -112,15 +133,31 @@ void util_report(const char *context, int err, const ota32_diag *diag)
         fprintf(stderr, "ota32: %s: %s\n", context, ota32_strerror(err));
 }
 
+static void vfail(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+static void vfail(const char *fmt, va_list ap)
+{
+    fputs("ota32: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int util_fail(const char *fmt, ...)
 {
     va_list ap;
-    fputs("ota32: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfail(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return 1;
+}
+
+int util_usage_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(fmt, ap);
+    va_end(ap);
+    return 2;
 }
 
 bool util_wants_help(int argc, char **argv)
@@ -129,6 +166,90 @@ bool util_wants_help(int argc, char **argv)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
             return true;
     return false;
+}
+
+void util_esptool_option(char *name, size_t cap, const char *arg, const char **value)
+{
+    *value = NULL;
+    size_t i = 0;
+    for (; arg[i] && arg[i] != '=' && i + 1 < cap; i++)
+        name[i] = (i > 1 && arg[i] == '_') ? '-' : arg[i];
+    name[i] = 0;
+    if (arg[i] == '=')
+        *value = arg + i + 1;
+}
+
+const char *util_esptool_value(const char *cmd, const char *const *names, size_t n,
+                               const char *name, const char *arg, const char *val, int argc,
+                               char **argv, int *i)
+{
+    size_t k = 0;
+    while (k < n && strcmp(name, names[k]) != 0)
+        k++;
+    if (k == n) {
+        fprintf(stderr, "ota32: %s: unknown option '%s' (see --help)\n", cmd, arg);
+        return NULL;
+    }
+    if (!val) {
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "ota32: %s: %s needs a value\n", cmd, arg);
+            return NULL;
+        }
+        val = argv[++*i];
+    }
+    return val;
+}
+
+static int mem_read(void *ctx, uint32_t addr, void *buf, size_t len)
+{
+    util_mem_flash *m = ctx;
+    if ((uint64_t)addr + len > m->len)
+        return OTA32_ERR_RANGE;
+    memcpy(buf, m->data + addr, len);
+    return OTA32_OK;
+}
+
+static int mem_program(void *ctx, uint32_t addr, const void *buf, size_t len)
+{
+    util_mem_flash *m = ctx;
+    if ((uint64_t)addr + len > m->len)
+        return OTA32_ERR_RANGE;
+    const uint8_t *b = buf;
+    for (size_t i = 0; i < len; i++)
+        m->data[addr + i] &= b[i]; /* NOR: programming clears bits */
+    return OTA32_OK;
+}
+
+static int mem_erase(void *ctx, uint32_t addr)
+{
+    util_mem_flash *m = ctx;
+    if (addr % OTA32_FLASH_SECTOR || (uint64_t)addr + OTA32_FLASH_SECTOR > m->len)
+        return OTA32_ERR_RANGE;
+    memset(m->data + addr, 0xFF, OTA32_FLASH_SECTOR);
+    return OTA32_OK;
+}
+
+static int mem_erase_block(void *ctx, uint32_t addr)
+{
+    for (uint32_t a = 0; a < OTA32_FLASH_BLOCK; a += OTA32_FLASH_SECTOR) {
+        int rc = mem_erase(ctx, addr + a);
+        if (rc != OTA32_OK)
+            return rc;
+    }
+    return OTA32_OK;
+}
+
+ota32_flash_ops util_mem_flash_ops(util_mem_flash *m)
+{
+    ota32_flash_ops ops = {
+        .ctx = m,
+        .size = m->len > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)m->len,
+        .read = mem_read,
+        .program = mem_program,
+        .erase_sector = mem_erase,
+        .erase_block = mem_erase_block,
+    };
+    return ops;
 }
 
 void util_hex(const uint8_t *data, size_t len, char *out)
@@ -141,18 +262,17 @@ void util_hex(const uint8_t *data, size_t len, char *out)
     out[2 * len] = 0;
 }
 
-void util_json_str(void *file, const char *s)
+cJSON *util_app_desc_json(const ota32_app_desc *a)
 {
-    FILE *f = file;
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
+    char sha[2 * 32 + 1];
+    util_hex(a->app_elf_sha256, sizeof a->app_elf_sha256, sha);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "version", a->version);
+    cJSON_AddStringToObject(o, "project", a->project_name);
+    cJSON_AddStringToObject(o, "idf", a->idf_ver);
+    cJSON_AddStringToObject(o, "date", a->date);
+    cJSON_AddStringToObject(o, "time", a->time);
+    cJSON_AddNumberToObject(o, "secure_version", a->secure_version);
+    cJSON_AddStringToObject(o, "elf_sha256", sha);
+    return o;
 }

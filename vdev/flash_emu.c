@@ -58,11 +58,11 @@ static bool size_ok(uint64_t size)
 
 /* ---- file access -------------------------------------------------------- */
 
-static int file_read(int fd, uint32_t addr, void *buf, size_t len)
+/* All of [addr, addr+len) read into or written from buf. */
+static int file_io(int fd, bool writing, uint32_t addr, uint8_t *p, size_t len)
 {
-    uint8_t *p = buf;
     while (len > 0) {
-        ssize_t n = pread(fd, p, len, (off_t)addr);
+        ssize_t n = writing ? pwrite(fd, p, len, (off_t)addr) : pread(fd, p, len, (off_t)addr);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -74,20 +74,15 @@ static int file_read(int fd, uint32_t addr, void *buf, size_t len)
     return OTA32_OK;
 }
 
+static int file_read(int fd, uint32_t addr, void *buf, size_t len)
+{
+    return file_io(fd, false, addr, buf, len);
+}
+
+/* pwrite does not write through the pointer. */
 static int file_write(int fd, uint32_t addr, const void *buf, size_t len)
 {
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)addr);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return OTA32_ERR_IO;
-        p += n;
-        addr += (uint32_t)n;
-        len -= (size_t)n;
-    }
-    return OTA32_OK;
+    return file_io(fd, true, addr, (uint8_t *)(uintptr_t)buf, len);
 }
 
 /* ---- deterministic tearing ---------------------------------------------- */

@@ -117,19 +117,28 @@ static int boot_update_slot(void *ctx, ota32_slot *slot)
     return OTA32_OK;
 }
 
+/* The last boot, for an op that writes otadata: STATE before any boot,
+ * NOT_FOUND when the table has no otadata partition. */
+static int otadata_boot(vdev *d, const vdev_boot **b)
+{
+    *b = vdev_last_boot(d);
+    if (!*b)
+        return OTA32_ERR_STATE;
+    return (*b)->has_otadata ? OTA32_OK : OTA32_ERR_NOT_FOUND;
+}
+
 /* esp_ota_set_boot_partition: verify the image, then write otadata. */
 static int boot_set_boot(void *ctx, const ota32_slot *slot)
 {
     vdev *d = ctx;
-    const vdev_boot *b = vdev_last_boot(d);
-    if (!b)
-        return OTA32_ERR_STATE;
-    if (!b->has_otadata)
-        return OTA32_ERR_NOT_FOUND;
+    const vdev_boot *b;
+    int rc = otadata_boot(d, &b);
+    if (rc != OTA32_OK)
+        return rc;
     unsigned n = ota32_pt_ota_count(&b->table);
     if (slot->index >= n)
         return OTA32_ERR_RANGE;
-    int rc = vdev_verify_app(vdev_flash(d), slot->offset, slot->size, NULL, NULL);
+    rc = vdev_verify_app(vdev_flash(d), slot->offset, slot->size, NULL, NULL);
     if (rc != OTA32_OK)
         return rc;
     return ota32_otadata_set_boot(vdev_flash(d), b->otadata_offset, slot->index, n, b->rollback);
@@ -138,11 +147,10 @@ static int boot_set_boot(void *ctx, const ota32_slot *slot)
 static int set_state(void *ctx, uint32_t state)
 {
     vdev *d = ctx;
-    const vdev_boot *b = vdev_last_boot(d);
-    if (!b)
-        return OTA32_ERR_STATE;
-    if (!b->has_otadata)
-        return OTA32_ERR_NOT_FOUND;
+    const vdev_boot *b;
+    int rc = otadata_boot(d, &b);
+    if (rc != OTA32_OK)
+        return rc;
     return ota32_otadata_set_state(vdev_flash(d), b->otadata_offset, state);
 }
 

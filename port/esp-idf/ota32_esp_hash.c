@@ -20,7 +20,7 @@ static void *hash_start(void *ctx, ota32_hash_alg alg)
 {
     if (alg != OTA32_HASH_SHA256 && alg != OTA32_HASH_MD5)
         return NULL;
-    esp_hash *h = ota32_esp_alloc_get(ctx, sizeof *h);
+    esp_hash *h = ota32_alloc_count_malloc(ctx, sizeof *h);
     if (!h)
         return NULL;
     h->alg = alg;
@@ -37,7 +37,7 @@ static void *hash_start(void *ctx, ota32_hash_alg alg)
             mbedtls_sha256_free(&h->u.sha256);
         else
             mbedtls_md5_free(&h->u.md5);
-        ota32_esp_alloc_put(ctx, h);
+        ota32_alloc_count_free(ctx, h);
         return NULL;
     }
     return h;
@@ -65,14 +65,14 @@ static int hash_finish(void *ctx, void *hv, uint8_t *out)
         rc = mbedtls_md5_finish(&h->u.md5, d);
         mbedtls_md5_free(&h->u.md5);
     }
-    ota32_esp_alloc_put(ctx, h);
+    ota32_alloc_count_free(ctx, h);
     return rc == 0 ? OTA32_OK : OTA32_ERR_IO;
 }
 
 static void *hash_clone(void *ctx, void *hv)
 {
     const esp_hash *h = hv;
-    esp_hash *c = ota32_esp_alloc_get(ctx, sizeof *c);
+    esp_hash *c = ota32_alloc_count_malloc(ctx, sizeof *c);
     if (!c)
         return NULL;
     c->alg = h->alg;

@@ -31,13 +31,14 @@ esp_err_t ota32_esp_platform_init(ota32_platform *plat)
         memset(plat, 0, sizeof *plat);
         return e;
     }
+    ota32_esp_alloc_init(&port->alloc);
     ota32_esp_transport_init(&port->transport);
     plat->kv = ota32_esp_kv_ops();
     plat->boot = ota32_esp_boot_ops(&port->flash);
     plat->transport = ota32_esp_transport_ops(&port->transport);
     plat->clock = ota32_esp_clock_ops();
     plat->hash = ota32_esp_hash_ops(&port->alloc);
-    plat->alloc = ota32_esp_alloc_ops(&port->alloc);
+    plat->alloc = ota32_alloc_count_ops(&port->alloc);
     plat->log = ota32_esp_log_ops();
     return ESP_OK;
 }
@@ -69,5 +70,5 @@ void ota32_esp_platform_heap_stats(const ota32_platform *plat, ota32_esp_heap_st
         return;
     out->current = port->alloc.current;
     out->peak = port->alloc.peak;
-    out->failures = port->alloc.failures;
+    out->failures = (size_t)port->alloc.failures;
 }

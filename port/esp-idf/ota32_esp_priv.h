@@ -12,6 +12,7 @@
 #include "esp_err.h"
 #include "esp_partition.h"
 #include "esp_tls.h"
+#include "ota32/alloc.h"
 #include "ota32/platform.h"
 
 #define OTA32_ESP_TAG "ota32"
@@ -19,9 +20,7 @@
 /* App partitions a table can hold: factory, test and ota_0..ota_15. */
 #define OTA32_ESP_MAX_APPS 18
 
-typedef struct ota32_esp_alloc {
-    size_t current, peak, failures;
-} ota32_esp_alloc;
+typedef ota32_alloc_count ota32_esp_alloc;
 
 typedef struct ota32_esp_flash {
     const esp_partition_t *apps[OTA32_ESP_MAX_APPS];
@@ -48,12 +47,11 @@ typedef struct ota32_esp_port {
     ota32_esp_transport transport;
 } ota32_esp_port;
 
-/* Counted malloc/free, for the ops that allocate outside plat->alloc. */
-void *ota32_esp_alloc_get(ota32_esp_alloc *a, size_t size);
-void ota32_esp_alloc_put(ota32_esp_alloc *a, void *ptr);
+/* The counted heap over ESP-IDF's malloc; the ops that allocate outside
+ * plat->alloc use ota32_alloc_count_malloc/free on it. */
+void ota32_esp_alloc_init(ota32_esp_alloc *a);
 
 /* Each returns the filled ops over its state. */
-ota32_alloc_ops ota32_esp_alloc_ops(ota32_esp_alloc *a);
 esp_err_t ota32_esp_flash_init(ota32_esp_flash *f, ota32_flash_ops *ops);
 ota32_kv_ops ota32_esp_kv_ops(void);
 ota32_boot_ops ota32_esp_boot_ops(ota32_esp_flash *f);

@@ -19,6 +19,7 @@
 #include "mbedtls/ssl.h"
 #include "sdkconfig.h"
 
+#include "common/deadline.h"
 #include "ota32_esp_priv.h"
 
 #if !CONFIG_ESP_TLS_USING_MBEDTLS
@@ -202,10 +203,7 @@ static int io_error(const ota32_esp_transport *t, long n, int err_no)
 /* Milliseconds left until `deadline`, 0 when past. */
 static uint32_t remaining(uint64_t deadline)
 {
-    uint64_t now = now_ms();
-    if (now >= deadline)
-        return 0;
-    return deadline - now > UINT32_MAX ? UINT32_MAX : (uint32_t)(deadline - now);
+    return (uint32_t)ota32_ms_left(now_ms(), deadline, UINT32_MAX);
 }
 
 /* One call of esp_tls_conn_write or _read, retried on timeouts that leave

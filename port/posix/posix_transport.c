@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "common/deadline.h"
 #include "posix_clock.h"
 
 void ota32_posix_transport_init(ota32_posix_transport *t)
@@ -49,11 +50,7 @@ void ota32_posix_transport_close(ota32_posix_transport *t)
 /* Milliseconds left until `deadline`, 0 when past. */
 static int remaining_ms(uint64_t deadline)
 {
-    uint64_t now = ota32_posix_now_ms();
-    if (now >= deadline)
-        return 0;
-    uint64_t left = deadline - now;
-    return left > 0x7fffffff ? 0x7fffffff : (int)left;
+    return (int)ota32_ms_left(ota32_posix_now_ms(), deadline, 0x7fffffff);
 }
 
 /* Wait for `events` on fd until `deadline`: 1 ready, 0 timed out, -1 error. */
@@ -329,6 +326,38 @@ static long tls_io(ota32_posix_transport *t, bool writing, void *buf, size_t len
     }
 }
 
+/* One plain-TCP send or recv, waiting for the socket until `deadline`. */
+static long plain_io(ota32_posix_transport *t, bool writing, void *buf, size_t len,
+                     uint64_t deadline)
+{
+    for (;;) {
+        long n = writing ? send(t->fd, buf, len, MSG_NOSIGNAL) : recv(t->fd, buf, len, 0);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return OTA32_ERR_NET;
+        int w = wait_fd(t->fd, writing ? POLLOUT : POLLIN, deadline);
+        if (w <= 0)
+            return w == 0 ? OTA32_ERR_TIMEOUT : OTA32_ERR_NET;
+    }
+}
+
+/* A send or recv within `timeout_ms`, over TLS or plain TCP, counted. */
+static long transfer(ota32_posix_transport *t, bool writing, void *buf, size_t len,
+                     uint32_t timeout_ms)
+{
+    uint64_t deadline = ota32_posix_now_ms() + timeout_ms;
+    long n = t->ssl ? tls_io(t, writing, buf, len, deadline)
+                    : plain_io(t, writing, buf, len, deadline);
+    if (n > 0 && writing)
+        t->bytes_sent += (uint64_t)n;
+    else if (n > 0)
+        t->bytes_received += (uint64_t)n;
+    return n;
+}
+
 static long tr_send(void *ctx, const void *buf, size_t len, uint32_t timeout_ms)
 {
     ota32_posix_transport *t = ctx;
@@ -336,27 +365,8 @@ static long tr_send(void *ctx, const void *buf, size_t len, uint32_t timeout_ms)
         return OTA32_ERR_STATE;
     if (len == 0)
         return 0;
-    uint64_t deadline = ota32_posix_now_ms() + timeout_ms;
-    long n;
-    if (t->ssl) {
-        n = tls_io(t, true, (void *)(uintptr_t)buf, len, deadline);
-    } else {
-        for (;;) {
-            n = send(t->fd, buf, len, MSG_NOSIGNAL);
-            if (n >= 0)
-                break;
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                return OTA32_ERR_NET;
-            int w = wait_fd(t->fd, POLLOUT, deadline);
-            if (w <= 0)
-                return w == 0 ? OTA32_ERR_TIMEOUT : OTA32_ERR_NET;
-        }
-    }
-    if (n > 0)
-        t->bytes_sent += (uint64_t)n;
-    return n;
+    /* send() and SSL_write() do not write through the pointer. */
+    return transfer(t, true, (void *)(uintptr_t)buf, len, timeout_ms);
 }
 
 static long tr_recv(void *ctx, void *buf, size_t len, uint32_t timeout_ms)
@@ -366,27 +376,7 @@ static long tr_recv(void *ctx, void *buf, size_t len, uint32_t timeout_ms)
         return OTA32_ERR_STATE;
     if (len == 0)
         return OTA32_ERR_INVALID_ARG;
-    uint64_t deadline = ota32_posix_now_ms() + timeout_ms;
-    long n;
-    if (t->ssl) {
-        n = tls_io(t, false, buf, len, deadline);
-    } else {
-        for (;;) {
-            n = recv(t->fd, buf, len, 0);
-            if (n >= 0)
-                break;
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                return OTA32_ERR_NET;
-            int w = wait_fd(t->fd, POLLIN, deadline);
-            if (w <= 0)
-                return w == 0 ? OTA32_ERR_TIMEOUT : OTA32_ERR_NET;
-        }
-    }
-    if (n > 0)
-        t->bytes_received += (uint64_t)n;
-    return n;
+    return transfer(t, false, buf, len, timeout_ms);
 }
 
 static void tr_close(void *ctx)

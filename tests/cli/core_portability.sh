@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # The portable core (src/core, include/ota32) must build for ESP-IDF: no OS or
 # host-library headers. Only freestanding C headers, stdio.h (snprintf),
 # stdlib.h (no allocation in formats), nghttp2 and cJSON are allowed.
 set -euo pipefail
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
+quiet_checks
 cd "${OTA32_SRC:?}"
 allowed='^(stddef|stdint|stdbool|string|stdarg|stdio|stdlib|limits|inttypes|ctype|nghttp2/nghttp2|cjson/cJSON|cJSON)\.h$'
 bad=0
@@ -16,4 +20,5 @@ while IFS= read -r line; do
 done < <(grep -rn '#include <' src/core include/ota32 || true)
 checked=$(find src/core include/ota32 -name '*.[ch]' | wc -l)
 echo "checked $checked files"
-[ "$bad" -eq 0 ] && echo "1 passed, 0 failed" || { echo "0 passed, 1 failed"; exit 1; }
+check "only portable headers included" [ "$bad" -eq 0 ]
+finish

@@ -1,31 +1,18 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # `ota32 device create | flash | boot`: the virtual ESP32's flash layout and
 # the bootloader's choices, checked on the bytes of the device file.
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
+# shellcheck source=../lib/flash.sh
+. "$(dirname "$0")/../lib/flash.sh"
 : "${OTA32:?}" "${OTA32_SHARED:?}"
 V=$OTA32_SHARED/vectors
 IMG=$OTA32_SHARED/esp-images
 APP=$IMG/app-template-esp32.bin
 CSV=$V/partitions_two_ota_8mb.csv
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else ko "$name"; fi; }
-
-# bytes LEN at OFF of FILE, as hex
-hexat() { dd if="$1" bs=1 skip=$(($2)) count=$(($3)) status=none | od -An -tx1 -v | tr -d ' \n'; }
-# is [OFF, OFF+LEN) of FILE all 0xFF?
-blank() {
-  local n
-  n=$(dd if="$1" bs=4096 skip=$(($2 / 4096)) count=$(($3 / 4096)) status=none | wc -c) &&
-    [ "$n" -eq $(($3)) ] &&
-    [ "$(dd if="$1" bs=4096 skip=$(($2 / 4096)) count=$(($3 / 4096)) status=none |
-         tr -d '\377' | wc -c)" -eq 0 ]
-}
-# does [OFF, OFF+size(REF)) of FILE equal REF?
-same_at() { cmp -s <(dd if="$1" bs=4096 skip=$(($2 / 4096)) status=none | head -c "$(stat -c %s "$3")") "$3"; }
+scratch
 
 D=$T/dev.flash
 "$OTA32" device create "$D" --partitions "$CSV" --app "$APP" \
@@ -68,10 +55,7 @@ check "json: not bricked" grep -q '"bricked":[[:space:]]*false' "$T/boot.json"
 
 # An update selected for ota_1 (seq 2, NEW) whose image is broken: the
 # bootloader marks it PENDING_VERIFY, finds the image bad, boots ota_0.
-printf '\x02\x00\x00\x00' >"$T/e1"
-head -c 20 /dev/zero | tr '\0' '\377' >>"$T/e1"
-printf '\x00\x00\x00\x00\x74\x37\xf6\x55' >>"$T/e1"
-dd if="$T/e1" of="$D" bs=1 seek=$((0x10000)) conv=notrunc status=none
+otadata_seq2_new "$D"
 head -c 4096 "$APP" | dd of="$D" bs=1 seek=$((0x3A0000)) conv=notrunc status=none
 "$OTA32" device boot "$D" >"$T/boot2" 2>&1
 check "fallback boot exits 0" [ $? -eq 0 ]
@@ -104,10 +88,7 @@ check "covered sectors erased first (otadata blank again)" blank "$D" 0xF000 0x2
 check "boots after flashing" grep -q "^booted ota_0 at 0x20000" "$T/boot4"
 
 # --no-rollback: NEW stays NEW.
-printf '\x02\x00\x00\x00' >"$T/e2"
-head -c 20 /dev/zero | tr '\0' '\377' >>"$T/e2"
-printf '\x00\x00\x00\x00\x74\x37\xf6\x55' >>"$T/e2"
-dd if="$T/e2" of="$D" bs=1 seek=$((0x10000)) conv=notrunc status=none
+otadata_seq2_new "$D"
 dd if="$APP" of="$D" bs=4096 seek=$((0x3A0000 / 4096)) conv=notrunc status=none
 "$OTA32" device boot "$D" --no-rollback >"$T/boot5" 2>&1
 check "no-rollback boots ota_1" grep -q "^booted ota_1 at 0x3a0000" "$T/boot5"
@@ -134,5 +115,4 @@ check "--help" grep -q "device create DEV.flash\|create DEV.flash" "$T/help"
 "$OTA32" device boot --help >/dev/null
 check "boot --help exits 0" [ $? -eq 0 ]
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2015 # ok and ko always succeed
 # `ota32 image elf2image` against esptool v5.3.1's own output for the two
 # reference ELFs, plus its rejections of malformed ELFs.
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
 : "${OTA32:?}" "${OTA32_SHARED:?}"
 IMG=$OTA32_SHARED/esp-images
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL $1"; }
+scratch
 
 # expect NAME STATUS PATTERN CMD...: exit status and a stderr substring.
 expect() {
@@ -108,5 +108,4 @@ else
   ko "--help"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

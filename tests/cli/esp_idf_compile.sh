@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Compile check of the ESP-IDF component (port/esp-idf), the example firmware
 # (examples/esp-idf/main) and the portable core, without an ESP32 toolchain:
 # every .c is compiled against declaration-only stand-ins of exactly the
@@ -21,16 +22,15 @@
 #   - check/host/test_port.c runs the port's ops over fakes of the ESP-IDF
 #     calls (its cases count in the totals).
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
+quiet_checks
 SRC=${OTA32_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 CC=${CC:-cc}
 PORT=$SRC/port/esp-idf
 EXAMPLE=$SRC/examples/esp-idf
 CHECK=$PORT/check/include
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+scratch
 
 # Kconfig defaults as NAME=VALUE lines: int/hex/string defaults as written,
 # bool "default y" as 1, the default option of each choice as 1. Dependencies
@@ -104,7 +104,7 @@ if grep -q '^#define CONFIG_OTA32_POLL_INTERVAL_S 60$' "$T/default/sdkconfig.h" 
     ! grep -q 'CONFIG_OTA32_TLS_CA_BUNDLE' "$T/pem/sdkconfig.h"; then
     ok
 else
-    bad "sdkconfig.h generated from Kconfig lacks the expected defaults"
+    ko "sdkconfig.h generated from Kconfig lacks the expected defaults"
     cat "$T/default/sdkconfig.h"
 fi
 
@@ -131,13 +131,13 @@ compile() {
         -I"$PORT/include" -I"$PORT" -I"$SRC/src/core" "${JSON_INC[@]}" -c "$file" -o "$obj" \
         2>"$T/err"; then
         if grep -q 'warning:' "$T/err"; then
-            bad "$name ($cfg): warnings: $file"
+            ko "$name ($cfg): warnings: $file"
             sed "s|^$SRC/||" "$T/err"
         else
             ok
         fi
     else
-        bad "$name ($cfg): $file"
+        ko "$name ($cfg): $file"
         cat "$T/err"
     fi
 }
@@ -156,7 +156,7 @@ compile example/app_main.pem pem "$EXAMPLE/main/app_main.c" "${STRICT[@]}"
 while IFS= read -r f; do
     compile "core/${f#"$SRC"/src/core/}" default "$f" "${CORE[@]}"
 done < <(find "$SRC/src/core" -name '*.c' | sort)
-[ "$n_port" -ge 10 ] || bad "only $n_port port files found in $PORT"
+[ "$n_port" -ge 10 ] || ko "only $n_port port files found in $PORT"
 
 # The ESP32 integer types.
 for f in "$PORT"/*.c; do
@@ -184,9 +184,9 @@ abi_probe() { # abi_probe fail|pass WHAT PARAMS PRINTF_ARGS: void f(PARAMS) { pr
     if [ "$got" = "$want" ]; then
         ok
     elif [ "$want" = fail ]; then
-        bad "check/abi: $what compiled"
+        ko "check/abi: $what compiled"
     else
-        bad "check/abi: $what does not compile"
+        ko "check/abi: $what does not compile"
         cat "$T/err"
     fi
 }
@@ -207,7 +207,7 @@ known=$( { sed -nE 's/^[ \t]*(menu)?config[ \t]+([A-Za-z0-9_]+).*/\2/p' "$PORT/K
 unknown=$(grep -ohE '\bCONFIG_[A-Z0-9_]+' "$PORT"/*.c "$PORT"/*.h "$PORT/include"/*.h \
               "$EXAMPLE"/main/*.c "$EXAMPLE/main/CMakeLists.txt" "$PORT/CMakeLists.txt" |
           sed 's/^CONFIG_//' | sort -u | comm -23 - <(echo "$known"))
-if [ -z "$unknown" ]; then ok; else bad "CONFIG_ symbols declared by no Kconfig: $unknown"; fi
+if [ -z "$unknown" ]; then ok; else ko "CONFIG_ symbols declared by no Kconfig: $unknown"; fi
 
 # Probes: the stand-ins must reject what ESP-IDF's headers reject.
 probe() {
@@ -215,7 +215,7 @@ probe() {
     printf '%s\n' "$code" >"$T/probe.c"
     if "$CC" "${WARN[@]}" -I"$T/default" -I"$CHECK" -c "$T/probe.c" -o "$T/probe.o" \
         2>"$T/err"; then
-        bad "probe compiled but must not: $what"
+        ko "probe compiled but must not: $what"
     else
         ok
     fi
@@ -259,14 +259,14 @@ early() { # early OUT DIR IDF_MAJOR
         [ -s "$1" ]
 }
 if ! command -v cmake >/dev/null; then
-    bad "cmake not found: cannot run the component's CMakeLists.txt"
+    ko "cmake not found: cannot run the component's CMakeLists.txt"
 elif early "$T/reg5" "$PORT" 5 && early "$T/reg6" "$PORT" 6; then
     want=$( { ls "$PORT"/*.c; find "$SRC/src/core" -name '*.c'; } | xargs -n1 realpath | sort)
     got=$(sed -n 's/^SRCS //p' "$T/reg5" | xargs -n1 realpath | sort)
     if [ "$want" = "$got" ]; then
         ok
     else
-        bad "component SRCS differ from the tree:"
+        ko "component SRCS differ from the tree:"
         diff <(echo "$want") <(echo "$got")
     fi
     if grep -q '^INCLUDE_DIRS ../../include$' "$T/reg5" &&
@@ -274,7 +274,7 @@ elif early "$T/reg5" "$PORT" 5 && early "$T/reg6" "$PORT" 6; then
     then
         ok
     else
-        bad "component include dirs (want ../../include and include, never check/):"
+        ko "component include dirs (want ../../include and include, never check/):"
         grep INCLUDE_DIRS "$T/reg5"
     fi
     req_missing=""
@@ -282,17 +282,17 @@ elif early "$T/reg5" "$PORT" 5 && early "$T/reg6" "$PORT" 6; then
         esp_system lwip; do
         grep -qE "^(PRIV_)?REQUIRES $r$" "$T/reg5" || req_missing="$req_missing $r"
     done
-    if [ -z "$req_missing" ]; then ok; else bad "component does not require:$req_missing"; fi
-    if ! grep -q 'REQUIRES json$' "$T/reg6"; then ok; else bad "ESP-IDF v6 has no json component"; fi
+    if [ -z "$req_missing" ]; then ok; else ko "component does not require:$req_missing"; fi
+    if ! grep -q 'REQUIRES json$' "$T/reg6"; then ok; else ko "ESP-IDF v6 has no json component"; fi
 else
-    bad "port/esp-idf/CMakeLists.txt fails in ESP-IDF's script-mode pass:"
+    ko "port/esp-idf/CMakeLists.txt fails in ESP-IDF's script-mode pass:"
     cat "$T/err"
 fi
 if early "$T/regmain" "$EXAMPLE/main" 5 && grep -q '^PRIV_REQUIRES esp-idf$' "$T/regmain" &&
     grep -q '^SRCS app_main.c$' "$T/regmain"; then
     ok
 else
-    bad "examples/esp-idf/main/CMakeLists.txt: script-mode pass or its registration"
+    ko "examples/esp-idf/main/CMakeLists.txt: script-mode pass or its registration"
     cat "$T/err" "$T/regmain" 2>/dev/null
 fi
 
@@ -314,22 +314,21 @@ if "$CC" -std=gnu11 -Wall -Wextra -Werror -g -O1 "${SAN[@]}" -I"$T/default" -I"$
     rc=$?
     summary=$(tail -n1 "$T/out")
     if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-        pass=$((pass + BASH_REMATCH[1]))
-        fail=$((fail + BASH_REMATCH[2]))
+        PASSED=$((PASSED + BASH_REMATCH[1]))
+        FAILED=$((FAILED + BASH_REMATCH[2]))
         if [ "${BASH_REMATCH[2]}" -ne 0 ]; then
             cat "$T/out"
         elif [ "$rc" -ne 0 ]; then
-            bad "test_port exited $rc"
+            ko "test_port exited $rc"
             cat "$T/out"
         fi
     else
-        bad "test_port: no summary (exit $rc)"
+        ko "test_port: no summary (exit $rc)"
         cat "$T/out"
     fi
 else
-    bad "check/host/test_port does not build"
+    ko "check/host/test_port does not build"
     cat "$T/err"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

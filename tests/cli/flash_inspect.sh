@@ -1,18 +1,17 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # `ota32 flash inspect`: what a whole-flash dump holds and what the bootloader
 # would do with it, without changing the file.
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
+# shellcheck source=../lib/flash.sh
+. "$(dirname "$0")/../lib/flash.sh"
 : "${OTA32:?}" "${OTA32_SHARED:?}"
 V=$OTA32_SHARED/vectors
 IMG=$OTA32_SHARED/esp-images
 APP=$IMG/app-template-esp32.bin
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else ko "$name"; fi; }
-has() { grep -qF -- "$2" "$1"; }
+scratch
 
 # --- the reference merged image: 4 MB of layout, an 8 MB table, 716 KB file
 M=$V/merged.bin
@@ -126,10 +125,7 @@ if [ -s "$T/nvs.bin" ]; then
 fi
 
 # An update waiting for its first boot: reported, but otadata not rewritten.
-printf '\x02\x00\x00\x00' >"$T/e"
-head -c 20 /dev/zero | tr '\0' '\377' >>"$T/e"
-printf '\x00\x00\x00\x00\x74\x37\xf6\x55' >>"$T/e"
-dd if="$T/e" of="$D" bs=1 seek=$((0x10000)) conv=notrunc status=none
+otadata_seq2_new "$D"
 before=$(sha256sum <"$D")
 "$OTA32" flash inspect "$D" >"$T/n" 2>&1
 check "new: would boot ota_1" has "$T/n" \
@@ -164,5 +160,4 @@ check "--help" has "$T/help" "usage: ota32 flash inspect FLASH.bin"
 "$OTA32" flash inspect "$T/missing.bin" >"$T/miss" 2>&1
 check "missing file: exit 1" [ $? -eq 1 ]
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

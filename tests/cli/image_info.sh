@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2015 # ok and ko always succeed
 # `ota32 image info` against `esptool image-info` (v5.3.1) on the reference
 # images: identical text except the first line ("esptool v5.3.1" there,
 # "ota32 <version>" here), and the same facts as JSON.
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
 : "${OTA32:?}" "${OTA32_SHARED:?}"
 IMG=$OTA32_SHARED/esp-images
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL $1"; }
+scratch
 
 version_line=$("$OTA32" --version)
 for name in app-template-esp32 bootloader-esp32 blink-esp32s2; do
@@ -78,5 +78,4 @@ head -c 100 "$IMG/app-template-esp32.bin" >"$T/short.bin"
 "$OTA32" image info >/dev/null 2>&1; [ $? -eq 2 ] && ok "usage error exits 2" || ko "usage error exits 2"
 "$OTA32" image info --help | grep -q "usage: ota32 image info" && ok "--help" || ko "--help"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2015 # ok and ko always succeed
 # `ota32 image make`: exact sizes, determinism, and images that pass
 # `image verify` and `image info`, with checksum and SHA-256 recomputed here
 # by other means (awk over the segment table, sha256sum of the prefix).
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
 : "${OTA32:?}"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL $1"; }
+scratch
 
 le32() { od -An -tu4 -j "$2" -N4 --endian=little "$1" | tr -d ' '; }
 
@@ -90,5 +90,4 @@ rc=$?
 "$OTA32" image make --version 1 --size 128K -o "$T/y.bin" 2>/dev/null; [ $? -eq 2 ] && ok "missing --project" || ko "missing --project"
 "$OTA32" image make --help | grep -qF "from 66560 (0x10400)" && ok "--help names the minimum" || ko "--help names the minimum"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

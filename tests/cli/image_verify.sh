@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2015 # ok and ko always succeed
 # `ota32 image verify`: the reference images pass; each device-side rule
 # rejects with its offset and field; exit codes 0 / 1 / 2.
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
+# shellcheck source=../lib/flash.sh
+. "$(dirname "$0")/../lib/flash.sh"
 : "${OTA32:?}" "${OTA32_SHARED:?}"
 IMG=$OTA32_SHARED/esp-images
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL $1"; }
+scratch
 
 # expect_ok DESC FILE EXPECTED-STDOUT [ARGS...]
 expect_ok() {
@@ -29,9 +31,6 @@ expect_fail() {
   if [ $rc -eq 1 ] && [ "$(cat "$T/err")" = "$want" ] && [ ! -s "$T/out" ]; then ok "$desc"; else
     ko "$desc (rc $rc): $(cat "$T/err")"; fi
 }
-patch() { # file offset hexbytes
-  printf "$(sed 's/../\\x&/g' <<<"$3")" | dd of="$1" bs=1 seek=$(($2)) conv=notrunc status=none
-}
 
 A=$IMG/app-template-esp32.bin
 expect_ok "app-template" "$A" \
@@ -51,28 +50,28 @@ expect_fail "chip revision above the image's maximum" "$A" \
   "ota32: $A: offset 0x11: max_chip_rev_full: image needs chip revision <= v3.99, chip is v4.0" \
   --chip-rev 4.0
 
-cp "$A" "$T/m.bin"; patch "$T/m.bin" 0 e8
+cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" 0 e8
 expect_fail "magic" "$T/m.bin" "ota32: $T/m.bin: offset 0x0: magic: 0xe8, expected 0xe9 (not an app image)"
-cp "$A" "$T/m.bin"; patch "$T/m.bin" 1 11
+cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" 1 11
 expect_fail "segment count" "$T/m.bin" "ota32: $T/m.bin: offset 0x1: segment_count: 17 exceeds the maximum of 16"
-cp "$A" "$T/m.bin"; patch "$T/m.bin" 0x0f 2d01   # min_chip_rev_full = 301
+cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" 0x0f 2d01   # min_chip_rev_full = 301
 expect_fail "chip revision below the image's minimum" "$T/m.bin" \
   "ota32: $T/m.bin: offset 0xf: min_chip_rev_full: image needs chip revision >= v3.1, chip is v3.0" --chip-rev 3.0
-cp "$A" "$T/m.bin"; patch "$T/m.bin" 0x17 02
+cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" 0x17 02
 expect_fail "hash_appended" "$T/m.bin" "ota32: $T/m.bin: offset 0x17: hash_appended: 0x02 is neither 0 nor 1"
-cp "$A" "$T/m.bin"; patch "$T/m.bin" 0x1c 0e8c0100  # segment 0 data_len 0x18c0e
+cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" 0x1c 0e8c0100  # segment 0 data_len 0x18c0e
 expect_fail "data_len % 4" "$T/m.bin" "ota32: $T/m.bin: offset 0x1c: segment 0 data_len: 0x18c0e is not a multiple of 4"
-cp "$A" "$T/m.bin"; patch "$T/m.bin" 0x1c 00000001  # 16 MB
+cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" 0x1c 00000001  # 16 MB
 expect_fail "data_len 16 MB" "$T/m.bin" "ota32: $T/m.bin: offset 0x1c: segment 0 data_len: 0x1000000 is not below 16 MB"
-cp "$A" "$T/m.bin"; patch "$T/m.bin" 0x20010 1c000d40  # IROM load 0x400d001c, data at 0x20018
+cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" 0x20010 1c000d40  # IROM load 0x400d001c, data at 0x20018
 expect_fail "MMU page rule" "$T/m.bin" \
   "ota32: $T/m.bin: offset 0x20010: segment 3 load_addr: 0x400d001c is flash-mapped but its data is at 0x20018 (offset 0x18 in a 64 KB page, load address needs 0x1c)"
-cp "$A" "$T/m.bin"; patch "$T/m.bin" 0x20 00
+cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" 0x20 00
 expect_fail "app descriptor magic" "$T/m.bin" \
   "ota32: $T/m.bin: offset 0x20: app descriptor magic_word: 0xabcd5400, expected 0xabcd5432"
-cp "$A" "$T/m.bin"; patch "$T/m.bin" 0x92eaf 21  # the checksum byte
+cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" 0x92eaf 21  # the checksum byte
 expect_fail "checksum" "$T/m.bin" "ota32: $T/m.bin: offset 0x92eaf: checksum: stored 0x21, calculated 0x20"
-cp "$A" "$T/m.bin"; patch "$T/m.bin" 2 03  # flash mode: only the hash covers it
+cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" 2 03  # flash mode: only the hash covers it
 expect_fail "SHA-256" "$T/m.bin" \
   "ota32: $T/m.bin: offset 0x92eb0: SHA-256: stored 276e1fd4..., calculated $(head -c $((0x92eb0)) "$T/m.bin" | sha256sum | cut -c1-8)... (image is corrupt)"
 head -c 601000 "$A" >"$T/m.bin"
@@ -95,5 +94,4 @@ expect_ok "signature sector" "$T/s.bin" \
 "$OTA32" image verify "$T/none.bin" >/dev/null 2>&1; [ $? -eq 1 ] && ok "missing file exits 1" || ko "missing file exits 1"
 "$OTA32" image verify --help | grep -q "usage: ota32 image verify" && ok "--help" || ko "--help"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

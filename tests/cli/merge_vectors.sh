@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2015 # ok and ko always succeed
 # `ota32 merge` against esptool v5.3.1 merge-bin's output (vectors/merged.bin).
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
 : "${OTA32:?}" "${OTA32_SHARED:?}"
 V=$OTA32_SHARED/vectors
 IMG=$OTA32_SHARED/esp-images
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL $1"; }
+scratch
 
 PARAMS=(--flash-mode dio --flash-freq 40m --flash-size 4MB)
 BL=(0x1000 "$IMG/bootloader-esp32.bin")
@@ -106,5 +106,4 @@ grep -qF "Output data target offset is 0x2000. Input data offset 0x1000 is befor
   && ok "bad frequency" || ko "bad frequency"
 "$OTA32" merge --help | grep -q "usage: ota32 merge" && ok "--help" || ko "--help"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # `ota32 nvs gen | dump | get` against nvs_partition_gen's and nvs_tool.py's
 # own output for the reference CSVs, plus generator edge cases and errors.
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
+# shellcheck source=../lib/flash.sh
+. "$(dirname "$0")/../lib/flash.sh"
 : "${OTA32:?}" "${OTA32_SHARED:?}"
 V=$OTA32_SHARED/vectors
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else ko "$name"; fi; }
-# hex of LEN bytes at OFF of FILE
-hexat() { dd if="$1" bs=1 skip=$(($2)) count=$(($3)) status=none | od -An -tx1 -v | tr -d ' \n'; }
+scratch
 
 # gen: byte-identical to the generator
 check "gen nvs_ota.csv 0x6000 == nvs_partition_gen" \
@@ -89,5 +87,4 @@ check "data larger than the partition" grep -q "Size parameter is less than the 
 check "usage error exits 2" test "$rc" -eq 2
 check "--help" bash -c "'$OTA32' nvs --help | grep -q 'ota32 nvs gen CSV OUT SIZE'"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

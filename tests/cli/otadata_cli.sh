@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # `ota32 otadata show | switch | mark` against otatool's vectors: blank, then
 # ota_0 -> ota_1 -> ota_0, byte for byte; rollback state; marking; errors.
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
+# shellcheck source=../lib/flash.sh
+. "$(dirname "$0")/../lib/flash.sh"
 : "${OTA32:?}" "${OTA32_SHARED:?}"
 V=$OTA32_SHARED/vectors
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else ko "$name"; fi; }
-hexat() { dd if="$1" bs=1 skip=$(($2)) count=$(($3)) status=none | od -An -tx1 -v | tr -d ' \n'; }
+scratch
 
 O=$T/od.bin
 cp "$V/otadata_blank.bin" "$O"
@@ -65,5 +64,4 @@ err=$("$OTA32" otadata show "$T/short.bin" 2>&1); rc=$?
 check "short file rejected" test "$rc" -eq 1
 check "--help" bash -c "'$OTA32' otadata --help | grep -q 'ota32 otadata switch FILE SLOT'"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,25 +1,24 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # ota32 part gen / show against ESP-IDF's reference outputs and the
 # hand-derived tables in tests/data/partitions (see its README.md).
 set -uo pipefail
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
+quiet_checks
 OTA32=${OTA32:?path to the ota32 tool}
 SHARED=${OTA32_SHARED:?shared vectors}
 SRC=${OTA32_SRC:?source tree}
 V=$SHARED/vectors
 D=$SRC/tests/data/partitions
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
+scratch
 # expect_fail STATUS NEEDLE CMD...: exit status and a stderr substring
 expect_fail() {
     local want=$1 needle=$2; shift 2
     "$@" >"$T/out" 2>"$T/err"
     local rc=$?
-    if [ "$rc" -ne "$want" ]; then bad "$* exited $rc, want $want"; cat "$T/err"; return; fi
-    if ! grep -qF -- "$needle" "$T/err"; then bad "$*: stderr lacks: $needle"; cat "$T/err"; return; fi
+    if [ "$rc" -ne "$want" ]; then ko "$* exited $rc, want $want"; cat "$T/err"; return; fi
+    if ! grep -qF -- "$needle" "$T/err"; then ko "$*: stderr lacks: $needle"; cat "$T/err"; return; fi
     ok
 }
 
@@ -83,12 +82,14 @@ check "table flags" grep -qE '^storage +data +spiffs +0x00110000 +0x00010000 +64
 check "json" grep -qF '{"name": "blob", "type": 64, "type_name": null, "subtype": 1, "subtype_name": null, "offset": 1114112, "size": 65536' "$T/j.json"
 
 # Variables come from the environment.
+# shellcheck disable=SC2016 # the variables are for ota32 to expand
 printf 'nvs, data, nvs, , $NVS_SIZE\n${SLOT}, app, ota_0, , 1M\n' >"$T/vars.csv"
 check "env vars" env NVS_SIZE=0x6000 SLOT=ota_0 "$OTA32" part gen "$T/vars.csv" "$T/vars.bin"
 check "env vars bytes" cmp <(head -c 12 "$T/vars.bin" | od -An -tx1) \
     <(printf '\xaa\x50\x01\x02\x00\x90\x00\x00\x00\x60\x00\x00' | od -An -tx1)
 expect_fail 1 "vars.csv:1: Error at line 1: Invalid field value \$NVS_SIZE" \
     env -u NVS_SIZE "$OTA32" part gen "$T/vars.csv" "$T/x.bin"
+# shellcheck disable=SC2016
 printf '$UNSET_PT_VAR, data, nvs, , 0x6000\n' >"$T/unset.csv"
 expect_fail 1 "unset.csv:1: unknown variable 'UNSET_PT_VAR'" "$OTA32" part gen "$T/unset.csv" "$T/x.bin"
 
@@ -130,5 +131,4 @@ check "gen --help" sh -c "\"$OTA32\" part gen --help | grep -q 'usage: ota32 par
 check "show --help" sh -c "\"$OTA32\" part show --help | grep -q 'usage: ota32 part show'"
 expect_fail 1 "nope.csv" "$OTA32" part gen "$T/nope.csv" "$T/x.bin"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

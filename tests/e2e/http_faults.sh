@@ -1,31 +1,15 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # `ota32 fetch` against misbehaving HTTP/2 peers, scripted here in Python
 # with hand-built frames: a server that never answers, one that stalls after
 # the headers, drops the connection or resets the stream mid-body, answers a
 # range request from the wrong offset, and a TLS server without ALPN.
 set -uo pipefail
+# shellcheck source=../lib/peers.sh
+. "$(dirname "$0")/../lib/peers.sh"
 OTA32=${OTA32:?path to the ota32 tool}
-for tool in python3 openssl; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is not installed"
-    echo "0 passed, 0 failed"
-    exit 0
-  fi
-done
-
-T=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/     | /' "$2"; }
+need_tools python3 openssl
+scratch
 
 cat >"$T/h2peer.py" <<'EOF'
 # A scripted HTTP/2 server: prints its port, then serves each connection
@@ -148,8 +132,9 @@ start_peer() { # mode [cert key] -> sets PORT
 }
 
 elapsed_ok() { # start-ms min-s max-s
-  local now=$(date +%s%3N)
-  local d=$((now - $1))
+  local now d
+  now=$(date +%s%3N)
+  d=$((now - $1))
   [ "$d" -ge $(($2 * 1000)) ] && [ "$d" -le $(($3 * 1000)) ]
 }
 
@@ -159,39 +144,39 @@ if ! "$OTA32" fetch "http://127.0.0.1:$PORT/fw.bin" --stall 2 >"$T/out" 2>&1 &&
   grep -q "no data for 2 s from http://127.0.0.1:$PORT/fw.bin (waiting for the response)" "$T/out" &&
   elapsed_ok "$t0" 2 6; then
   ok "silent server: stall timeout after 2 s"
-else bad "silent server: stall timeout" "$T/out"; fi
+else ko "silent server: stall timeout" "$T/out"; fi
 t0=$(date +%s%3N)
 if ! "$OTA32" fetch "http://127.0.0.1:$PORT/fw.bin" --timeout 2 >"$T/out" 2>&1 &&
   grep -q "deadline passed during download from http://127.0.0.1:$PORT/fw.bin" "$T/out" &&
   elapsed_ok "$t0" 1 6; then
   ok "silent server: overall deadline"
-else bad "silent server: overall deadline" "$T/out"; fi
+else ko "silent server: overall deadline" "$T/out"; fi
 
 start_peer stall
 if ! "$OTA32" fetch "http://127.0.0.1:$PORT/fw.bin?sig=SECRET" --stall 2 >"$T/out" 2>&1 &&
   grep -q "no data for 2 s from http://127.0.0.1:$PORT/fw.bin?<redacted> after 0 body bytes" "$T/out" &&
   ! grep -q SECRET "$T/out"; then
   ok "headers then silence: stall timeout"
-else bad "headers then silence: stall timeout" "$T/out"; fi
+else ko "headers then silence: stall timeout" "$T/out"; fi
 
 start_peer drop
 if ! "$OTA32" fetch "http://127.0.0.1:$PORT/fw.bin" -o "$T/drop.bin" >"$T/out" 2>&1 &&
   grep -q "connection closed after 12000 of 100000 body bytes" "$T/out" &&
   grep -q "12000 body bytes received before the failure" "$T/out" && [ ! -e "$T/drop.bin" ]; then
   ok "drop mid-body: network error after 12000 bytes, no output file"
-else bad "drop mid-body" "$T/out"; fi
+else ko "drop mid-body" "$T/out"; fi
 
 start_peer reset
 if ! "$OTA32" fetch "http://127.0.0.1:$PORT/fw.bin" >"$T/out" 2>&1 &&
   grep -q "stream reset (INTERNAL_ERROR) after 12000 of 100000 body bytes" "$T/out"; then
   ok "RST_STREAM mid-body: network error after 12000 bytes"
-else bad "RST_STREAM mid-body" "$T/out"; fi
+else ko "RST_STREAM mid-body" "$T/out"; fi
 
 start_peer badrange
 if ! "$OTA32" fetch "http://127.0.0.1:$PORT/fw.bin" --range 10 >"$T/out" 2>&1 &&
   grep -q "server answered 206 from byte 5, 10 was requested" "$T/out"; then
   ok "206 from the wrong offset refused"
-else bad "206 from the wrong offset refused" "$T/out"; fi
+else ko "206 from the wrong offset refused" "$T/out"; fi
 
 # A TLS server that completes the handshake without selecting h2.
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/k.pem" -out "$T/c.pem" -days 2 \
@@ -200,14 +185,13 @@ start_peer tls-noalpn "$T/c.pem" "$T/k.pem"
 if ! "$OTA32" fetch "https://127.0.0.1:$PORT/fw.bin" --ca "$T/c.pem" >"$T/out" 2>&1 &&
   grep -q "127.0.0.1:$PORT does not speak HTTP/2 over TLS (ALPN selected nothing)" "$T/out"; then
   ok "TLS without ALPN refused"
-else bad "TLS without ALPN refused" "$T/out"; fi
+else ko "TLS without ALPN refused" "$T/out"; fi
 
 # Nobody listening.
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 if ! "$OTA32" fetch "http://127.0.0.1:$PORT/fw.bin" >"$T/out" 2>&1 &&
   grep -q "cannot connect to 127.0.0.1 (127.0.0.1:$PORT): Connection refused" "$T/out"; then
   ok "connection refused named"
-else bad "connection refused named" "$T/out"; fi
+else ko "connection refused named" "$T/out"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # OTA faults against nginx over h2c: 404/403 (not retried), 500 (retried with
 # back-off), a flipped byte (rejected; the old firmware still boots), a wrong
 # chip and an oversized image (rejected before any flash erase: the device's
 # flash operation counters prove it), a stall (timeout, then resume), and the
 # file changing between attempts (If-Range mismatch -> restart).
-source "$(dirname "$0")/ota_lib.sh"
+set -uo pipefail
+# shellcheck source=../lib/ota.sh
+. "$(dirname "$0")/../lib/ota.sh"
+OTA32=${OTA32:?path to the ota32 tool}
+OTA32_SHARED=${OTA32_SHARED:?path to the shared reference data}
+scratch
 
 # The command line itself: help, usage errors (2), a missing device (1).
 "$OTA32" device run --help >"$T/help.out" 2>&1
@@ -19,9 +25,7 @@ expect_contains "cli: bad value named" "$T/usage.out" "--window 12: bad value"
 expect_eq "cli: missing device exit status" "$?" 1
 expect_contains "cli: missing device named" "$T/nodev.out" "none.flash"
 
-make_images || { fail "image make"; finish; }
-mkdir -p "$T/www"
-cp "$T/v2.bin" "$T/www/v2.bin"
+make_images || { ko "image make"; finish; }
 cp "$OTA32_SHARED/esp-images/blink-esp32s2.bin" "$T/www/s2.bin"
 # One byte flipped in the middle of the image.
 cp "$T/v2.bin" "$T/www/flipped.bin"
@@ -32,18 +36,16 @@ open(p, "wb").write(b)
 PY
 # Larger than ota_1 (0x377000 bytes).
 "$OTA32" image make --version big --project demo --size $((0x377000 + 16)) \
-    -o "$T/www/big.bin" >/dev/null || fail "image make big"
+    -o "$T/www/big.bin" >/dev/null || ko "image make big"
 NGINX=$(free_port)
-start_nginx "$T/www" "$NGINX" || { fail "nginx start"; finish; }
+nginx_h2 "$T/www" "$NGINX" || { ko "nginx start"; finish; }
 U="http://127.0.0.1:$NGINX"
 
 # rejected NAME URL WANT_TEXT: the update fails with WANT_TEXT, nothing was
 # erased in the flash, and the old firmware is still what boots.
 rejected_early() {
     local name=$1
-    new_device "$name"
-    write_config "$T/$name.cfg" "$2" v2
-    run_device "$name" "$T/$name.cfg"
+    run_update "$name" "$2" v2
     expect_eq "$name: exit status 1" "$RC" 1
     expect_contains "$name: reason" "$T/$name.out" "$3"
     expect_eq "$name: no flash erase during the update" \
@@ -61,9 +63,7 @@ rejected_early oversized "$U/big.bin" "larger than ota_1"
 expect_eq "oversized: nothing programmed" "$(json "$T/oversized.json" apply_flash.programs)" 0
 
 # 500: retried with back-off (--max-retries 2: three requests), then given up.
-new_device e500
-write_config "$T/e500.cfg" "$U/status500" v2
-run_device e500 "$T/e500.cfg" --max-retries 2
+run_update e500 "$U/status500" v2 --max-retries 2
 expect_eq "500: exit status 1" "$RC" 1
 expect_contains "500: reason" "$T/e500.out" "500"
 expect_eq "500: retried" "$(json "$T/e500.json" requests)" 3
@@ -71,9 +71,7 @@ expect_eq "500: two back-off waits logged" "$(grep -c 'retrying in' "$T/e500.out
 expect_eq "500: old firmware boots" "$(inspect e500)" "ota_0 VALID "
 
 # A flipped byte: the download completes, verification fails, no switch.
-new_device flipped
-write_config "$T/flipped.cfg" "$U/flipped.bin" v2
-run_device flipped "$T/flipped.cfg"
+run_update flipped "$U/flipped.bin" v2
 expect_eq "flipped: exit status 1" "$RC" 1
 expect_contains "flipped: reason" "$T/flipped.out" "update to \"v2\" failed"
 expect_eq "flipped: old firmware boots" "$(inspect flipped)" "ota_0 VALID "
@@ -83,9 +81,7 @@ expect_eq "flipped: not retried" "$(json "$T/flipped.json" requests)" 1
 # A stall: no byte for 2 s fails the request; the retry resumes.
 P=$(free_port)
 start_proxy "$NGINX" "$P" "stall:0:300000"
-new_device stall
-write_config "$T/stall.cfg" "http://127.0.0.1:$P/v2.bin" v2
-run_device stall "$T/stall.cfg" --stall-timeout 2
+run_update stall "http://127.0.0.1:$P/v2.bin" v2 --stall-timeout 2
 expect_eq "stall: exit status" "$RC" 0
 expect_contains "stall: timeout logged" "$T/stall.out" "retrying in"
 expect_eq "stall: resumed" "$(json "$T/stall.json" resumes)" 1
@@ -98,9 +94,7 @@ touch -d "2020-01-01 00:00:00" "$T/next.bin" # another mtime: another ETag
 cp "$T/v2.bin" "$T/www/changing.bin"
 P2=$(free_port)
 start_proxy "$NGINX" "$P2" "cut:0:300000,swap:0:$T/next.bin:$T/www/changing.bin"
-new_device changed
-write_config "$T/changed.cfg" "http://127.0.0.1:$P2/changing.bin" v3
-run_device changed "$T/changed.cfg"
+run_update changed "http://127.0.0.1:$P2/changing.bin" v3
 expect_eq "changed: exit status" "$RC" 0
 expect_eq "changed: restarted" "$(json "$T/changed.json" restarts)" 1
 expect_eq "changed: flash inspect" "$(inspect changed)" "ota_1 VALID v3"
@@ -116,8 +110,7 @@ expect_eq "config down: old firmware boots" "$(inspect nocfg)" "ota_0 VALID "
 
 # A bad config never starts a download.
 new_device badcfg
-printf '{"services":[{"name":"OTA","namespace":"rdk","type":"generic","model":"ota_service","attributes":{"url":"%s","version":"%s"}}]}\n' \
-    "$U/v2.bin" "$(printf 'x%.0s' $(seq 1 131))" >"$T/badcfg.cfg"
+write_config "$T/badcfg.cfg" "$U/v2.bin" "$(printf 'x%.0s' $(seq 1 131))"
 BEFORE=$(wc -l <"$T/nginx-$NGINX/logs/access.log")
 run_device badcfg "$T/badcfg.cfg"
 expect_eq "bad config: exit status 1" "$RC" 1

@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # OTA over h2c (HTTP/2 with prior knowledge, what a device speaks for http://):
 # a whole update against nghttpd, resume after drops at several offsets
 # against nginx (Range + If-Range), and a restart when the server answers 200
 # to a range (nghttpd ignores Range).
-source "$(dirname "$0")/ota_lib.sh"
+set -uo pipefail
+# shellcheck source=../lib/ota.sh
+. "$(dirname "$0")/../lib/ota.sh"
+OTA32=${OTA32:?path to the ota32 tool}
+OTA32_SHARED=${OTA32_SHARED:?path to the shared reference data}
+scratch
 
-make_images || { fail "image make"; finish; }
-mkdir -p "$T/www"
-cp "$T/v2.bin" "$T/www/v2.bin"
+make_images || { ko "image make"; finish; }
 NGHTTPD=$(free_port)
-start_nghttpd "$T/www" "$NGHTTPD" || { fail "nghttpd start"; finish; }
+start_nghttpd "$T/www" "$NGHTTPD" || { ko "nghttpd start"; finish; }
 NGINX=$(free_port)
-start_nginx "$T/www" "$NGINX" || { fail "nginx start"; finish; }
+nginx_h2 "$T/www" "$NGINX" || { ko "nginx start"; finish; }
 LEN=$(stat -c %s "$T/v2.bin")
 
 # 1. A clean update; the URL's query (a signed URL) never reaches the logs.
-new_device plain
-write_config "$T/plain.cfg" "http://127.0.0.1:$NGHTTPD/v2.bin?token=s3cret" v2
-run_device plain "$T/plain.cfg"
+run_update plain "http://127.0.0.1:$NGHTTPD/v2.bin?token=s3cret" v2
 expect_eq "update: exit status" "$RC" 0
 expect_eq "update: flash inspect (boot, state, OTA_VERSION)" "$(inspect plain)" "ota_1 VALID v2"
 expect_eq "update: summary old slot" "$(json "$T/plain.json" old_slot)" 0
@@ -38,9 +40,7 @@ expect_eq "update: slot erased ahead in 64 KB blocks" \
 # 2. Drops at three offsets: each attempt resumes where the last one stopped.
 P=$(free_port)
 start_proxy "$NGINX" "$P" "cut:0:100000,cut:1:300000,cut:2:4000"
-new_device drops
-write_config "$T/drops.cfg" "http://127.0.0.1:$P/v2.bin" v2
-run_device drops "$T/drops.cfg"
+run_update drops "http://127.0.0.1:$P/v2.bin" v2
 expect_eq "drops: exit status" "$RC" 0
 expect_eq "drops: flash inspect" "$(inspect drops)" "ota_1 VALID v2"
 expect_eq "drops: requests" "$(json "$T/drops.json" requests)" 4
@@ -56,9 +56,7 @@ expect_eq "drops: proxy saw 3 cuts" "$(grep -c ' cut$' "$T/proxy-$P.log")" 3
 # 3. A server that ignores Range: the 200 restarts the download from byte 0.
 P2=$(free_port)
 start_proxy "$NGHTTPD" "$P2" "cut:0:400000"
-new_device norange
-write_config "$T/norange.cfg" "http://127.0.0.1:$P2/v2.bin" v2
-run_device norange "$T/norange.cfg"
+run_update norange "http://127.0.0.1:$P2/v2.bin" v2
 expect_eq "no range: exit status" "$RC" 0
 expect_eq "no range: flash inspect" "$(inspect norange)" "ota_1 VALID v2"
 expect_eq "no range: restarted once" "$(json "$T/norange.json" restarts)" 1

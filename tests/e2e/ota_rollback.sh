@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Rollback against `ota32 serve --config`: the device polls its machine config
 # over HTTP/2 like it polls the cloud. A firmware that never confirms
 # (--no-confirm) is rolled back by the bootloader, recorded as failed and not
 # downloaded again in a loop; a new version in the config is installed.
-source "$(dirname "$0")/ota_lib.sh"
+set -uo pipefail
+# shellcheck source=../lib/ota.sh
+. "$(dirname "$0")/../lib/ota.sh"
+OTA32=${OTA32:?path to the ota32 tool}
+OTA32_SHARED=${OTA32_SHARED:?path to the shared reference data}
+scratch
 
-make_images || { fail "image make"; finish; }
+make_images || { ko "image make"; finish; }
 PORT=$(free_port)
 write_config "$T/machine.json" "http://127.0.0.1:$PORT/v2.bin" v2
 "$OTA32" serve "$T/v2.bin" "$T/v3.bin" --bind 127.0.0.1 --port "$PORT" \
     --config "$T/machine.json" >"$T/serve.out" 2>"$T/serve.log" &
 PIDS+=($!)
-wait_port "$PORT" || { fail "ota32 serve start"; finish; }
+wait_port "$PORT" || { ko "ota32 serve start"; finish; }
 CFG="http://127.0.0.1:$PORT/config"
 downloads() { grep -c '"GET /v2.bin' "$T/serve.log"; }
 

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # OTA over HTTP/2 with TLS (ALPN h2) against nginx, with a CA made here:
 # the update succeeds with --ca, and without it the certificate is refused
 # before anything is written.
-source "$(dirname "$0")/ota_lib.sh"
+set -uo pipefail
+# shellcheck source=../lib/ota.sh
+. "$(dirname "$0")/../lib/ota.sh"
+OTA32=${OTA32:?path to the ota32 tool}
+OTA32_SHARED=${OTA32_SHARED:?path to the shared reference data}
+scratch
 
-make_images || { fail "image make"; finish; }
-make_ca || { fail "openssl CA"; finish; }
-mkdir -p "$T/www"
-cp "$T/v2.bin" "$T/www/v2.bin"
+make_images || { ko "image make"; finish; }
+make_ca "$T/ca" rsa localhost "DNS:localhost,IP:127.0.0.1" || { ko "openssl CA"; finish; }
 PORT=$(free_port)
-start_nginx "$T/www" "$PORT" tls || { fail "nginx start"; finish; }
+nginx_h2 "$T/www" "$PORT" "$T/ca" || { ko "nginx start"; finish; }
 
-new_device tls
-write_config "$T/tls.cfg" "https://localhost:$PORT/v2.bin?X-Sig=abc123" v2
-run_device tls "$T/tls.cfg" --ca "$T/ca/ca.crt"
+run_update tls "https://localhost:$PORT/v2.bin?X-Sig=abc123" v2 --ca "$T/ca/ca.crt"
 expect_eq "tls: exit status" "$RC" 0
 expect_eq "tls: flash inspect (boot, state, OTA_VERSION)" "$(inspect tls)" "ota_1 VALID v2"
 expect_eq "tls: bytes" "$(json "$T/tls.json" bytes_written)" "$(stat -c %s "$T/v2.bin")"
@@ -33,9 +35,7 @@ expect_eq "untrusted: old firmware boots" "$(inspect untrusted)" "ota_0 VALID "
 # Resume works over TLS too: a drop through a TCP proxy, continued with Range.
 P=$(free_port)
 start_proxy "$PORT" "$P" "cut:0:200000"
-new_device tlsdrop
-write_config "$T/tlsdrop.cfg" "https://localhost:$P/v2.bin" v2
-run_device tlsdrop "$T/tlsdrop.cfg" --ca "$T/ca/ca.crt"
+run_update tlsdrop "https://localhost:$P/v2.bin" v2 --ca "$T/ca/ca.crt"
 expect_eq "tls drop: exit status" "$RC" 0
 expect_eq "tls drop: resumed" "$(json "$T/tlsdrop.json" resumes)" 1
 expect_eq "tls drop: flash inspect" "$(inspect tlsdrop)" "ota_1 VALID v2"

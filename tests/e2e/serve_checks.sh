@@ -1,65 +1,26 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # What ota32 serve refuses to hand to devices, and how it says so: merged
 # images (made by `ota32 merge`, by esptool, and crafted), files that are not
 # app images, images larger than the smallest ota_N partition; --force;
 # usage errors; the service block with --version.
 set -u
+# shellcheck source=../lib/peers.sh
+. "$(dirname "$0")/../lib/peers.sh"
+quiet_checks
 OTA32=${OTA32:?path to the ota32 tool}
 SHARED=${OTA32_SHARED:?shared test data}
 APP=$SHARED/esp-images/app-template-esp32.bin
 
-pass=0 fail=0
-T=$(mktemp -d)
-PID=
-cleanup() {
-    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-        kill -KILL "$PID" 2>/dev/null
-    fi
-    rm -rf "$T"
-}
-trap cleanup EXIT
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-    else
-        echo "FAIL: $name"
-        fail=$((fail + 1))
-    fi
-}
-eq() { [ "$1" = "$2" ] || { echo "  expected [$2], got [$1]"; return 1; }; }
-has() { grep -qiF -- "$2" "$1" || { echo "  $1 lacks [$2]"; return 1; }; }
-hasnt() { ! grep -qiF -- "$2" "$1" || { echo "  $1 has [$2]"; return 1; }; }
+scratch
 
 # A refused start: exit status 1 within a few seconds, no listener.
+# shellcheck disable=SC2317 # called through check
 refused() { # args...
     local rc=0
     timeout 20 "$OTA32" serve "$@" --bind 127.0.0.1 --port 0 >"$T/out" 2>"$T/err" || rc=$?
     [ "$rc" -eq 1 ] || { echo "  exit status $rc"; cat "$T/err"; return 1; }
     ! grep -q "listening on" "$T/out"
-}
-
-start_server() {
-    "$OTA32" serve "$@" --bind 127.0.0.1 --port 0 >"$T/out" 2>"$T/err" &
-    PID=$!
-    PORT=
-    for _ in $(seq 100); do
-        PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$T/out")
-        [ -n "$PORT" ] && return 0
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "server did not start:"
-    cat "$T/out" "$T/err"
-    return 1
-}
-stop_server() {
-    kill -TERM "$PID"
-    local rc=0
-    wait "$PID" || rc=$?
-    PID=
-    return $rc
 }
 
 # --- inputs ---
@@ -94,37 +55,37 @@ CSV
 # --- merged images ---
 for m in merged.bin crafted.bin padded.bin; do
     check "merged $m refused" refused "$T/$m"
-    check "merged $m explained" has "$T/err" "merged image (bootloader + partition table + app)"
-    check "points to make flash-esp32-bin" has "$T/err" "make flash-esp32-bin"
-    check "points to make build-esp32-ota" has "$T/err" "make build-esp32-ota"
+    check "merged $m explained" has_i "$T/err" "merged image (bootloader + partition table + app)"
+    check "points to make flash-esp32-bin" has_i "$T/err" "make flash-esp32-bin"
+    check "points to make build-esp32-ota" has_i "$T/err" "make build-esp32-ota"
 done
 check "esptool's merged image refused" refused "$SHARED/vectors/merged.bin"
-check "esptool's merged image message names the file" has "$T/err" "vectors/merged.bin: 732880 bytes, this is a merged image"
+check "esptool's merged image message names the file" has_i "$T/err" "vectors/merged.bin: 732880 bytes, this is a merged image"
 
 # --- not app images ---
 check "text file refused" refused "$T/notes.txt"
-check "text file message" has "$T/err" "not a valid app image: offset 0x0"
+check "text file message" has_i "$T/err" "not a valid app image: offset 0x0"
 check "truncated image refused" refused "$T/truncated.bin"
-check "truncated message" has "$T/err" "not a valid app image"
+check "truncated message" has_i "$T/err" "not a valid app image"
 check "bootloader refused" refused "$SHARED/esp-images/bootloader-esp32.bin"
 check "one bad file stops the start" refused "$APP" "$T/notes.txt"
-check "--force hint" has "$T/err" "--force"
+check "--force hint" has_i "$T/err" "--force"
 
 # --- partition size ---
 check "oversized image refused with --partitions" refused "$T/made.bin" --partitions "$T/small.csv"
-check "names the image size" has "$T/err" "image is 1572864 bytes (0x180000)"
-check "names the smallest ota partition" has "$T/err" "smallest OTA partition ota_1 (1048576 bytes, 0x100000)"
+check "names the image size" has_i "$T/err" "image is 1572864 bytes (0x180000)"
+check "names the smallest ota partition" has_i "$T/err" "smallest OTA partition ota_1 (1048576 bytes, 0x100000)"
 check "fitting image accepted" start_server "$APP" --partitions "$T/small.csv"
 stop_server
 check "bad partition CSV refused" refused "$APP" --partitions "$T/notes.txt"
 printf 'nvs, data, nvs, 0x9000, 0x6000\nfactory, app, factory, 0x10000, 1M\n' >"$T/factory.csv"
 check "table without ota partitions refused" refused "$APP" --partitions "$T/factory.csv"
-check "says why" has "$T/err" "no ota_N app partition"
+check "says why" has_i "$T/err" "no ota_N app partition"
 
 # --- --force: warn, then serve ---
 check "--force serves a merged image" start_server "$T/merged.bin" "$T/made.bin" --force \
     --version 9.9.9
-check "--force warns" has "$T/err" "merged.bin: warning:"
+check "--force warns" has_i "$T/err" "merged.bin: warning:"
 curl -sS --http2-prior-knowledge -o "$T/got.bin" "http://127.0.0.1:$PORT/merged.bin"
 check "--force bytes" cmp -s "$T/got.bin" "$T/merged.bin"
 curl -sS --http2-prior-knowledge -o "$T/got.bin" "http://127.0.0.1:$PORT/made.bin"
@@ -139,7 +100,7 @@ stop_server
 
 # --- service block from the app descriptor of a made image ---
 check "made image served without --force" start_server "$T/made.bin" --quiet
-check "banner describes the image" has "$T/out" 'made.bin: ESP32 app "blink", version "2.0.1-dev"'
+check "banner describes the image" has_i "$T/out" 'made.bin: ESP32 app "blink", version "2.0.1-dev"'
 sed -n '/^{/,/^}/p' "$T/out" >"$T/block.json"
 check "block version from the descriptor" python3 -c '
 import json, sys
@@ -149,19 +110,19 @@ assert b == {"name": "OTA", "namespace": "rdk", "type": "generic", "model": "ota
     "$T/block.json"
 curl -sS --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$PORT/made.bin"
 stop_server
-check "--quiet: no access log" hasnt "$T/err" '"GET /made.bin"'
-check "--quiet: summary still printed" has "$T/out" "stopped after"
+check "--quiet: no access log" hasnt_i "$T/err" '"GET /made.bin"'
+check "--quiet: summary still printed" has_i "$T/out" "stopped after"
 
 # --- --dir: a refused file answers 503, the others are served ---
 mkdir -p "$T/www"
 cp "$T/merged.bin" "$T/www/merged.bin"
 cp "$APP" "$T/www/app.bin"
 check "--dir starts with a bad file inside" start_server --dir "$T/www"
-check "--dir reports the bad file" has "$T/err" "merged.bin: not served: "
+check "--dir reports the bad file" has_i "$T/err" "merged.bin: not served: "
 r=$(curl -sS --http2-prior-knowledge -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$PORT/merged.bin")
 check "merged file in --dir: 503" eq "$r" 503
-check "503 body" has "$T/body" "refusing to serve"
-check "log says why" has "$T/err" "refusing /merged.bin: "
+check "503 body" has_i "$T/body" "refusing to serve"
+check "log says why" has_i "$T/err" "refusing /merged.bin: "
 r=$(curl -sS --http2-prior-knowledge -o "$T/got.bin" -w '%{http_code}' "http://127.0.0.1:$PORT/app.bin")
 check "good file in --dir: 200" eq "$r" 200
 # replace the good file with a bad one while serving: checked again
@@ -173,7 +134,7 @@ stop_server
 # --- usage ---
 rc=0; "$OTA32" serve --help >"$T/help" 2>&1 || rc=$?
 check "--help exits 0" eq "$rc" 0
-check "--help documents --partitions" has "$T/help" "--partitions CSV"
+check "--help documents --partitions" has_i "$T/help" "--partitions CSV"
 rc=0; "$OTA32" serve >/dev/null 2>"$T/err" || rc=$?
 check "nothing to serve: usage error" eq "$rc" 2
 rc=0; "$OTA32" serve "$APP" --bogus >/dev/null 2>"$T/err" || rc=$?
@@ -183,11 +144,10 @@ check "bad port: usage error" eq "$rc" 2
 rc=0; "$OTA32" serve "$APP" --version "$(printf 'v%.0s' $(seq 129))" >/dev/null 2>"$T/err" || rc=$?
 check "version over 128 characters: usage error" eq "$rc" 2
 check "missing file" refused "$T/nope.bin"
-check "missing file message" has "$T/err" "nope.bin: No such file or directory"
+check "missing file message" has_i "$T/err" "nope.bin: No such file or directory"
 mkdir -p "$T/other"
 cp "$APP" "$T/other/app.bin"
 check "two files with one URL refused" refused "$T/www/merged.bin" "$T/other/app.bin" "$T/www/app.bin" --force
-check "says which URL" has "$T/err" "would both be served at /app.bin"
+check "says which URL" has_i "$T/err" "would both be served at /app.bin"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

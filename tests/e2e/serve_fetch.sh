@@ -1,48 +1,22 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # ota32 serve with ota32's own HTTP/2 client (`ota32 fetch`, what the device
 # side uses): a verified download, HEAD, and a resumed download guarded by
 # If-Range, including the case where the image changed in between.
 set -u
+# shellcheck source=../lib/peers.sh
+. "$(dirname "$0")/../lib/peers.sh"
+quiet_checks
 OTA32=${OTA32:?path to the ota32 tool}
 SHARED=${OTA32_SHARED:?shared test data}
 APP=$SHARED/esp-images/app-template-esp32.bin
 APP_SIZE=$(stat -c %s "$APP")
 
-pass=0 fail=0
-T=$(mktemp -d)
-PID=
-cleanup() {
-    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-        kill -KILL "$PID" 2>/dev/null
-    fi
-    rm -rf "$T"
-}
-trap cleanup EXIT
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-    else
-        echo "FAIL: $name"
-        fail=$((fail + 1))
-    fi
-}
-eq() { [ "$1" = "$2" ] || { echo "  expected [$2], got [$1]"; return 1; }; }
-has() { grep -qiF -- "$2" "$1" || { echo "  $1 lacks [$2]"; return 1; }; }
+scratch
 
 mkdir -p "$T/www"
 cp "$APP" "$T/www/fw.bin"
-"$OTA32" serve --dir "$T/www" --bind 127.0.0.1 --port 0 >"$T/out" 2>"$T/err" &
-PID=$!
-PORT=
-for _ in $(seq 100); do
-    PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$T/out")
-    [ -n "$PORT" ] && break
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.1
-done
-[ -n "$PORT" ] || { echo "server did not start"; cat "$T/out" "$T/err"; exit 1; }
+start_server --dir "$T/www" || exit 1
 U=http://127.0.0.1:$PORT/fw.bin
 
 rc=0
@@ -53,7 +27,7 @@ check "server logged an h2c request" grep -qE '"GET /fw.bin" 200 '"$APP_SIZE"' [
 
 "$OTA32" fetch "$U" --head >"$T/head.txt" 2>&1
 etag=$(sed -n 's/^etag: *//p' "$T/head.txt")
-check "HEAD reports the length" has "$T/head.txt" "content-length: $APP_SIZE"
+check "HEAD reports the length" has_i "$T/head.txt" "content-length: $APP_SIZE"
 check "HEAD reports the ETag" test -n "$etag"
 
 # resume from byte 500000 while the validator still matches
@@ -69,11 +43,8 @@ mv "$T/www/fw.new" "$T/www/fw.bin"
 check "stale If-Range gets the whole image" cmp -s "$T/whole.bin" "$APP"
 check "server answered 200" test "$(grep -c '"GET /fw.bin" 200 '"$APP_SIZE" "$T/err")" -ge 2
 
-kill -TERM "$PID"
 rc=0
-wait "$PID" || rc=$?
-PID=
+stop_server || rc=$?
 check "clean exit" eq "$rc" 0
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

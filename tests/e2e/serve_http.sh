@@ -1,61 +1,19 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # ota32 serve over plain TCP: h2c with prior knowledge (curl, nghttp) and the
 # HTTP/1.1 fallback. Byte-exact downloads, ranges, validators, 404s and path
 # confinement, a malformed preface, /config reloads, the access log, the idle
 # timeout and a graceful SIGTERM.
 set -u
+# shellcheck source=../lib/peers.sh
+. "$(dirname "$0")/../lib/peers.sh"
+quiet_checks
 OTA32=${OTA32:?path to the ota32 tool}
 SHARED=${OTA32_SHARED:?shared test data}
 APP=$SHARED/esp-images/app-template-esp32.bin
 APP_SIZE=$(stat -c %s "$APP")
 
-pass=0 fail=0
-T=$(mktemp -d)
-PID=
-cleanup() {
-    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-        kill -KILL "$PID" 2>/dev/null
-    fi
-    [ -n "${KEEP_T:-}" ] && echo "kept $T" || rm -rf "$T"
-}
-trap cleanup EXIT
-
-check() { # name, command...
-    local name=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-    else
-        echo "FAIL: $name"
-        fail=$((fail + 1))
-    fi
-}
-eq() { [ "$1" = "$2" ] || { echo "  expected [$2], got [$1]"; return 1; }; }
-has() { grep -qiF -- "$2" "$1" || { echo "  $1 lacks [$2]"; return 1; }; }
-hasnt() { ! grep -qiF -- "$2" "$1" || { echo "  $1 has [$2]"; return 1; }; }
-
-start_server() { # args...: sets PID, PORT
-    "$OTA32" serve "$@" --bind 127.0.0.1 --port 0 >"$T/out" 2>"$T/err" &
-    PID=$!
-    PORT=
-    for _ in $(seq 100); do
-        PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$T/out")
-        [ -n "$PORT" ] && return 0
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "server did not start:"
-    cat "$T/out" "$T/err"
-    return 1
-}
-
-stop_server() { # expects a clean exit
-    kill -TERM "$PID"
-    local rc=0
-    wait "$PID" || rc=$?
-    PID=
-    return $rc
-}
+scratch
 
 mkdir -p "$T/www/sub" "$T/outside"
 cp "$APP" "$T/www/app.bin"
@@ -76,7 +34,7 @@ H2="curl -sS --http2-prior-knowledge --max-time 20"
 H1="curl -sS --http1.1 --max-time 20"
 
 # --- banner: URL and the service block ---
-check "banner names the file URL" has "$T/out" "http://127.0.0.1:$PORT/app-template-esp32.bin"
+check "banner names the file URL" has_i "$T/out" "http://127.0.0.1:$PORT/app-template-esp32.bin"
 sed -n '/^{/,/^}/p' "$T/out" >"$T/block.json"
 check "service block parses and carries the app version" python3 -c '
 import json, sys
@@ -92,7 +50,7 @@ code=$($H2 -o "$T/h2.bin" -w '%{http_code} %{http_version}' "$U/app-template-esp
 check "h2c GET status/version" eq "$code" "200 2"
 check "h2c GET bytes" cmp -s "$T/h2.bin" "$APP"
 nghttp -n -s "$U/app.bin" >"$T/nghttp.txt" 2>&1
-check "nghttp GET over h2c" has "$T/nghttp.txt" "200"
+check "nghttp GET over h2c" has_i "$T/nghttp.txt" "200"
 nghttp -d /dev/null -o "$T/ng" "$U/app.bin" >/dev/null 2>&1 || true
 nghttp "$U/app.bin" >"$T/ng.bin" 2>/dev/null
 check "nghttp bytes" cmp -s "$T/ng.bin" "$APP"
@@ -108,20 +66,20 @@ check "symlink inside --dir" cmp -s "$T/alias.bin" "$APP"
 # --- ranges ---
 for proto in "$H2" "$H1"; do
     $proto -D "$T/rh" -o "$T/r.bin" -r 100-199 "$U/app.bin"
-    check "206 status ($proto)" has "$T/rh" " 206"
-    check "206 Content-Range" has "$T/rh" "content-range: bytes 100-199/$APP_SIZE"
-    check "206 Content-Length" has "$T/rh" "content-length: 100"
+    check "206 status ($proto)" has_i "$T/rh" " 206"
+    check "206 Content-Range" has_i "$T/rh" "content-range: bytes 100-199/$APP_SIZE"
+    check "206 Content-Length" has_i "$T/rh" "content-length: 100"
     check "206 body" cmp -s "$T/r.bin" <(tail -c +101 "$APP" | head -c 100)
     $proto -D "$T/rh" -o "$T/r.bin" -r -16 "$U/app.bin"
     check "suffix range body" cmp -s "$T/r.bin" <(tail -c 16 "$APP")
-    check "suffix range header" has "$T/rh" "content-range: bytes $((APP_SIZE - 16))-$((APP_SIZE - 1))/$APP_SIZE"
+    check "suffix range header" has_i "$T/rh" "content-range: bytes $((APP_SIZE - 16))-$((APP_SIZE - 1))/$APP_SIZE"
     $proto -D "$T/rh" -o "$T/r.bin" -r "$((APP_SIZE - 10))-" "$U/app.bin"
     check "open range body" cmp -s "$T/r.bin" <(tail -c 10 "$APP")
     $proto -D "$T/rh" -o "$T/r.bin" -r "$APP_SIZE-" "$U/app.bin"
-    check "416 status" has "$T/rh" " 416"
-    check "416 Content-Range" has "$T/rh" "content-range: bytes */$APP_SIZE"
+    check "416 status" has_i "$T/rh" " 416"
+    check "416 Content-Range" has_i "$T/rh" "content-range: bytes */$APP_SIZE"
     $proto -D "$T/rh" -o "$T/r.bin" -r 0-1,10-20 "$U/app.bin"
-    check "multi-range answered whole" has "$T/rh" " 200"
+    check "multi-range answered whole" has_i "$T/rh" " 200"
     check "multi-range body" cmp -s "$T/r.bin" "$APP"
 done
 
@@ -131,19 +89,19 @@ $H1 -D "$T/h_b" -o /dev/null "$U/app.bin"
 etag=$(sed -n 's/^etag: *\(.*\)\r$/\1/ip' "$T/h_a")
 lm=$(sed -n 's/^last-modified: *\(.*\)\r$/\1/ip' "$T/h_a")
 check "ETag present" eq "${etag:0:1}" '"'
-check "ETag stable across requests and protocols" has "$T/h_b" "etag: $etag"
-check "Last-Modified present" has "$T/h_b" "last-modified: $lm"
+check "ETag stable across requests and protocols" has_i "$T/h_b" "etag: $etag"
+check "Last-Modified present" has_i "$T/h_b" "last-modified: $lm"
 check "Date present" grep -qiE '^date: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} GMT' "$T/h_b"
 $H2 -D "$T/rh" -o "$T/r.bin" -r 0-9 -H "If-Range: $etag" "$U/app.bin"
-check "If-Range ETag match -> 206" has "$T/rh" " 206"
+check "If-Range ETag match -> 206" has_i "$T/rh" " 206"
 check "If-Range match body" cmp -s "$T/r.bin" <(head -c 10 "$APP")
 $H2 -D "$T/rh" -o "$T/r.bin" -r 0-9 -H 'If-Range: "0-0-0"' "$U/app.bin"
-check "If-Range ETag mismatch -> 200" has "$T/rh" " 200"
+check "If-Range ETag mismatch -> 200" has_i "$T/rh" " 200"
 check "If-Range mismatch sends everything" cmp -s "$T/r.bin" "$APP"
 $H1 -D "$T/rh" -o "$T/r.bin" -r 0-9 -H "If-Range: $lm" "$U/app.bin"
-check "If-Range date match -> 206" has "$T/rh" " 206"
+check "If-Range date match -> 206" has_i "$T/rh" " 206"
 $H1 -D "$T/rh" -o "$T/r.bin" -r 0-9 -H "If-Range: W/$etag" "$U/app.bin"
-check "If-Range weak tag -> 200" has "$T/rh" " 200"
+check "If-Range weak tag -> 200" has_i "$T/rh" " 200"
 cp "$APP" "$T/www/changing.bin"
 $H2 -D "$T/c1" -o /dev/null "$U/changing.bin"
 touch -d '2001-01-01' "$T/www/changing.bin"
@@ -154,11 +112,11 @@ check "ETag changes when the file changes" test "$e1" != "$e2"
 
 # --- HEAD: headers, no body ---
 $H2 -I "$U/app.bin" >"$T/head2"
-check "h2 HEAD Content-Length" has "$T/head2" "content-length: $APP_SIZE"
+check "h2 HEAD Content-Length" has_i "$T/head2" "content-length: $APP_SIZE"
 nghttp -v -H ':method: HEAD' "$U/app.bin" >"$T/head2v" 2>&1
 check "h2 HEAD: headers end the stream" grep -qE 'recv HEADERS frame <length=[0-9]+, flags=0x05' "$T/head2v"
-check "h2 HEAD: no DATA frame" hasnt "$T/head2v" "recv DATA frame"
-check "h2 HEAD: Content-Length" has "$T/head2v" "content-length: $APP_SIZE"
+check "h2 HEAD: no DATA frame" hasnt_i "$T/head2v" "recv DATA frame"
+check "h2 HEAD: Content-Length" has_i "$T/head2v" "content-length: $APP_SIZE"
 python3 - "$PORT" >"$T/head1.txt" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
@@ -173,8 +131,8 @@ head, _, body = data.partition(b"\r\n\r\n")
 print(head.decode())
 print("BODY-BYTES", len(body))
 PY
-check "HTTP/1.1 HEAD Content-Length" has "$T/head1.txt" "content-length: $APP_SIZE"
-check "HTTP/1.1 HEAD has no body" has "$T/head1.txt" "BODY-BYTES 0"
+check "HTTP/1.1 HEAD Content-Length" has_i "$T/head1.txt" "content-length: $APP_SIZE"
+check "HTTP/1.1 HEAD has_i no body" has_i "$T/head1.txt" "BODY-BYTES 0"
 
 # --- HTTP/1.1 keep-alive with pipelined requests ---
 python3 - "$PORT" "$APP" >"$T/pipe.txt" <<'PY'
@@ -201,9 +159,9 @@ print(st1, b1 == app)
 print(st2, b2 == app[:4])
 print(st3, len(data))
 PY
-check "pipelined 1: whole file" has "$T/pipe.txt" "HTTP/1.1 200 OK True"
-check "pipelined 2: range" has "$T/pipe.txt" "HTTP/1.1 206 Partial Content True"
-check "pipelined 3: 404, then closed" has "$T/pipe.txt" "HTTP/1.1 404 Not Found 0"
+check "pipelined 1: whole file" has_i "$T/pipe.txt" "HTTP/1.1 200 OK True"
+check "pipelined 2: range" has_i "$T/pipe.txt" "HTTP/1.1 206 Partial Content True"
+check "pipelined 3: 404, then closed" has_i "$T/pipe.txt" "HTTP/1.1 404 Not Found 0"
 
 # --- 404 and confinement ---
 code() { $1 --path-as-is -o "$T/body" -w '%{http_code}' "$2"; }
@@ -221,7 +179,7 @@ check "404 through a linked directory" eq "$(code "$H2" "$U/outdir/secret.txt")"
 check "404 a directory" eq "$(code "$H2" "$U/sub")" 404
 check "404 hidden" eq "$(code "$H2" "$U/.bashrc")" 404
 check "405 POST" eq "$($H1 -o /dev/null -w '%{http_code}' -X POST "$U/app.bin")" 405
-check "no secret leaked" hasnt "$T/body" "secret"
+check "no secret leaked" hasnt_i "$T/body" "secret"
 
 # --- /config, re-read when it changes ---
 $H2 -o "$T/cfg1" "$U/config"
@@ -232,8 +190,8 @@ $H2 -o "$T/cfg2" "$U/config"
 check "/config re-read after a change" cmp -s "$T/cfg2" "$T/machine.json"
 printf '{broken' >"$T/machine.json"
 $H2 -o "$T/cfg3" "$U/config"
-check "/config keeps the last good version" has "$T/cfg3" '"changed":true'
-check "/config warns about the bad version" has "$T/err" "not a JSON object"
+check "/config keeps the last good version" has_i "$T/cfg3" '"changed":true'
+check "/config warns about the bad version" has_i "$T/err" "not a JSON object"
 
 # --- malformed prefaces: the server stays up ---
 python3 - "$PORT" >"$T/preface.txt" <<'PY'
@@ -309,28 +267,28 @@ fr = frames_until_close(s)
 codes = [int.from_bytes(p[4:8], "big") for t, p in (fr or []) if t == 7]
 print("rapid-reset:", "goaway-%#x" % codes[-1] if codes else "no-goaway")
 PY
-check "CONTINUATION flood: connection dropped, nothing served" has "$T/abuse.txt" "continuation-flood: closed no-response"
-check "rapid reset: GOAWAY ENHANCE_YOUR_CALM" has "$T/abuse.txt" "rapid-reset: goaway-0xb"
-check "bad preface answered by HTTP/1.1 505" has "$T/preface.txt" "bad-preface: HTTP/1.1 505"
-check "garbage frames answered with GOAWAY" has "$T/preface.txt" "garbage-frames: goaway"
-check "noise answered 400" has "$T/preface.txt" "noise: HTTP/1.1 400"
+check "CONTINUATION flood: connection dropped, nothing served" has_i "$T/abuse.txt" "continuation-flood: closed no-response"
+check "rapid reset: GOAWAY ENHANCE_YOUR_CALM" has_i "$T/abuse.txt" "rapid-reset: goaway-0xb"
+check "bad preface answered by HTTP/1.1 505" has_i "$T/preface.txt" "bad-preface: HTTP/1.1 505"
+check "garbage frames answered with GOAWAY" has_i "$T/preface.txt" "garbage-frames: goaway"
+check "noise answered 400" has_i "$T/preface.txt" "noise: HTTP/1.1 400"
 $H2 -o "$T/after.bin" "$U/app.bin"
 check "next client served after malformed ones" cmp -s "$T/after.bin" "$APP"
 
 # --- many clients at once, several streams per connection ---
 h2load -c 40 -n 160 -m 4 "$U/app.bin" >"$T/h2load.txt" 2>&1
-check "h2load h2c: all succeeded" has "$T/h2load.txt" "160 succeeded, 0 failed, 0 errored, 0 timeout"
-check "h2load h2c: all 200" has "$T/h2load.txt" "status codes: 160 2xx"
+check "h2load h2c: all succeeded" has_i "$T/h2load.txt" "160 succeeded, 0 failed, 0 errored, 0 timeout"
+check "h2load h2c: all 200" has_i "$T/h2load.txt" "status codes: 160 2xx"
 h2load --h1 -c 20 -n 60 "$U/app.bin" >"$T/h2load1.txt" 2>&1
-check "h2load HTTP/1.1: all succeeded" has "$T/h2load1.txt" "60 succeeded, 0 failed, 0 errored, 0 timeout"
-check "h2load moved every byte" has "$T/h2load.txt" "($((APP_SIZE * 160))) data"
+check "h2load HTTP/1.1: all succeeded" has_i "$T/h2load1.txt" "60 succeeded, 0 failed, 0 errored, 0 timeout"
+check "h2load moved every byte" has_i "$T/h2load.txt" "($((APP_SIZE * 160))) data"
 
 # --- access log: one line per request, query redacted ---
 $H2 -o /dev/null "$U/app.bin?X-Amz-Signature=TOPSECRET"
-check "access log has protocol and status" grep -qE '"GET /app-template-esp32.bin" 200 '"$APP_SIZE"' [0-9]+ms h2c$' "$T/err"
+check "access log has_i protocol and status" grep -qE '"GET /app-template-esp32.bin" 200 '"$APP_SIZE"' [0-9]+ms h2c$' "$T/err"
 check "access log for HTTP/1.1" grep -qE '"GET /app.bin" 206 100 [0-9]+ms http/1.1$' "$T/err"
-check "query redacted" has "$T/err" '"GET /app.bin?<redacted>" 200'
-check "query value not logged" hasnt "$T/err" "TOPSECRET"
+check "query redacted" has_i "$T/err" '"GET /app.bin?<redacted>" 200'
+check "query value not logged" hasnt_i "$T/err" "TOPSECRET"
 
 # --- idle timeout (2 s here) ---
 python3 - "$PORT" >"$T/idle.txt" <<'PY'
@@ -375,7 +333,7 @@ check "summary printed" grep -qE 'ota32 serve: stopped after [0-9.]+ s: [0-9]+ r
 # is not an app image, so it needs --force (which warns). ---
 head -c $((24 << 20)) /dev/urandom >"$T/big.bin"
 start_server "$T/big.bin" --force || exit 1
-check "--force warns about a file that is not an app image" has "$T/err" "warning: not a valid app image"
+check "--force warns about a file that is not an app image" has_i "$T/err" "warning: not a valid app image"
 # Clients that ask for the 24 MB file and never read: the server queues a
 # bounded amount per connection (backpressure), not the file.
 PID_RSS() { awk '/^VmRSS:/{print $2}' "/proc/$PID/status"; }
@@ -410,7 +368,7 @@ STALL=$!
 sleep 2
 rss1=$(PID_RSS)
 wait $STALL
-check "16 stalled clients held" has "$T/stall.txt" "held 16"
+check "16 stalled clients held" has_i "$T/stall.txt" "held 16"
 check "stalled clients cost bounded memory ($(( (rss1 - rss0) / 1024 )) MB for 16 x 24 MB)" \
     test $((rss1 - rss0)) -lt $((48 * 1024))
 curl -sS --http2-prior-knowledge --limit-rate 8M -o "$T/slow.bin" \
@@ -424,28 +382,17 @@ wait $CURL || crc=$?
 check "server exits 0 after finishing" eq "$rc" 0
 check "client transfer succeeded" eq "$crc" 0
 check "transfer in flight completed byte for byte" cmp -s "$T/slow.bin" "$T/big.bin"
-check "shutdown waited for the open connection" has "$T/err" "SIGTERM: finishing 1 open connections"
+check "shutdown waited for the open connection" has_i "$T/err" "SIGTERM: finishing 1 open connections"
 check "its request was logged when done" grep -qE '"GET /big.bin" 200 25165824 [0-9]+ms h2c$' "$T/err"
 
 # --- a low descriptor limit: more clients than the server has descriptors
 # for. It caps its connections (the rest wait in the backlog) rather than
 # accepting sockets it cannot serve files on, and every client is served. ---
-(
-    ulimit -n 40
-    exec "$OTA32" serve "$APP" --bind 127.0.0.1 --port 0 --quiet
-) >"$T/out" 2>"$T/err" &
-PID=$!
-PORT=
-for _ in $(seq 100); do
-    PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$T/out")
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
+SERVE_NOFILE=40 start_server "$APP" --quiet
 h2load -c 60 -n 120 -T 30 "http://127.0.0.1:$PORT/app-template-esp32.bin" >"$T/h2load.txt" 2>&1
-check "60 clients on 40 descriptors: all served" has "$T/h2load.txt" "120 succeeded, 0 failed, 0 errored, 0 timeout"
-check "the connection cap is announced" has "$T/out" "the open-file limit allows 8 connections at once"
-check "descriptors never ran out" hasnt "$T/err" "Too many open files"
+check "60 clients on 40 descriptors: all served" has_i "$T/h2load.txt" "120 succeeded, 0 failed, 0 errored, 0 timeout"
+check "the connection cap is announced" has_i "$T/out" "the open-file limit allows 8 connections at once"
+check "descriptors never ran out" hasnt_i "$T/err" "Too many open files"
 check "exits cleanly afterwards" stop_server
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -53,6 +53,15 @@ const char *check_tmpdir(void)
     return tmpdir_path;
 }
 
+const char *check_tmp_path(const char *name)
+{
+    static char buf[4][512];
+    static int next;
+    char *out = buf[next++ % 4];
+    snprintf(out, sizeof buf[0], "%s/%s", check_tmpdir(), name);
+    return out;
+}
+
 const char *check_shared_path(const char *rel)
 {
     static char buf[4][1024];

@@ -80,5 +80,7 @@ const char *check_shared_path(const char *rel);
 unsigned char *check_read_file(const char *path, size_t *len);
 /* A fresh temporary directory for this test executable (removed at exit). */
 const char *check_tmpdir(void);
+/* <check_tmpdir()>/<name> in a static buffer (four in rotation). */
+const char *check_tmp_path(const char *name);
 
 #endif

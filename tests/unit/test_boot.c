@@ -53,15 +53,6 @@ static bool load_apps(void)
     return app2 != NULL;
 }
 
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][512];
-    static int next;
-    char *out = buf[next++ % 4];
-    snprintf(out, sizeof buf[0], "%s/%s", check_tmpdir(), name);
-    return out;
-}
-
 static int prog(vdev *d, uint32_t addr, const void *buf, size_t len)
 {
     const ota32_flash_ops *f = vdev_flash(d);
@@ -79,7 +70,7 @@ static int rd(vdev *d, uint32_t addr, void *buf, size_t len)
 static vdev *dev_new(const char *name, const char *csv)
 {
     ota32_diag dg;
-    const char *path = tmp_path(name);
+    const char *path = check_tmp_path(name);
     vdev *d = NULL;
     if (vdev_create(path, NULL, true, &dg) != OTA32_OK ||
         vdev_open(&d, path, NULL, &dg) != OTA32_OK) {
@@ -644,7 +635,7 @@ TEST(power_cut_while_rewriting_otadata)
     ota32_diag dg;
     CHECK_EQ(vdev_boot_once(d, true, &b, &dg), OTA32_ERR_POWER_CUT);
     vdev_close(d);
-    CHECK_EQ(vdev_open(&d, tmp_path("cut.flash"), NULL, &dg), OTA32_OK);
+    CHECK_EQ(vdev_open(&d, check_tmp_path("cut.flash"), NULL, &dg), OTA32_OK);
     /* copy 1 was erased and never rewritten: copy 0 boots ota_0 */
     b = boot(d, true);
     CHECK_STR(b.label, "ota_0");
@@ -665,7 +656,7 @@ TEST(power_cut_while_rewriting_otadata)
         vdev_arm_cut(d, 0, VDEV_CUT_INSIDE, seed);
         CHECK_EQ(vdev_boot_once(d, true, &b, &dg), OTA32_ERR_POWER_CUT);
         vdev_close(d);
-        CHECK_EQ(vdev_open(&d, tmp_path("cut2.flash"), NULL, &dg), OTA32_OK);
+        CHECK_EQ(vdev_open(&d, check_tmp_path("cut2.flash"), NULL, &dg), OTA32_OK);
         b = boot(d, true);
         CHECK(!b.bricked);
         vdev_close(d);
@@ -751,7 +742,7 @@ TEST(platform_kv_on_nvs)
     vdev_close(d);
     /* it is on the flash: a reboot reads it back */
     ota32_diag dg;
-    CHECK_EQ(vdev_open(&d, tmp_path("kv.flash"), NULL, &dg), OTA32_OK);
+    CHECK_EQ(vdev_open(&d, check_tmp_path("kv.flash"), NULL, &dg), OTA32_OK);
     boot(d, true);
     CHECK_EQ(vdev_platform(d, &plat), OTA32_OK);
     memset(buf, 0, sizeof buf);

@@ -6,6 +6,7 @@
 
 #include "common/bytes.h"
 #include "ota32/partition.h"
+#include "partition_util.h"
 #include "posix_hash.h"
 
 static const char *vec(const char *name)
@@ -23,26 +24,6 @@ static unsigned char *load(const char *path, size_t *len)
     if (!b)
         check_fail(__FILE__, __LINE__, "cannot read %s", path);
     return b;
-}
-
-/* An entry as esp-formats.md §1 lays it out. */
-static void put_entry(uint8_t *e, uint8_t type, uint8_t sub, uint32_t off, uint32_t size,
-                      const char *label, uint32_t flags)
-{
-    memset(e, 0, 32);
-    e[0] = 0xAA, e[1] = 0x50, e[2] = type, e[3] = sub;
-    ota32_put_le32(e + 4, off);
-    ota32_put_le32(e + 8, size);
-    memcpy(e + 12, label, strlen(label) < 16 ? strlen(label) : 16);
-    ota32_put_le32(e + 28, flags);
-}
-
-static void put_md5(uint8_t *bin, unsigned entries)
-{
-    uint8_t *m = bin + entries * 32;
-    m[0] = m[1] = 0xEB;
-    memset(m + 2, 0xFF, 14);
-    CHECK_EQ(ota32_hash_buf(ota32_posix_hash(), OTA32_HASH_MD5, bin, entries * 32, m + 16), 0);
 }
 
 TEST(vector_csv_to_bin_is_byte_identical)

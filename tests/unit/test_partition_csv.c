@@ -9,27 +9,8 @@
 
 #include "common/bytes.h"
 #include "ota32/partition.h"
+#include "partition_util.h"
 #include "posix_hash.h"
-
-static void put_entry(uint8_t *e, uint8_t type, uint8_t sub, uint32_t off, uint32_t size,
-                      const char *label, uint32_t flags)
-{
-    memset(e, 0, 32);
-    e[0] = 0xAA, e[1] = 0x50, e[2] = type, e[3] = sub;
-    ota32_put_le32(e + 4, off);
-    ota32_put_le32(e + 8, size);
-    memcpy(e + 12, label, strlen(label) < 16 ? strlen(label) : 16);
-    ota32_put_le32(e + 28, flags);
-}
-
-/* Entries, then EB EB + 14 x FF + MD5 of the entries, then FF to 0xC00. */
-static void finish(uint8_t *bin, unsigned entries)
-{
-    uint8_t *m = bin + entries * 32;
-    m[0] = m[1] = 0xEB;
-    memset(m + 2, 0xFF, 14);
-    CHECK_EQ(ota32_hash_buf(ota32_posix_hash(), OTA32_HASH_MD5, bin, entries * 32, m + 16), 0);
-}
 
 static char *data_file(const char *name, size_t *len)
 {
@@ -89,7 +70,7 @@ TEST(factory_and_two_ota_slots)
     put_entry(exp + 0x60, 0, 0x00, 0x10000, 0x100000, "factory", 0);
     put_entry(exp + 0x80, 0, 0x10, 0x110000, 0x100000, "ota_0", 0);
     put_entry(exp + 0xA0, 0, 0x11, 0x210000, 0x100000, "ota_1", 0);
-    finish(exp, 6);
+    put_md5(exp, 6);
     check_gen("factory_ota", exp);
 }
 
@@ -105,7 +86,7 @@ TEST(custom_types_numeric_subtypes_and_auto_offsets)
     put_entry(exp + 0x80, 1, 0x06, 0x121000, 0x3000, "undef", 0);    /* empty -> undefined */
     put_entry(exp + 0xA0, 1, 0x83, 0x124000, 0x20000, "fs", 0);      /* littlefs */
     put_entry(exp + 0xC0, 1, 0x81, 0x144000, 0x10000, "a_very_long_labe", 0); /* cut to 16 */
-    finish(exp, 7);
+    put_md5(exp, 7);
     check_gen("custom_types", exp);
 }
 
@@ -118,7 +99,7 @@ TEST(flags_column)
     put_entry(exp + 0x40, 1, 0x04, 0xF000, 0x1000, "nvs_key", 1); /* encrypted = bit 0 */
     put_entry(exp + 0x60, 0, 0x00, 0x10000, 0x100000, "factory", 1);
     put_entry(exp + 0x80, 1, 0x82, 0x110000, 0x10000, "storage", 3); /* readonly:encrypted */
-    finish(exp, 5);
+    put_md5(exp, 5);
     check_gen("flags", exp);
 }
 
@@ -131,7 +112,7 @@ TEST(number_notations_and_negative_size)
     put_entry(exp + 0x40, 0, 0x00, 0x10000, 0x100000, "factory", 0); /* 64K, 0x10_0000 */
     put_entry(exp + 0x60, 1, 0x81, 0x110000, 0x200000 - 0x110000, "storage", 0); /* -2M */
     put_entry(exp + 0x80, 1, 0x99, 0x200000, 0x100000, "spare", 0);              /* 1, 0x99, 1m */
-    finish(exp, 5);
+    put_md5(exp, 5);
     check_gen("sizes", exp);
 }
 

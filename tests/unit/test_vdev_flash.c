@@ -8,23 +8,14 @@
 
 #define MB (1024u * 1024u)
 
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][512];
-    static int next;
-    char *out = buf[next++ % 4];
-    snprintf(out, sizeof buf[0], "%s/%s", check_tmpdir(), name);
-    return out;
-}
-
 /* A fresh 1 MB device (small, so the tests stay fast). */
 static vdev *fresh(const char *name, bool strict, bool timing)
 {
     vdev_opts o = {.flash_size = 1 * MB, .strict = strict, .timing = timing};
     ota32_diag dg;
     vdev *d = NULL;
-    if (vdev_create(tmp_path(name), &o, true, &dg) != OTA32_OK ||
-        vdev_open(&d, tmp_path(name), &o, &dg) != OTA32_OK)
+    if (vdev_create(check_tmp_path(name), &o, true, &dg) != OTA32_OK ||
+        vdev_open(&d, check_tmp_path(name), &o, &dg) != OTA32_OK)
         check_fail(__FILE__, __LINE__, "device %s: %s", name, dg.msg);
     return d;
 }
@@ -56,7 +47,7 @@ static int eb(vdev *d, uint32_t addr)
 TEST(create_is_erased_and_sized)
 {
     ota32_diag dg;
-    const char *p = tmp_path("default.flash");
+    const char *p = check_tmp_path("default.flash");
     CHECK_EQ(vdev_create(p, NULL, true, &dg), OTA32_OK);
     vdev *d = NULL;
     CHECK_EQ(vdev_open(&d, p, NULL, &dg), OTA32_OK);
@@ -76,19 +67,19 @@ TEST(create_is_erased_and_sized)
     CHECK_CONTAINS(dg.msg, "exists");
     /* sizes a flash chip cannot have */
     vdev_opts odd = {.flash_size = 3 * MB + 5};
-    CHECK_EQ(vdev_create(tmp_path("odd.flash"), &odd, true, &dg), OTA32_ERR_INVALID_ARG);
+    CHECK_EQ(vdev_create(check_tmp_path("odd.flash"), &odd, true, &dg), OTA32_ERR_INVALID_ARG);
     vdev_opts huge = {.flash_size = 32 * MB};
-    CHECK_EQ(vdev_create(tmp_path("huge.flash"), &huge, true, &dg), OTA32_ERR_INVALID_ARG);
+    CHECK_EQ(vdev_create(check_tmp_path("huge.flash"), &huge, true, &dg), OTA32_ERR_INVALID_ARG);
     /* a 16 MB chip opens with the size asked for, and not with another */
     vdev_opts big = {.flash_size = 16 * MB};
-    CHECK_EQ(vdev_create(tmp_path("16.flash"), &big, true, &dg), OTA32_OK);
-    CHECK_EQ(vdev_open(&d, tmp_path("16.flash"), &big, &dg), OTA32_OK);
+    CHECK_EQ(vdev_create(check_tmp_path("16.flash"), &big, true, &dg), OTA32_OK);
+    CHECK_EQ(vdev_open(&d, check_tmp_path("16.flash"), &big, &dg), OTA32_OK);
     CHECK_EQ(vdev_flash(d)->size, 16 * MB);
     vdev_close(d);
     vdev_opts four = {.flash_size = 4 * MB};
-    CHECK_EQ(vdev_open(&d, tmp_path("16.flash"), &four, &dg), OTA32_ERR_INVALID_ARG);
+    CHECK_EQ(vdev_open(&d, check_tmp_path("16.flash"), &four, &dg), OTA32_ERR_INVALID_ARG);
     CHECK(d == NULL);
-    CHECK_EQ(vdev_open(&d, tmp_path("missing.flash"), NULL, &dg), OTA32_ERR_NOT_FOUND);
+    CHECK_EQ(vdev_open(&d, check_tmp_path("missing.flash"), NULL, &dg), OTA32_ERR_NOT_FOUND);
 }
 
 TEST(program_ands_and_counts_overprograms)
@@ -220,7 +211,7 @@ TEST(data_persists_across_reopen)
     CHECK_EQ(pg(d, 0x7F000, msg, sizeof msg), OTA32_OK);
     vdev_close(d);
     ota32_diag dg;
-    CHECK_EQ(vdev_open(&d, tmp_path("persist.flash"), NULL, &dg), OTA32_OK);
+    CHECK_EQ(vdev_open(&d, check_tmp_path("persist.flash"), NULL, &dg), OTA32_OK);
     char got[sizeof msg];
     CHECK_EQ(rd(d, 0x7F000, got, sizeof got), OTA32_OK);
     CHECK_STR(got, msg);
@@ -245,7 +236,7 @@ static void run_cut(const char *name, vdev_cut_kind kind, uint8_t out[3])
     CHECK_EQ(rd(d, 0, &b, 1), OTA32_ERR_POWER_CUT);
     vdev_close(d);
     ota32_diag dg;
-    CHECK_EQ(vdev_open(&d, tmp_path(name), NULL, &dg), OTA32_OK);
+    CHECK_EQ(vdev_open(&d, check_tmp_path(name), NULL, &dg), OTA32_OK);
     CHECK(!vdev_power_lost(d));
     for (int i = 0; i < 3; i++)
         CHECK_EQ(rd(d, (uint32_t)i * 0x1000, &out[i], 1), OTA32_OK);
@@ -280,7 +271,7 @@ static void torn_program(uint64_t seed, uint8_t out[4096])
     CHECK_EQ(pg(d, 0x3000, data, sizeof data), OTA32_ERR_POWER_CUT);
     vdev_close(d);
     ota32_diag dg;
-    CHECK_EQ(vdev_open(&d, tmp_path(name), NULL, &dg), OTA32_OK);
+    CHECK_EQ(vdev_open(&d, check_tmp_path(name), NULL, &dg), OTA32_OK);
     CHECK_EQ(rd(d, 0x3000, out, 4096), OTA32_OK);
     /* each byte holds only bits of the target pattern cleared, never more */
     for (int i = 0; i < 4096; i++)
@@ -341,7 +332,7 @@ static void torn_erase(uint64_t seed, bool block, uint8_t *out, size_t len)
     CHECK_EQ(block ? eb(d, 0x20000) : es(d, 0x20000), OTA32_ERR_POWER_CUT);
     vdev_close(d);
     ota32_diag dg;
-    CHECK_EQ(vdev_open(&d, tmp_path(name), NULL, &dg), OTA32_OK);
+    CHECK_EQ(vdev_open(&d, check_tmp_path(name), NULL, &dg), OTA32_OK);
     CHECK_EQ(rd(d, 0x20000, out, len), OTA32_OK);
     /* the neighbours are untouched */
     uint8_t after;

@@ -194,21 +194,17 @@ static bool matches(const nvs_loc *l, const want *w)
 /* First valid item (payload CRC included) matching `w`: 1 found, 0 not. */
 static int find(ota32_nvs *n, const want *w, nvs_loc *out)
 {
-    for (unsigned i = 0; i < n->order_count; i++) {
-        uint8_t bm[NVS_BITMAP_LEN];
-        unsigned e = 0, page = n->order[i];
-        int rc = nvs_read_bitmap(n, page, bm);
-        while (rc >= 0 && (rc = nvs_page_next(n, page, bm, &e, out)) == 1) {
-            if (!matches(out, w))
-                continue;
-            rc = nvs_payload_ok(n, out);
-            if (rc != 0)
-                return rc;
-        }
-        if (rc < 0)
+    nvs_walk it;
+    nvs_walk_start(&it);
+    int rc;
+    while ((rc = nvs_walk_next(n, &it, out)) == 1) {
+        if (!matches(out, w))
+            continue;
+        rc = nvs_payload_ok(n, out);
+        if (rc != 0)
             return rc;
     }
-    return 0;
+    return rc;
 }
 
 static bool name_ok(const char *s)
@@ -257,24 +253,22 @@ static int ns_lookup(ota32_nvs *n, const char *name, bool create, uint8_t *idx)
 {
     uint8_t used[32] = {0x01}; /* index 0 is the namespace table itself */
     used[31] = 0x80;           /* 255 means "any" */
-    for (unsigned i = 0; i < n->order_count; i++) {
-        uint8_t bm[NVS_BITMAP_LEN];
-        unsigned e = 0, page = n->order[i];
-        nvs_loc l;
-        int rc = nvs_read_bitmap(n, page, bm);
-        while (rc >= 0 && (rc = nvs_page_next(n, page, bm, &e, &l)) == 1) {
-            if (nvs_h_ns(&l) != NVS_NS_TABLE || nvs_h_type(&l) != OTA32_NVS_U8)
-                continue;
-            uint8_t v = l.h[NVS_I_DATA];
-            if (key_eq(&l, name)) {
-                *idx = v;
-                return 1;
-            }
-            used[v / 8] |= (uint8_t)(1u << (v % 8));
+    nvs_walk it;
+    nvs_walk_start(&it);
+    nvs_loc l;
+    int rc;
+    while ((rc = nvs_walk_next(n, &it, &l)) == 1) {
+        if (nvs_h_ns(&l) != NVS_NS_TABLE || nvs_h_type(&l) != OTA32_NVS_U8)
+            continue;
+        uint8_t v = l.h[NVS_I_DATA];
+        if (key_eq(&l, name)) {
+            *idx = v;
+            return 1;
         }
-        if (rc < 0)
-            return rc;
+        used[v / 8] |= (uint8_t)(1u << (v % 8));
     }
+    if (rc < 0)
+        return rc;
     if (!create)
         return 0;
     unsigned v = 1;
@@ -285,7 +279,7 @@ static int ns_lookup(ota32_nvs *n, const char *name, bool create, uint8_t *idx)
     uint8_t data[8];
     memset(data, 0xFF, sizeof data);
     data[0] = (uint8_t)v;
-    int rc = write_item(n, NVS_NS_TABLE, OTA32_NVS_U8, NVS_CHUNK_ANY, name, data, NULL, 0, NULL);
+    rc = write_item(n, NVS_NS_TABLE, OTA32_NVS_U8, NVS_CHUNK_ANY, name, data, NULL, 0, NULL);
     if (rc != OTA32_OK)
         return rc;
     *idx = (uint8_t)v;
@@ -315,26 +309,26 @@ static int erase_others(ota32_nvs *n, uint8_t ns, const char *key, const nvs_loc
                         unsigned keep_lo, unsigned keep_hi)
 {
     for (int pass = 0; pass < 2; pass++) {
-        for (unsigned i = 0; i < n->order_count; i++) {
-            uint8_t bm[NVS_BITMAP_LEN];
-            unsigned e = 0, page = n->order[i];
-            nvs_loc l;
-            int rc = nvs_read_bitmap(n, page, bm);
-            while (rc >= 0 && (rc = nvs_page_next(n, page, bm, &e, &l)) == 1) {
-                if (nvs_h_ns(&l) != ns || !key_eq(&l, key))
-                    continue;
-                bool data = nvs_h_type(&l) == OTA32_NVS_BLOB_DATA;
-                if (data != (pass == 1))
-                    continue;
-                if (keep && l.page == keep->page && l.entry == keep->entry)
-                    continue;
-                if (data && nvs_h_chunk(&l) >= keep_lo && nvs_h_chunk(&l) < keep_hi)
-                    continue;
-                rc = nvs_erase_item(n, &l);
-            }
+        nvs_walk it;
+        nvs_walk_start(&it);
+        nvs_loc l;
+        int rc;
+        while ((rc = nvs_walk_next(n, &it, &l)) == 1) {
+            if (nvs_h_ns(&l) != ns || !key_eq(&l, key))
+                continue;
+            bool data = nvs_h_type(&l) == OTA32_NVS_BLOB_DATA;
+            if (data != (pass == 1))
+                continue;
+            if (keep && l.page == keep->page && l.entry == keep->entry)
+                continue;
+            if (data && nvs_h_chunk(&l) >= keep_lo && nvs_h_chunk(&l) < keep_hi)
+                continue;
+            rc = nvs_erase_item(n, &l);
             if (rc < 0)
                 return rc;
         }
+        if (rc < 0)
+            return rc;
     }
     return OTA32_OK;
 }
@@ -361,6 +355,26 @@ static int writable(ota32_nvs *n)
     return n->fault ? OTA32_ERR_STATE : OTA32_OK;
 }
 
+/* A setter's checks of the handle and the names. */
+static int write_check(ota32_nvs *n, const char *ns, const char *key)
+{
+    int rc = writable(n);
+    if (rc != OTA32_OK)
+        return rc;
+    return name_ok(ns) && name_ok(key) ? OTA32_OK : OTA32_ERR_INVALID_ARG;
+}
+
+/* A setter's lookup: the namespace index of ns (created when absent) in
+ * *nsi, and 1 with *old = the key's main item, 0 when it has none. */
+static int find_for_write(ota32_nvs *n, const char *ns, const char *key, uint8_t *nsi, nvs_loc *old)
+{
+    int rc = ns_lookup(n, ns, true, nsi);
+    if (rc < 0)
+        return rc;
+    want w = {*nsi, key, -1, -1};
+    return find(n, &w, old);
+}
+
 /* ---- integers and strings ------------------------------------------------- */
 
 static unsigned int_size(uint8_t type)
@@ -381,6 +395,19 @@ static bool int_fits(ota32_nvs_type type, uint64_t v)
     return v < ((uint64_t)1 << bits);
 }
 
+/* The value of an integer item, signed types sign-extended to 64 bits. */
+static uint64_t item_int(const nvs_loc *l)
+{
+    uint8_t type = nvs_h_type(l);
+    unsigned size = int_size(type);
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size; i++)
+        v |= (uint64_t)l->h[NVS_I_DATA + i] << (8 * i);
+    if ((type & 0x10) && size < 8 && (v >> (size * 8 - 1)) & 1)
+        v |= ~(uint64_t)0 << (size * 8); /* sign-extend */
+    return v;
+}
+
 int ota32_nvs_get_int(ota32_nvs *nvs, const char *ns, const char *key, ota32_nvs_type type,
                       uint64_t *out)
 {
@@ -393,13 +420,7 @@ int ota32_nvs_get_int(ota32_nvs *nvs, const char *ns, const char *key, ota32_nvs
         return rc;
     if (nvs_h_type(&l) != type)
         return OTA32_ERR_INVALID_ARG;
-    unsigned size = int_size((uint8_t)type);
-    uint64_t v = 0;
-    for (unsigned i = 0; i < size; i++)
-        v |= (uint64_t)l.h[NVS_I_DATA + i] << (8 * i);
-    if ((type & 0x10) && size < 8 && (v >> (size * 8 - 1)) & 1)
-        v |= ~(uint64_t)0 << (size * 8); /* sign-extend */
-    *out = v;
+    *out = item_int(&l);
     return OTA32_OK;
 }
 
@@ -408,18 +429,12 @@ int ota32_nvs_get_int(ota32_nvs *nvs, const char *ns, const char *key, ota32_nvs
 static int set_item(ota32_nvs *n, const char *ns, const char *key, uint8_t type,
                     const uint8_t data[8], const uint8_t *payload, size_t len)
 {
-    int rc = writable(n);
+    int rc = write_check(n, ns, key);
     if (rc != OTA32_OK)
         return rc;
-    if (!name_ok(ns) || !name_ok(key))
-        return OTA32_ERR_INVALID_ARG;
     uint8_t nsi;
-    rc = ns_lookup(n, ns, true, &nsi);
-    if (rc < 0)
-        return rc;
-    want w = {nsi, key, -1, -1};
     nvs_loc old, now;
-    rc = find(n, &w, &old);
+    rc = find_for_write(n, ns, key, &nsi, &old);
     if (rc < 0)
         return rc;
     if (rc == 1 && nvs_h_type(&old) == type) {
@@ -611,21 +626,17 @@ static int write_blob(ota32_nvs *n, uint8_t nsi, const char *key, const uint8_t 
 int ota32_nvs_set_blob(ota32_nvs *nvs, const char *ns, const char *key, const void *data,
                        size_t len)
 {
-    int rc = writable(nvs);
+    int rc = write_check(nvs, ns, key);
     if (rc != OTA32_OK)
         return rc;
-    if (!name_ok(ns) || !name_ok(key) || (!data && len))
+    if (!data && len)
         return OTA32_ERR_INVALID_ARG;
     if (len > (size_t)NVS_MAX_CHUNKS * NVS_CHUNK_MAX ||
         len > (size_t)(nvs->page_count - 1) * NVS_CHUNK_MAX)
         return OTA32_ERR_TOO_BIG;
     uint8_t nsi;
-    rc = ns_lookup(nvs, ns, true, &nsi);
-    if (rc < 0)
-        return rc;
-    want w = {nsi, key, -1, -1};
     nvs_loc old, idx;
-    rc = find(nvs, &w, &old);
+    rc = find_for_write(nvs, ns, key, &nsi, &old);
     if (rc < 0)
         return rc;
     uint8_t start = NVS_VER_0;
@@ -675,23 +686,19 @@ int ota32_nvs_erase_key(ota32_nvs *nvs, const char *ns, const char *key)
 static int ns_name(ota32_nvs *n, uint8_t idx, char out[OTA32_NVS_KEY_MAX + 1])
 {
     out[0] = '\0';
-    for (unsigned i = 0; i < n->order_count; i++) {
-        uint8_t bm[NVS_BITMAP_LEN];
-        unsigned e = 0, page = n->order[i];
-        nvs_loc l;
-        int rc = nvs_read_bitmap(n, page, bm);
-        while (rc >= 0 && (rc = nvs_page_next(n, page, bm, &e, &l)) == 1) {
-            if (nvs_h_ns(&l) == NVS_NS_TABLE && nvs_h_type(&l) == OTA32_NVS_U8 &&
-                l.h[NVS_I_DATA] == idx) {
-                memcpy(out, nvs_h_key(&l), OTA32_NVS_KEY_MAX);
-                out[OTA32_NVS_KEY_MAX] = '\0';
-                return OTA32_OK;
-            }
+    nvs_walk it;
+    nvs_walk_start(&it);
+    nvs_loc l;
+    int rc;
+    while ((rc = nvs_walk_next(n, &it, &l)) == 1) {
+        if (nvs_h_ns(&l) == NVS_NS_TABLE && nvs_h_type(&l) == OTA32_NVS_U8 &&
+            l.h[NVS_I_DATA] == idx) {
+            memcpy(out, nvs_h_key(&l), OTA32_NVS_KEY_MAX);
+            out[OTA32_NVS_KEY_MAX] = '\0';
+            return OTA32_OK;
         }
-        if (rc < 0)
-            return rc;
     }
-    return OTA32_OK;
+    return rc < 0 ? rc : OTA32_OK;
 }
 
 int ota32_nvs_foreach(ota32_nvs *nvs, int (*cb)(void *arg, const ota32_nvs_item *it), void *arg)
@@ -700,58 +707,48 @@ int ota32_nvs_foreach(ota32_nvs *nvs, int (*cb)(void *arg, const ota32_nvs_item 
         return OTA32_ERR_INVALID_ARG;
     int cached_ns = -1; /* items of one namespace tend to come together */
     char cached_name[OTA32_NVS_KEY_MAX + 1] = "";
-    for (unsigned i = 0; i < nvs->order_count; i++) {
-        uint8_t bm[NVS_BITMAP_LEN];
-        unsigned e = 0, page = nvs->order[i];
-        nvs_loc l;
-        int rc = nvs_read_bitmap(nvs, page, bm);
-        while (rc >= 0 && (rc = nvs_page_next(nvs, page, bm, &e, &l)) == 1) {
-            rc = nvs_payload_ok(nvs, &l);
-            if (rc < 0)
-                return rc;
-            if (rc == 0) {
-                rc = OTA32_OK;
-                continue;
-            }
-            ota32_nvs_item it;
-            memset(&it, 0, sizeof it);
-            uint8_t type = nvs_h_type(&l);
-            it.type = type;
-            it.ns_index = nvs_h_ns(&l);
-            it.chunk_index = nvs_h_chunk(&l);
-            it.page = page;
-            it.entry = l.entry;
-            it.span = nvs_h_span(&l);
-            memcpy(it.key, nvs_h_key(&l), OTA32_NVS_KEY_MAX);
-            if (it.ns_index != NVS_NS_TABLE && it.ns_index != cached_ns) {
-                rc = ns_name(nvs, it.ns_index, cached_name);
-                if (rc < 0)
-                    return rc;
-                cached_ns = it.ns_index;
-            }
-            if (it.ns_index != NVS_NS_TABLE)
-                memcpy(it.ns, cached_name, sizeof it.ns);
-            if (nvs_type_is_int(type)) {
-                unsigned size = int_size(type);
-                for (unsigned b = 0; b < size; b++)
-                    it.int_val |= (uint64_t)l.h[NVS_I_DATA + b] << (8 * b);
-                if ((type & 0x10) && size < 8 && (it.int_val >> (size * 8 - 1)) & 1)
-                    it.int_val |= ~(uint64_t)0 << (size * 8);
-            } else if (type == OTA32_NVS_BLOB_IDX) {
-                it.data_len = ota32_le32(l.h + NVS_I_DATA);
-            } else if (nvs_type_has_payload(type)) {
-                it.data_len = ota32_le16(l.h + NVS_I_DATA);
-                rc = nvs_payload_read(nvs, &l, nvs->scratch, sizeof nvs->scratch);
-                if (rc < 0)
-                    return rc;
-                it.data = nvs->scratch;
-            }
-            rc = cb(arg, &it);
-            if (rc != 0)
-                return rc;
-        }
+    nvs_walk walk;
+    nvs_walk_start(&walk);
+    nvs_loc l;
+    int rc;
+    while ((rc = nvs_walk_next(nvs, &walk, &l)) == 1) {
+        rc = nvs_payload_ok(nvs, &l);
         if (rc < 0)
             return rc;
+        if (rc == 0)
+            continue;
+        ota32_nvs_item it;
+        memset(&it, 0, sizeof it);
+        uint8_t type = nvs_h_type(&l);
+        it.type = type;
+        it.ns_index = nvs_h_ns(&l);
+        it.chunk_index = nvs_h_chunk(&l);
+        it.page = l.page;
+        it.entry = l.entry;
+        it.span = nvs_h_span(&l);
+        memcpy(it.key, nvs_h_key(&l), OTA32_NVS_KEY_MAX);
+        if (it.ns_index != NVS_NS_TABLE && it.ns_index != cached_ns) {
+            rc = ns_name(nvs, it.ns_index, cached_name);
+            if (rc < 0)
+                return rc;
+            cached_ns = it.ns_index;
+        }
+        if (it.ns_index != NVS_NS_TABLE)
+            memcpy(it.ns, cached_name, sizeof it.ns);
+        if (nvs_type_is_int(type)) {
+            it.int_val = item_int(&l);
+        } else if (type == OTA32_NVS_BLOB_IDX) {
+            it.data_len = ota32_le32(l.h + NVS_I_DATA);
+        } else if (nvs_type_has_payload(type)) {
+            it.data_len = ota32_le16(l.h + NVS_I_DATA);
+            rc = nvs_payload_read(nvs, &l, nvs->scratch, sizeof nvs->scratch);
+            if (rc < 0)
+                return rc;
+            it.data = nvs->scratch;
+        }
+        rc = cb(arg, &it);
+        if (rc != 0)
+            return rc;
     }
-    return OTA32_OK;
+    return rc < 0 ? rc : OTA32_OK;
 }

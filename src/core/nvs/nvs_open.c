@@ -283,36 +283,32 @@ static int finish_freeing(ota32_nvs *n)
 /* Storage::init eraseOrphanDataBlobs: chunks no index covers. */
 static int erase_orphans(ota32_nvs *n)
 {
-    for (unsigned i = 0; i < n->order_count; i++) {
-        uint8_t bm[NVS_BITMAP_LEN];
-        unsigned e = 0, page = n->order[i];
-        nvs_loc l;
-        int rc = nvs_read_bitmap(n, page, bm);
-        while (rc >= 0 && (rc = nvs_page_next(n, page, bm, &e, &l)) == 1) {
-            if (nvs_h_type(&l) != OTA32_NVS_BLOB_DATA)
-                continue;
-            bool covered = false;
-            for (unsigned j = 0; j < n->order_count && !covered; j++) {
-                uint8_t ibm[NVS_BITMAP_LEN];
-                unsigned ie = 0, ipage = n->order[j];
-                nvs_loc x;
-                rc = nvs_read_bitmap(n, ipage, ibm);
-                while (!covered && rc >= 0 && (rc = nvs_page_next(n, ipage, ibm, &ie, &x)) == 1) {
-                    unsigned start = x.h[NVS_I_DATA + 5], count = x.h[NVS_I_DATA + 4];
-                    covered = nvs_h_type(&x) == OTA32_NVS_BLOB_IDX &&
-                              nvs_h_ns(&x) == nvs_h_ns(&l) &&
-                              strncmp(nvs_h_key(&x), nvs_h_key(&l), OTA32_NVS_KEY_MAX + 1) == 0 &&
-                              nvs_h_chunk(&l) >= start && nvs_h_chunk(&l) < start + count;
-                }
-                if (rc < 0)
-                    return rc;
-            }
-            rc = covered ? OTA32_OK : nvs_erase_item(n, &l);
+    nvs_walk it;
+    nvs_walk_start(&it);
+    nvs_loc l;
+    int rc;
+    while ((rc = nvs_walk_next(n, &it, &l)) == 1) {
+        if (nvs_h_type(&l) != OTA32_NVS_BLOB_DATA)
+            continue;
+        bool covered = false;
+        nvs_walk idx;
+        nvs_walk_start(&idx);
+        nvs_loc x;
+        while (!covered && (rc = nvs_walk_next(n, &idx, &x)) == 1) {
+            unsigned start = x.h[NVS_I_DATA + 5], count = x.h[NVS_I_DATA + 4];
+            covered = nvs_h_type(&x) == OTA32_NVS_BLOB_IDX && nvs_h_ns(&x) == nvs_h_ns(&l) &&
+                      strncmp(nvs_h_key(&x), nvs_h_key(&l), OTA32_NVS_KEY_MAX + 1) == 0 &&
+                      nvs_h_chunk(&l) >= start && nvs_h_chunk(&l) < start + count;
         }
         if (rc < 0)
             return rc;
+        if (!covered) {
+            rc = nvs_erase_item(n, &l);
+            if (rc < 0)
+                return rc;
+        }
     }
-    return OTA32_OK;
+    return rc < 0 ? rc : OTA32_OK;
 }
 
 int nvs_recover(ota32_nvs *n)

@@ -179,6 +179,33 @@ int nvs_page_next(ota32_nvs *n, unsigned page, const uint8_t bm[NVS_BITMAP_LEN],
     return 0;
 }
 
+void nvs_walk_start(nvs_walk *w)
+{
+    w->order_i = 0;
+    w->entry = 0;
+    w->entered = false;
+}
+
+int nvs_walk_next(ota32_nvs *n, nvs_walk *w, nvs_loc *out)
+{
+    while (w->order_i < n->order_count) {
+        if (!w->entered) {
+            w->page = n->order[w->order_i];
+            w->entry = 0;
+            int rc = nvs_read_bitmap(n, w->page, w->bm);
+            if (rc < 0)
+                return rc;
+            w->entered = true;
+        }
+        int rc = nvs_page_next(n, w->page, w->bm, &w->entry, out);
+        if (rc != 0)
+            return rc;
+        w->order_i++;
+        w->entered = false;
+    }
+    return 0;
+}
+
 /* Feed the payload to `fn` in entry-sized pieces. */
 static int payload_walk(ota32_nvs *n, const nvs_loc *l,
                         int (*fn)(void *arg, const uint8_t *p, size_t len, size_t off), void *arg)

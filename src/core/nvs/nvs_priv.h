@@ -107,6 +107,18 @@ int nvs_check_header(const uint8_t h[NVS_ENTRY_LEN], const uint8_t bm[NVS_BITMAP
  * moves *entry past it, 0 at the end of the page, or an error. */
 int nvs_page_next(ota32_nvs *n, unsigned page, const uint8_t bm[NVS_BITMAP_LEN], unsigned *entry,
                   nvs_loc *out);
+/* A walk over the structurally valid items of every page in use, oldest
+ * page first. Each page's bitmap is read when the walk enters it. */
+typedef struct nvs_walk {
+    unsigned order_i; /* index into n->order of the current page */
+    unsigned page;    /* n->order[order_i] when the walk entered it */
+    unsigned entry;   /* next entry to look at on that page */
+    bool entered;     /* page and bm are set */
+    uint8_t bm[NVS_BITMAP_LEN];
+} nvs_walk;
+void nvs_walk_start(nvs_walk *w);
+/* Returns 1 with *out = the next item, 0 at the end, or an error. */
+int nvs_walk_next(ota32_nvs *n, nvs_walk *w, nvs_loc *out);
 /* 1 when the payload matches its CRC (always 1 for items without one). */
 int nvs_payload_ok(ota32_nvs *n, const nvs_loc *l);
 /* Read up to `cap` payload bytes. */
