@@ -14,6 +14,9 @@
 # Settings: PARTITIONS=partitions.csv FLASH_SIZE=8MB IDF_BUILD=path APP=app.bin
 #           BOOTLOADER=bootloader.bin VERSION=tag DEV=build/esp32/device.flash PORT= SERVE_PORT=3001
 
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 RELEASE_DIR := build/release
 TEST_DIR    := build/test
 OTA32       := $(RELEASE_DIR)/ota32
@@ -28,8 +31,9 @@ deps:
 	@scripts/install-deps.sh --check >/dev/null 2>&1 || scripts/install-deps.sh
 
 release: deps
-	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build $(RELEASE_DIR) -j $(JOBS) -- --no-print-directory -s
+	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_RULE_MESSAGES=OFF >/dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target ota32 -- --no-print-directory -s \
+	    | { grep -v 'Built target' || true; }
 
 # Warnings as errors in both compilers: gcc for the release build, clang with
 # the sanitizers and libFuzzer for the test build.
