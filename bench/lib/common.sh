@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Helpers shared by bench/*.sh (sourced, not run: `make bench` runs only
 # bench/*.sh, not this directory).
 #
