@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
@@ -42,6 +45,13 @@ static void conn_free(conn *c)
     }
     if (s->draining && s->nconns == 0)
         event_base_loopexit(s->base, NULL);
+#ifdef __GLIBC__
+    /* Last client gone: hand the pages of the freed buffers back. glibc
+     * only returns the top of the heap by itself, and a burst of clients
+     * leaves it free but resident between the few blocks still in use. */
+    else if (s->nconns == 0)
+        malloc_trim(0);
+#endif
 }
 
 /* Closing a socket that still has unread input makes the kernel send a

@@ -53,7 +53,7 @@ static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t len
     } else if (evbuffer_get_length(out) >= SERVE_OUT_HIGH) {
         return NGHTTP2_ERR_WOULDBLOCK;
     }
-    if (evbuffer_add(out, data + done, len - done) != 0)
+    if (serve_out_add(out, data + done, len - done) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return (ssize_t)len;
 }
@@ -94,11 +94,11 @@ static int queue_frame(conn *c, h2_stream *st, struct evbuffer *out, const uint8
                        size_t length, size_t pad)
 {
     static const uint8_t zeros[256];
-    if (evbuffer_add(out, framehd, 9) != 0)
+    if (serve_out_add(out, framehd, 9) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     if (pad > 0) {
         uint8_t padlen = (uint8_t)(pad - 1);
-        if (evbuffer_add(out, &padlen, 1) != 0)
+        if (serve_out_add(out, &padlen, 1) != 0)
             return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
     /* A short read means the file shrank while being served. The frame
@@ -106,7 +106,7 @@ static int queue_frame(conn *c, h2_stream *st, struct evbuffer *out, const uint8
      * connection (the client sees a failed transfer, never wrong bytes). */
     if (length > 0 && response_add_body(&st->rs, out, length, !c->tls) != (long)length)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
-    if (pad > 1 && evbuffer_add(out, zeros, pad - 1) != 0)
+    if (pad > 1 && serve_out_add(out, zeros, pad - 1) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return 0;
 }
@@ -124,7 +124,7 @@ static int send_direct(conn *c, h2_stream *st, struct evbuffer *out, const uint8
     if (h < 0)
         h = 0;
     if (h < 9) {
-        if (evbuffer_add(out, framehd + h, (size_t)(9 - h)) != 0 ||
+        if (serve_out_add(out, framehd + h, (size_t)(9 - h)) != 0 ||
             (length > 0 && response_add_body(&st->rs, out, length, true) != (long)length))
             return NGHTTP2_ERR_CALLBACK_FAILURE;
         return 0;

@@ -270,6 +270,24 @@ long response_add_body(response *rs, struct evbuffer *out, size_t max, bool zero
     return got > 0 ? got : -1;
 }
 
+int serve_out_add(struct evbuffer *out, const void *data, size_t len)
+{
+    if (len == 0)
+        return 0;
+    /* Not evbuffer_add(): libevent 2.1 sizes the chain it appends after a
+     * full one from that chain's buffer length, which for a file segment is
+     * its file offset plus its length. Queueing a 9-byte frame header after
+     * a segment deep into a 1.5 MB image would allocate a 1.5 MB chain, and
+     * such blocks, freed in between small live ones, are never returned to
+     * the system. Reserving space sizes the new chain from `len` alone. */
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) < 1 || v.iov_len < len)
+        return -1;
+    memcpy(v.iov_base, data, len);
+    v.iov_len = len;
+    return evbuffer_commit_space(out, &v, 1);
+}
+
 long response_sendfile(response *rs, int sock, size_t max)
 {
     size_t n = rs->remaining < max ? (size_t)rs->remaining : max;

@@ -163,6 +163,9 @@ long response_add_body(response *rs, struct evbuffer *out, size_t max, bool zero
  * Returns the count (0: the socket is full), -1 on failure. */
 long response_sendfile(response *rs, int sock, size_t max);
 void response_release(response *rs);
+/* Append bytes to an output buffer that may end in a file segment, in a
+ * chain sized for them. Returns 0, or -1 when out of memory. */
+int serve_out_add(struct evbuffer *out, const void *data, size_t len);
 void serve_log_access(server *s, const char *peer, const response *rs, const char *proto);
 uint64_t serve_now_ms(void);
 const char *serve_reason(int status);
