@@ -76,7 +76,7 @@ update     ota_$(field old_slot) demo-v1 -> ota_$(field new_slot) $(field new_ve
 bytes      $(field bytes_written) written, $(field bytes_received) received in $(field requests) request(s)
 time       $(field seconds) s on this machine ($(field kib_per_s) KiB/s); flash erases: $(field slot_block_erases) x 64 KB, $(field slot_sector_erases) x 4 KB
 flash      $(field flash_virtual_ms) ms of erase and program on a real chip (timing model), longest single operation $(field flash_max_op_ms) ms
-memory     peak heap of the OTA service: $(field peak_heap) bytes (HTTP/2 window 16 KB)
+memory     peak heap of the OTA service: $(field peak_heap) bytes (HTTP/2 window 64 KB, data acknowledged only once in flash)
 rollback   demo-v3 never confirmed: the bootloader returned to demo-v2, and demo-v3 is not retried
 running    $running
 SUMMARY

@@ -81,7 +81,7 @@ static void usage(FILE *f)
             "                        and crashes, so the bootloader rolls back\n"
             "  --max-updates N       stop after N updates\n"
             "  --json-summary FILE   write the summary as JSON\n"
-            "  --window BYTES        HTTP/2 stream window (default 16K)\n"
+            "  --window BYTES        HTTP/2 stream window (default 64K)\n"
             "  --stall-timeout S     give up a connection silent this long (default 30)\n"
             "  --retry-base-ms MS    first retry delay (default 1000; doubles to 5 min)\n"
             "  --max-retries N       failed attempts in a row before giving up (default 6)\n"

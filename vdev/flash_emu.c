@@ -1,12 +1,14 @@
 /*
  * The virtual ESP32's flash chip: SPI NOR emulated on a file.
  *
- * Every operation goes straight to the file with pread/pwrite, so the file is
- * the chip: after a power cut nothing else survives, and reopening the file
- * is a reboot. NOR rules: erase sets bytes to 0xFF, program can only clear
- * bits (new = old & data). Program and erase operations are counted; a cut
- * armed at the Nth one happens before it, after it, or tears it, with the
- * torn bytes drawn from a seeded generator so every cut is reproducible.
+ * The file is mapped shared (MAP_SHARED), so every operation goes straight
+ * to the file's pages: the file is the chip, after a power cut nothing else
+ * survives, and reopening the file is a reboot. Erase is a memset, program an
+ * AND over the mapping, read a memcpy. NOR rules: erase sets bytes to 0xFF,
+ * program can only clear bits (new = old & data). Program and erase
+ * operations are counted; a cut armed at the Nth one happens before it,
+ * after it, or tears it, with the torn bytes drawn from a seeded generator so
+ * every cut is reproducible.
  */
 #include "vdev.h"
 
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,10 +31,10 @@
 #define VDEV_MIN_SIZE OTA32_FLASH_BLOCK
 #define VDEV_MAX_SIZE (16u * 1024 * 1024) /* ESP32 maps at most 16 MB */
 #define VDEV_DEFAULT_SIZE (8u * 1024 * 1024)
-#define CHUNK 4096u
 
 struct vdev {
     int fd;
+    uint8_t *map; /* the whole file, MAP_SHARED */
     uint32_t size;
     vdev_opts opts;
     ota32_flash_ops ops;
@@ -58,11 +61,12 @@ static bool size_ok(uint64_t size)
 
 /* ---- file access -------------------------------------------------------- */
 
-/* All of [addr, addr+len) read into or written from buf. */
-static int file_io(int fd, bool writing, uint32_t addr, uint8_t *p, size_t len)
+/* All of buf written at [addr, addr+len) (creating a device). */
+static int file_write(int fd, uint32_t addr, const void *buf, size_t len)
 {
+    const uint8_t *p = buf;
     while (len > 0) {
-        ssize_t n = writing ? pwrite(fd, p, len, (off_t)addr) : pread(fd, p, len, (off_t)addr);
+        ssize_t n = pwrite(fd, p, len, (off_t)addr);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -72,17 +76,6 @@ static int file_io(int fd, bool writing, uint32_t addr, uint8_t *p, size_t len)
         len -= (size_t)n;
     }
     return OTA32_OK;
-}
-
-static int file_read(int fd, uint32_t addr, void *buf, size_t len)
-{
-    return file_io(fd, false, addr, buf, len);
-}
-
-/* pwrite does not write through the pointer. */
-static int file_write(int fd, uint32_t addr, const void *buf, size_t len)
-{
-    return file_io(fd, true, addr, (uint8_t *)(uintptr_t)buf, len);
 }
 
 /* ---- deterministic tearing ---------------------------------------------- */
@@ -183,9 +176,8 @@ static int emu_read(void *ctx, uint32_t addr, void *buf, size_t len)
         return OTA32_ERR_POWER_CUT;
     if (check_range(d, addr, len) != OTA32_OK || (!buf && len))
         return OTA32_ERR_RANGE;
-    int rc = file_read(d->fd, addr, buf, len);
-    if (rc != OTA32_OK)
-        return rc;
+    if (len)
+        memcpy(buf, d->map + addr, len);
     d->stats.reads++;
     d->stats.bytes_read += len;
     if (d->opts.timing) {
@@ -202,28 +194,19 @@ static int emu_read(void *ctx, uint32_t addr, void *buf, size_t len)
 /* Bytes of [addr, addr+len) that are not erased and would be programmed
  * (data byte != 0xFF). Writing 0xFF changes nothing on NOR, so it is not
  * counted: that is how ESP-IDF pads partial words. */
-static int count_overprogram(vdev *d, uint32_t addr, const uint8_t *data, size_t len,
-                             uint64_t *count)
+static uint64_t count_overprogram(const uint8_t *old, const uint8_t *data, size_t len)
 {
-    uint8_t old[CHUNK];
-    *count = 0;
-    for (size_t pos = 0; pos < len;) {
-        size_t n = len - pos < CHUNK ? len - pos : CHUNK;
-        int rc = file_read(d->fd, addr + (uint32_t)pos, old, n);
-        if (rc != OTA32_OK)
-            return rc;
-        for (size_t i = 0; i < n; i++)
-            if (old[i] != 0xFF && data[pos + i] != 0xFF)
-                (*count)++;
-        pos += n;
-    }
-    return OTA32_OK;
+    uint64_t count = 0;
+    for (size_t i = 0; i < len; i++)
+        count += old[i] != 0xFF && data[i] != 0xFF;
+    return count;
 }
 
 static int emu_program(void *ctx, uint32_t addr, const void *buf, size_t len)
 {
     vdev *d = ctx;
     const uint8_t *data = buf;
+    bool lost_after = false;
     if (d->lost)
         return OTA32_ERR_POWER_CUT;
     if (check_range(d, addr, len) != OTA32_OK || (!buf && len))
@@ -231,44 +214,46 @@ static int emu_program(void *ctx, uint32_t addr, const void *buf, size_t len)
     if (len == 0)
         return OTA32_OK;
 
-    uint64_t over;
-    int rc = count_overprogram(d, addr, data, len, &over);
-    if (rc != OTA32_OK)
-        return rc;
-    d->stats.overprograms += over;
-    if (over && d->opts.strict)
-        return OTA32_ERR_STATE; /* rejected before any bit changes */
-
-    vdev_cut_kind cut = next_op(d);
-    if (cut == VDEV_CUT_BEFORE) {
-        d->lost = true;
-        return OTA32_ERR_POWER_CUT;
-    }
-    tear t;
-    if (cut == VDEV_CUT_INSIDE)
-        tear_init(&t, d->cut_seed, (uint32_t)len);
-
-    uint8_t cur[CHUNK];
-    for (size_t pos = 0; pos < len;) {
-        size_t n = len - pos < CHUNK ? len - pos : CHUNK;
-        uint32_t a = addr + (uint32_t)pos;
-        if ((rc = file_read(d->fd, a, cur, n)) != OTA32_OK)
-            return rc;
-        for (size_t i = 0; i < n; i++) {
-            uint8_t in = data[pos + i];
-            cur[i] = cut == VDEV_CUT_INSIDE ? tear_program(&t, (uint32_t)(pos + i), cur[i], in)
-                                            : (uint8_t)(cur[i] & in);
+    uint8_t *cur = d->map + addr;
+    if (!d->opts.strict && d->cut_kind == VDEV_CUT_NONE) {
+        /* The common case: count and program in one pass. */
+        uint64_t over = 0;
+        for (size_t i = 0; i < len; i++) {
+            uint8_t old = cur[i], in = data[i];
+            over += old != 0xFF && in != 0xFF;
+            cur[i] = (uint8_t)(old & in);
         }
-        if ((rc = file_write(d->fd, a, cur, n)) != OTA32_OK)
-            return rc;
-        pos += n;
+        d->stats.overprograms += over;
+        (void)next_op(d); /* nothing armed: only counts */
+    } else {
+        uint64_t over = count_overprogram(cur, data, len);
+        d->stats.overprograms += over;
+        if (over && d->opts.strict)
+            return OTA32_ERR_STATE; /* rejected before any bit changes */
+
+        vdev_cut_kind cut = next_op(d);
+        if (cut == VDEV_CUT_BEFORE) {
+            d->lost = true;
+            return OTA32_ERR_POWER_CUT;
+        }
+        if (cut == VDEV_CUT_INSIDE) {
+            tear t;
+            tear_init(&t, d->cut_seed, (uint32_t)len);
+            for (size_t i = 0; i < len; i++)
+                cur[i] = tear_program(&t, (uint32_t)i, cur[i], data[i]);
+        } else {
+            for (size_t i = 0; i < len; i++)
+                cur[i] &= data[i];
+        }
+        if (cut != VDEV_CUT_NONE)
+            lost_after = true;
     }
 
     d->stats.programs++;
     d->stats.bytes_programmed += len;
     uint32_t pages = (addr + (uint32_t)len - 1) / OTA32_FLASH_PAGE - addr / OTA32_FLASH_PAGE + 1;
     add_time(d, (uint64_t)pages * T_PAGE_PROGRAM_US);
-    if (cut != VDEV_CUT_NONE) {
+    if (lost_after) {
         d->lost = true;
         return OTA32_ERR_POWER_CUT;
     }
@@ -291,19 +276,12 @@ static int emu_erase(vdev *d, uint32_t addr, uint32_t unit)
     if (cut == VDEV_CUT_INSIDE)
         tear_init(&t, d->cut_seed, unit);
 
-    uint8_t buf[CHUNK];
-    for (uint32_t pos = 0; pos < unit; pos += CHUNK) {
-        int rc;
-        if (cut == VDEV_CUT_INSIDE) {
-            if ((rc = file_read(d->fd, addr + pos, buf, CHUNK)) != OTA32_OK)
-                return rc;
-            for (uint32_t i = 0; i < CHUNK; i++)
-                buf[i] = tear_erase(&t, pos + i, buf[i]);
-        } else {
-            memset(buf, 0xFF, CHUNK);
-        }
-        if ((rc = file_write(d->fd, addr + pos, buf, CHUNK)) != OTA32_OK)
-            return rc;
+    uint8_t *p = d->map + addr;
+    if (cut == VDEV_CUT_INSIDE) {
+        for (uint32_t i = 0; i < unit; i++)
+            p[i] = tear_erase(&t, i, p[i]);
+    } else {
+        memset(p, 0xFF, unit);
     }
 
     if (unit == OTA32_FLASH_SECTOR) {
@@ -383,12 +361,20 @@ int vdev_open(vdev **out, const char *path, const vdev_opts *opts, ota32_diag *d
                                "%s: flash is 0x%llx bytes, not 0x%x", path,
                                (unsigned long long)st.st_size, (unsigned)opts->flash_size);
     }
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        int err = errno;
+        close(fd);
+        return ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1, "%s: mmap: %s", path, strerror(err));
+    }
     vdev *d = calloc(1, sizeof *d);
     if (!d) {
+        munmap(map, (size_t)st.st_size);
         close(fd);
         return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "out of memory");
     }
     d->fd = fd;
+    d->map = map;
     d->size = (uint32_t)st.st_size;
     if (opts)
         d->opts = *opts;
@@ -409,7 +395,11 @@ void vdev_close(vdev *d)
 {
     if (!d)
         return;
-    close(d->fd); /* every write already reached the file */
+    /* Every write is already in the file's pages (the mapping is shared):
+     * MS_ASYNC schedules write-back without waiting, as write(2) would. */
+    msync(d->map, d->size, MS_ASYNC);
+    munmap(d->map, d->size);
+    close(d->fd);
     free(d);
 }
 

@@ -90,7 +90,7 @@ typedef struct ota32_service_opts {
     uint16_t chip_id;            /* OTA32_CHIP_*; 0 = ESP32 */
     const char *ca_file;         /* TLS trust anchors; NULL: platform default */
     bool insecure;               /* skip certificate checks (tests only) */
-    uint32_t window;             /* HTTP/2 stream window; default 16 KB, max 64 KB */
+    uint32_t window;             /* HTTP/2 stream window; default and max 64 KB */
     uint32_t connect_timeout_ms; /* default 10 s */
     uint32_t stall_timeout_ms;   /* default 30 s */
     uint32_t retry_base_ms;      /* first retry delay; default 1 s */

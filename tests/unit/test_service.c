@@ -583,6 +583,51 @@ TEST(flash_error_fails_the_check_and_the_next_one_resumes)
     fx_power_off(&x);
 }
 
+/* A flash that reads one byte of ota_1 wrong: what the read-back sees. */
+static uint32_t misread_at; /* flash address */
+
+static int misreading_read(void *ctx, uint32_t addr, void *buf, size_t len)
+{
+    int rc = real_flash.read(ctx, addr, buf, len);
+    if (rc == OTA32_OK && misread_at >= addr && misread_at - addr < len)
+        ((uint8_t *)buf)[misread_at - addr] ^= 0x10;
+    return rc;
+}
+
+/* The read-back checks every byte in flash: in the hashed body, in the
+ * appended digest, and in bytes after the image (a trailer the parser only
+ * scans), and a mismatch never switches the slot. */
+TEST(flash_read_back_mismatch_anywhere_is_caught)
+{
+    enum { TRAILER = 100 };
+    static uint8_t padded[IMG_LEN + TRAILER];
+    const uint32_t at[] = {0x20, IMG_LEN / 2, IMG_LEN - 1, IMG_LEN + TRAILER / 2,
+                           IMG_LEN + TRAILER - 1};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        fx_dev x;
+        fx_source src;
+        setup(&x, &src);
+        memcpy(padded, v2, IMG_LEN);
+        memset(padded + IMG_LEN, 0xFF, TRAILER);
+        src.file = padded;
+        src.len = sizeof padded;
+        real_flash = x.plat.flash;
+        x.plat.flash.read = misreading_read;
+        misread_at = FX_SLOT1 + at[i];
+        ota32_service_opts o;
+        fx_opts(&o);
+        ota32_apply_result res;
+        ota32_diag d;
+        CHECK_EQ(apply(&x, &o, "v2", &res, &d, NULL), OTA32_ERR_IO);
+        CHECK_CONTAINS(d.msg, "does not match");
+        misread_at = UINT32_MAX;
+        CHECK_EQ(fx_reboot(&x), OTA32_OK);
+        CHECK_STR(x.boot.label, "ota_0");
+        fx_power_off(&x);
+    }
+    misread_at = 0;
+}
+
 TEST(backoff_doubles_caps_and_jitters)
 {
     /* rnd 0 gives the low end (x0.75), rnd 2^32-1 the high end (~x1.25) */
@@ -650,4 +695,5 @@ RUN_TESTS(CASE(backoff_doubles_caps_and_jitters), CASE(update_confirm_and_up_to_
           CASE(resume_after_power_cut_rechecks_flash),
           CASE(engine_memory_does_not_grow_with_the_image),
           CASE(flash_error_fails_the_check_and_the_next_one_resumes),
+          CASE(flash_read_back_mismatch_anywhere_is_caught),
           CASE(every_allocation_failure_is_clean))

@@ -136,6 +136,92 @@ static int reread_slot(ota32_service *s, uint32_t len, ota32_diag *diag)
     return OTA32_OK;
 }
 
+/* The read-back's one SHA-256 pass: the parser's hash over [0, checksum]
+ * and the stream hash over the whole image are the same bytes from 0 on, so
+ * the parser is given these ops, which feed its bytes to the stream hash and
+ * answer its digest with a copy of the stream hash at that point; the bytes
+ * it does not hash (appended digest, trailer, all after the header when no
+ * digest is appended) are hashed by the caller. */
+typedef struct shared_hash {
+    ota32_hash_ops ops; /* ops.ctx is this struct */
+    ota32_service *s;
+    uint32_t hashed; /* bytes of the stream hash, from byte 0 */
+    bool live;       /* the parser's hash is running */
+} shared_hash;
+
+static void *sh_start(void *ctx, ota32_hash_alg alg)
+{
+    shared_hash *sh = ctx;
+    if (alg != OTA32_HASH_SHA256 || sh->live || sh->hashed != 0)
+        return NULL;
+    sh->live = true;
+    return sh;
+}
+
+static int sh_update(void *ctx, void *h, const void *data, size_t len)
+{
+    shared_hash *sh = ctx;
+    (void)h;
+    const ota32_hash_ops *real = &sh->s->plat->hash;
+    int rc = real->update(real->ctx, sh->s->stream_hash, data, len);
+    if (rc == OTA32_OK)
+        sh->hashed += (uint32_t)len;
+    return rc;
+}
+
+static int sh_finish(void *ctx, void *h, uint8_t *out)
+{
+    shared_hash *sh = ctx;
+    (void)h;
+    sh->live = false;
+    if (!out)
+        return OTA32_OK;
+    const ota32_hash_ops *real = &sh->s->plat->hash;
+    void *c = real->clone(real->ctx, sh->s->stream_hash);
+    if (!c)
+        return OTA32_ERR_NO_MEM;
+    return real->finish(real->ctx, c, out);
+}
+
+static void *sh_clone(void *ctx, void *h)
+{
+    (void)ctx;
+    (void)h;
+    return NULL; /* the parser never clones */
+}
+
+/* Read [0, len) of the target slot back through s->parser (started on
+ * sh->ops) and the stream hash, hashing each byte once. */
+static int reread_shared(ota32_service *s, shared_hash *sh, uint32_t len, ota32_diag *diag)
+{
+    for (uint32_t pos = 0; pos < len;) {
+        uint32_t n = len - pos < SVC_WRITE_BUF ? len - pos : SVC_WRITE_BUF;
+        int rc = s->plat->flash.read(s->plat->flash.ctx, s->target.offset + pos, s->buf, n);
+        if (rc != OTA32_OK)
+            return ota32_diag_fail(diag, rc, 0, (long)pos,
+                                   "reading back 0x%" PRIx32 " bytes at 0x%08" PRIx32 ": %s", n,
+                                   s->target.offset + pos, ota32_strerror(rc));
+        size_t used;
+        rc = ota32_image_parser_feed(&s->parser, s->buf, n, &used, diag);
+        if (rc != OTA32_OK)
+            return rc;
+        pos += n;
+        if (sh->hashed < pos) {
+            /* Only bytes the parser's hash no longer covers, from where it
+             * stopped: the hash stays in stream order. */
+            if (sh->live || sh->hashed < pos - n)
+                return ota32_diag_fail(diag, OTA32_ERR_STATE, 0, (long)sh->hashed,
+                                       "read-back hash out of step");
+            uint32_t skip = sh->hashed - (pos - n);
+            rc = s->plat->hash.update(s->plat->hash.ctx, s->stream_hash, s->buf + skip, n - skip);
+            if (rc != OTA32_OK)
+                return rc;
+            sh->hashed = pos;
+        }
+    }
+    return OTA32_OK;
+}
+
 /* After a reset: continue from the progress record if it belongs to this
  * download and the flash still holds what it describes. Returns OK with
  * s->offset set (0 = start over). Only flash and allocator errors fail. */
@@ -482,18 +568,35 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
     if (rc != OTA32_OK)
         return rc;
 
-    /* Read back what is in flash. */
-    parser_start(s);
+    /* Read back what is in flash: a fresh parser (checksum, SHA-256 against
+     * the appended digest) and the stream hash, sharing one SHA-256 pass. */
     s->stream_hash = s->plat->hash.start(s->plat->hash.ctx, OTA32_HASH_SHA256);
     if (!s->stream_hash)
         return OTA32_ERR_NO_MEM;
+    shared_hash sh = {
+        .ops = {.ctx = &sh,
+                .start = sh_start,
+                .update = sh_update,
+                .finish = sh_finish,
+                .clone = sh_clone},
+        .s = s,
+    };
+    ota32_image_opts io = {
+        .chip_id = s->o.chip_id,
+        .chip_rev_full = 0,
+        .max_len = s->target.size,
+        .require_app_desc = true,
+        .hash = &sh.ops,
+    };
+    ota32_image_parser_init(&s->parser, &io);
     ota32_diag d;
     ota32_diag_clear(&d);
-    rc = reread_slot(s, s->offset, &d);
-    if (rc == OTA32_OK) {
+    rc = reread_shared(s, &sh, s->offset, &d);
+    if (rc == OTA32_OK)
         rc = ota32_image_parser_finish(&s->parser, &d);
-        s->parser_live = false;
-    }
+    /* sh lives in this frame: the parser is done with it whatever happened. */
+    ota32_image_parser_abort(&s->parser);
+    s->parser_live = false;
     if (rc == OTA32_OK) {
         rc = s->plat->hash.finish(s->plat->hash.ctx, s->stream_hash, again);
         s->stream_hash = NULL;
