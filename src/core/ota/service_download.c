@@ -113,29 +113,6 @@ static int save_progress(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN]
     return rc;
 }
 
-/* Feed [0, len) of the target slot, as it is in flash, to the parser and the
- * stream hash (the buffer is the writer's, not in use here). */
-static int reread_slot(ota32_service *s, uint32_t len, ota32_diag *diag)
-{
-    for (uint32_t pos = 0; pos < len;) {
-        uint32_t n = len - pos < SVC_WRITE_BUF ? len - pos : SVC_WRITE_BUF;
-        int rc = s->plat->flash.read(s->plat->flash.ctx, s->target.offset + pos, s->buf, n);
-        if (rc != OTA32_OK)
-            return ota32_diag_fail(diag, rc, 0, (long)pos,
-                                   "reading back 0x%" PRIx32 " bytes at 0x%08" PRIx32 ": %s", n,
-                                   s->target.offset + pos, ota32_strerror(rc));
-        size_t used;
-        rc = ota32_image_parser_feed(&s->parser, s->buf, n, &used, diag);
-        if (rc != OTA32_OK)
-            return rc;
-        rc = s->plat->hash.update(s->plat->hash.ctx, s->stream_hash, s->buf, n);
-        if (rc != OTA32_OK)
-            return rc;
-        pos += n;
-    }
-    return OTA32_OK;
-}
-
 /* The read-back's one SHA-256 pass: the parser's hash over [0, checksum]
  * and the stream hash over the whole image are the same bytes from 0 on, so
  * the parser is given these ops, which feed its bytes to the stream hash and
@@ -190,9 +167,12 @@ static void *sh_clone(void *ctx, void *h)
     return NULL; /* the parser never clones */
 }
 
-/* Read [0, len) of the target slot back through s->parser (started on
- * sh->ops) and the stream hash, hashing each byte once. */
-static int reread_shared(ota32_service *s, shared_hash *sh, uint32_t len, ota32_diag *diag)
+/* Read [0, len) of the target slot back, as it is in flash, through
+ * s->parser and the stream hash (the buffer is the writer's, not in use
+ * here). With `sh` (the parser started on sh->ops), each byte is hashed once:
+ * only the bytes the parser's hash did not cover go to the stream hash. With
+ * sh NULL, every byte goes to both. */
+static int reread(ota32_service *s, shared_hash *sh, uint32_t len, ota32_diag *diag)
 {
     for (uint32_t pos = 0; pos < len;) {
         uint32_t n = len - pos < SVC_WRITE_BUF ? len - pos : SVC_WRITE_BUF;
@@ -206,17 +186,19 @@ static int reread_shared(ota32_service *s, shared_hash *sh, uint32_t len, ota32_
         if (rc != OTA32_OK)
             return rc;
         pos += n;
-        if (sh->hashed < pos) {
+        uint32_t hashed = sh ? sh->hashed : pos - n;
+        if (hashed < pos) {
             /* Only bytes the parser's hash no longer covers, from where it
              * stopped: the hash stays in stream order. */
-            if (sh->live || sh->hashed < pos - n)
-                return ota32_diag_fail(diag, OTA32_ERR_STATE, 0, (long)sh->hashed,
+            if (sh && (sh->live || hashed < pos - n))
+                return ota32_diag_fail(diag, OTA32_ERR_STATE, 0, (long)hashed,
                                        "read-back hash out of step");
-            uint32_t skip = sh->hashed - (pos - n);
+            uint32_t skip = hashed - (pos - n);
             rc = s->plat->hash.update(s->plat->hash.ctx, s->stream_hash, s->buf + skip, n - skip);
             if (rc != OTA32_OK)
                 return rc;
-            sh->hashed = pos;
+            if (sh)
+                sh->hashed = pos;
         }
     }
     return OTA32_OK;
@@ -256,7 +238,7 @@ static int resume_from_record(ota32_service *s, const uint8_t ident[OTA32_SHA256
 
     ota32_diag d;
     ota32_diag_clear(&d);
-    rc = reread_slot(s, p.offset, &d);
+    rc = reread(s, NULL, p.offset, &d);
     uint8_t digest[OTA32_SHA256_LEN];
     if (rc == OTA32_OK)
         rc = stream_digest(s, digest);
@@ -591,7 +573,7 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
     ota32_image_parser_init(&s->parser, &io);
     ota32_diag d;
     ota32_diag_clear(&d);
-    rc = reread_shared(s, &sh, s->offset, &d);
+    rc = reread(s, &sh, s->offset, &d);
     if (rc == OTA32_OK)
         rc = ota32_image_parser_finish(&s->parser, &d);
     /* sh lives in this frame: the parser is done with it whatever happened. */
