@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seed's build workflow, behind the make targets:
+# The ESP32 build workflow (as Micro-RDK documents it), behind the make targets:
 #   esp32.sh build-ota   the app image to host         (make build-esp32-ota)
 #   esp32.sh build-bin   the merged image for flashing (make build-esp32-bin)
 #   esp32.sh flash       write the merged image        (make flash-esp32-bin)

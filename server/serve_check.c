@@ -8,7 +8,7 @@
 #include "ota32/partition.h"
 #include "posix_hash.h"
 
-/* What the seed documentation says about the two kinds of binary. */
+/* The two kinds of binary, as the OTA service documentation explains them. */
 static const char merged_explanation[] =
     "this is a merged image (bootloader + partition table + app): it is for "
     "flashing a device for the first time with `make flash-esp32-bin`, not for "
