@@ -27,8 +27,11 @@
  * is a 16 KB allocation, not 32 KB. */
 #define SERVE_BODY_CHUNK (16u * 1024u - 128u)
 /* Bytes one connection may write straight to its socket per flush before
- * queueing in the bufferevent (and so yielding to the others). */
-#define SERVE_DIRECT_BUDGET (256u * 1024u)
+ * queueing in the bufferevent (and so yielding to the others). The socket
+ * buffer usually fills first; a smaller budget sends a connection whose
+ * socket still has room through the slower queued path, which costs more
+ * CPU per byte than it buys in fairness. */
+#define SERVE_DIRECT_BUDGET (1024u * 1024u)
 #define SERVE_H2_MAX_STREAMS 100u
 /* Abuse limits nghttp2 1.52 does not enforce itself: CONTINUATION frames per
  * header block (the 2024 "CONTINUATION flood") and stream resets by the
