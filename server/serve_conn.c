@@ -124,8 +124,12 @@ static void start_protocol(conn *c, bool h2)
             c->dead = true;
         /* Plain TCP writes frames straight to the socket while nothing is
          * queued (serve_h2.c): ask for more only once the queue is empty. */
-        if (!c->tls)
+        if (!c->tls) {
             bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+            /* What a full socket left queued goes out in one write when it
+             * drains, not 16 KB (libevent's default) per loop iteration. */
+            bufferevent_set_max_single_write(c->bev, SERVE_DIRECT_BUDGET);
+        }
     } else {
         c->state = CONN_H1;
         c->proto = "http/1.1";

@@ -61,6 +61,17 @@ void serve_h2_flush(conn *c);
 void serve_h2_drain(conn *c);
 void serve_h2_free(conn *c);
 
+/* serve_batch.c. Frames go into the batch only while the connection's
+ * output buffer is empty; the batch is written before anything else is
+ * sent or queued for the connection, and at the end of each flush. */
+int serve_batch_add(conn *c, const uint8_t *framehd, serve_blob *blob, const uint8_t *payload,
+                    size_t len);
+/* Write the connection's gathered frames; what the socket does not take is
+ * queued. 0, or -1 when the connection failed. */
+int serve_batch_write(conn *c);
+/* Forget the connection's frames (it is being freed). */
+void serve_batch_drop(conn *c);
+
 /* serve_h1.c */
 void serve_h1_input(conn *c);
 void serve_h1_pump(conn *c);

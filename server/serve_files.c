@@ -180,6 +180,7 @@ void serve_files_free(server *s)
     s->dir_real = NULL;
     free(s->cfg_body);
     s->cfg_body = NULL;
+    serve_blobs_free(s);
 }
 
 static int open_regular(const char *path, struct stat *st)

@@ -41,6 +41,8 @@ static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t len
     conn *c = user;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     size_t done = 0;
+    if (serve_batch_write(c) != 0) /* gathered DATA frames go first */
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
     if (!c->tls && c->direct_budget > 0 && evbuffer_get_length(out) == 0) {
         /* Plain TCP with nothing queued: straight to the socket. */
         ssize_t n = send(bufferevent_getfd(c->bev), data, len, MSG_NOSIGNAL);
@@ -148,8 +150,21 @@ static int send_data_cb(nghttp2_session *session, nghttp2_frame *frame, const ui
     struct evbuffer *out = bufferevent_get_output(c->bev);
     size_t pad = frame->data.padlen;
     /* Direct only when nothing is queued, so bytes stay in order. */
-    if (!c->tls && c->direct_budget > 0 && pad == 0 && evbuffer_get_length(out) == 0)
-        return send_direct(c, st, out, framehd, length);
+    if (!c->tls && c->direct_budget > 0 && pad == 0 && evbuffer_get_length(out) == 0) {
+        if (st->rs.blob) {
+            c->direct_budget = c->direct_budget > length + 9 ? c->direct_budget - length - 9 : 0;
+            const uint8_t *payload = response_take(&st->rs, length);
+            return serve_batch_add(c, framehd, st->rs.blob, payload, length) == 0
+                       ? 0
+                       : NGHTTP2_ERR_CALLBACK_FAILURE;
+        }
+        if (serve_batch_write(c) != 0)
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+        if (evbuffer_get_length(out) == 0)
+            return send_direct(c, st, out, framehd, length);
+    }
+    if (serve_batch_write(c) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
     if (evbuffer_get_length(out) >= SERVE_OUT_HIGH)
         return NGHTTP2_ERR_WOULDBLOCK;
     return queue_frame(c, st, out, framehd, length, pad);
@@ -359,6 +374,8 @@ void serve_h2_flush(conn *c)
     c->in_send = true;
     int rv = nghttp2_session_send(c->h2);
     c->in_send = false;
+    if (serve_batch_write(c) != 0)
+        rv = -1;
     if (rv != 0) {
         c->dead = true;
         return;
@@ -400,6 +417,7 @@ void serve_h2_drain(conn *c)
 
 void serve_h2_free(conn *c)
 {
+    serve_batch_drop(c);
     /* nghttp2_session_del() does not report the streams still open. */
     while (c->streams) {
         if (c->streams->responded)

@@ -202,6 +202,13 @@ static void handle(server *s, const request *rq, response *rs)
         rs->content_length = size;
     }
     rs->remaining = rs->head ? 0 : rs->content_length;
+    if (rs->remaining > 0) {
+        rs->blob = serve_blob_get(s, fd, &st);
+        if (rs->blob) {
+            close(fd);
+            rs->fd = -1;
+        }
+    }
     add_header(rs, "content-type", "application/octet-stream");
     add_header(rs, "content-length", "%" PRIu64, rs->content_length);
     add_header(rs, "accept-ranges", "bytes");
@@ -220,6 +227,9 @@ long response_read(response *rs, uint8_t *buf, size_t cap)
     if (rs->mem) {
         memcpy(buf, rs->mem + rs->mem_off, n);
         rs->mem_off += n;
+    } else if (rs->blob) {
+        memcpy(buf, rs->blob->data + rs->off, n);
+        rs->off += n;
     } else {
         ssize_t got;
         do
@@ -240,6 +250,19 @@ long response_add_body(response *rs, struct evbuffer *out, size_t max, bool zero
     size_t n = rs->remaining < max ? (size_t)rs->remaining : max;
     if (n == 0)
         return 0;
+    if (zero_copy && rs->blob) {
+        /* The chain holds a ref: the copy outlives the response if need be. */
+        serve_blob_ref(rs->blob);
+        if (evbuffer_add_reference(out, rs->blob->data + rs->off, n, serve_blob_unref_cb,
+                                   rs->blob) != 0) {
+            serve_blob_unref(rs->blob);
+            return -1;
+        }
+        rs->off += n;
+        rs->remaining -= n;
+        rs->sent += n;
+        return (long)n;
+    }
     if (zero_copy && rs->fd >= 0 && !rs->mem) {
         if (!rs->seg) {
             /* The segment gets its own descriptor: chains still queued on
@@ -308,8 +331,20 @@ long response_sendfile(response *rs, int sock, size_t max)
     return (long)got;
 }
 
+const uint8_t *response_take(response *rs, size_t n)
+{
+    const uint8_t *p = rs->blob->data + rs->off;
+    rs->off += n;
+    rs->remaining -= n;
+    rs->sent += n;
+    return p;
+}
+
 void response_release(response *rs)
 {
+    if (rs->blob)
+        serve_blob_unref(rs->blob);
+    rs->blob = NULL;
     if (rs->seg)
         evbuffer_file_segment_free(rs->seg);
     rs->seg = NULL;

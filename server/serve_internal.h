@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <event2/event.h>
 #include <event2/bufferevent.h>
@@ -32,6 +33,13 @@
  * socket still has room through the slower queued path, which costs more
  * CPU per byte than it buys in fairness. */
 #define SERVE_DIRECT_BUDGET (1024u * 1024u)
+/* In-memory copies of served files (serve_blob.c): the largest file copied,
+ * all copies alive at once, and how many are kept for reuse. */
+#define SERVE_BLOB_MAX (16u * 1024u * 1024u)
+#define SERVE_BLOB_BUDGET (64u * 1024u * 1024u)
+#define SERVE_BLOB_CACHE 8u
+/* DATA frames gathered for one writev (serve_batch.c): 1 MB of payload. */
+#define SERVE_BATCH_FRAMES 64u
 #define SERVE_H2_MAX_STREAMS 100u
 /* Abuse limits nghttp2 1.52 does not enforce itself: CONTINUATION frames per
  * header block (the 2024 "CONTINUATION flood") and stream resets by the
@@ -68,6 +76,28 @@ typedef struct check_entry {
     serve_verdict verdict;
 } check_entry;
 
+struct server;
+struct conn;
+
+/* One version of a served file, in memory (serve_blob.c). */
+typedef struct serve_blob {
+    struct server *srv;
+    file_key key;
+    uint8_t *data;
+    size_t size;
+    unsigned refs;     /* the cache's, each response's, each queued chain's */
+    uint64_t last_use; /* for eviction, least recently used first */
+} serve_blob;
+
+/* Frames gathered for one writev (serve_batch.c). */
+typedef struct serve_batch {
+    struct conn *owner; /* the connection being flushed, or NULL */
+    unsigned nframes;
+    uint8_t hdr[SERVE_BATCH_FRAMES][9];
+    struct iovec iov[2 * SERVE_BATCH_FRAMES]; /* header, payload per frame */
+    serve_blob *blob[SERVE_BATCH_FRAMES];     /* a ref per frame */
+} serve_batch;
+
 typedef struct served_file {
     char url[SERVE_PATH_MAX]; /* "/<basename>" */
     char *path;               /* realpath */
@@ -80,8 +110,6 @@ typedef struct serve_stats {
     uint64_t conns;
     uint64_t conns_h2, conns_h2c, conns_h1;
 } serve_stats;
-
-struct conn;
 
 typedef struct server {
     const ota32_serve_opts *opts;
@@ -99,6 +127,10 @@ typedef struct server {
     serve_limits limits;
     check_entry checks[SERVE_CHECK_CACHE];
     unsigned check_next;
+    serve_blob *blobs[SERVE_BLOB_CACHE];
+    size_t blob_bytes; /* all copies alive, cached or not */
+    uint64_t blob_clock;
+    serve_batch batch;
 
     /* --config: the last good copy, reloaded when the file changes */
     char *cfg_body;
@@ -137,8 +169,10 @@ typedef struct response {
     const char *names[RESP_HDR_MAX];
     char vals[RESP_HDR_MAX][96];
     uint64_t content_length;
-    /* body: from a file (read with pread, or handed to the socket as a
-     * file segment: sendfile on plain TCP) or from memory */
+    /* body: from the file's in-memory copy when it has one, else from the
+     * file (read with pread, or handed to the socket as a file segment:
+     * sendfile on plain TCP), or from memory of its own (error texts) */
+    serve_blob *blob;
     int fd;
     struct evbuffer_file_segment *seg; /* owns fd once created */
     uint64_t file_size;
@@ -165,6 +199,9 @@ long response_add_body(response *rs, struct evbuffer *out, size_t max, bool zero
 /* Send up to `max` file body bytes straight to a non-blocking socket.
  * Returns the count (0: the socket is full), -1 on failure. */
 long response_sendfile(response *rs, int sock, size_t max);
+/* The next `n` body bytes of a response sent from its file's copy:
+ * a pointer into the copy, and the response moves past them. */
+const uint8_t *response_take(response *rs, size_t n);
 void response_release(response *rs);
 /* Append bytes to an output buffer that may end in a file segment, in a
  * chain sized for them. Returns 0, or -1 when out of memory. */
@@ -172,6 +209,17 @@ int serve_out_add(struct evbuffer *out, const void *data, size_t len);
 void serve_log_access(server *s, const char *peer, const response *rs, const char *proto);
 uint64_t serve_now_ms(void);
 const char *serve_reason(int status);
+
+/* serve_blob.c */
+/* The in-memory copy of an open file, with a ref for the caller; NULL when
+ * the file is too large, memory is at its budget, or it changed while
+ * being read (then serve from the descriptor). */
+serve_blob *serve_blob_get(server *s, int fd, const struct stat *st);
+void serve_blob_ref(serve_blob *b);
+void serve_blob_unref(serve_blob *b);
+/* evbuffer_add_reference() cleanup: drops the ref the chain held. */
+void serve_blob_unref_cb(const void *data, size_t len, void *arg);
+void serve_blobs_free(server *s);
 
 /* serve_files.c */
 int serve_files_init(server *s, char *msg, size_t cap);

@@ -385,6 +385,29 @@ check "transfer in flight completed byte for byte" cmp -s "$T/slow.bin" "$T/big.
 check "shutdown waited for the open connection" has_i "$T/err" "SIGTERM: finishing 1 open connections"
 check "its request was logged when done" grep -qE '"GET /big.bin" 200 25165824 [0-9]+ms h2c$' "$T/err"
 
+# --- a file rewritten in place while a slow client downloads it (what
+# `cp new.bin served.bin` does): that download gets the version it started
+# with, whole and unmixed, since responses are sent from the server's copy;
+# the next request gets the new version under a new ETag. ---
+head -c $((12 << 20)) /dev/urandom >"$T/live.bin"
+cp "$T/live.bin" "$T/live-old.bin"
+head -c $((12 << 20)) /dev/urandom >"$T/live-new.bin"
+start_server "$T/live.bin" --force --quiet || exit 1
+L=http://127.0.0.1:$PORT/live.bin
+$H2 -D "$T/live-h1" -o /dev/null "$L"
+curl -sS --http2-prior-knowledge --max-time 30 --limit-rate 6M -o "$T/live-got.bin" "$L" &
+CURL=$!
+sleep 0.5
+dd if="$T/live-new.bin" of="$T/live.bin" bs=1M conv=notrunc status=none
+crc=0
+wait $CURL || crc=$?
+check "download across an in-place rewrite succeeded" eq "$crc" 0
+check "it holds the version it started with, byte for byte" cmp -s "$T/live-got.bin" "$T/live-old.bin"
+$H2 -D "$T/live-h2" -o "$T/live-got2.bin" "$L"
+check "the next download holds the new version" cmp -s "$T/live-got2.bin" "$T/live-new.bin"
+check "under a new ETag" test "$(grep -i '^etag' "$T/live-h1")" != "$(grep -i '^etag' "$T/live-h2")"
+check "server still up" stop_server
+
 # --- a low descriptor limit: more clients than the server has descriptors
 # for. It caps its connections (the rest wait in the backlog) rather than
 # accepting sockets it cannot serve files on, and every client is served. ---
