@@ -335,11 +335,12 @@ head -c $((24 << 20)) /dev/urandom >"$T/big.bin"
 start_server "$T/big.bin" --force || exit 1
 check "--force warns about a file that is not an app image" has_i "$T/err" "warning: not a valid app image"
 # Clients that ask for the 24 MB file and never read: the server queues a
-# bounded amount per connection (backpressure), not the file.
+# bounded amount per connection (backpressure), not the file; and while they
+# hang on, another client downloads the whole file.
 PID_RSS() { awk '/^VmRSS:/{print $2}' "/proc/$PID/status"; }
 rss0=$(PID_RSS)
-python3 - "$PORT" >"$T/stall.txt" <<'PY' &
-import socket, sys, time
+python3 - "$PORT" "$T/stall-ready" "$T/stall-release" >"$T/stall.txt" <<'PY' &
+import os, socket, sys, time
 conns = []
 for i in range(8):
     s = socket.socket()
@@ -361,14 +362,33 @@ for i in range(8):  # and over h2c, with a huge window so only the socket stalls
     hdr = len(block).to_bytes(3, "big") + b"\x01\x05\x00\x00\x00\x01" + block
     s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame + wu + hdr)
     h2.append(s)
-time.sleep(3)
-print("held", len(conns) + len(h2))
+time.sleep(1)  # the server fills their sockets
+open(sys.argv[2], "w").close()
+deadline = time.time() + 30
+while not os.path.exists(sys.argv[3]) and time.time() < deadline:
+    time.sleep(0.05)
+def alive(s):  # the server has not closed it (reading what is queued)
+    s.setblocking(False)
+    got = 0
+    while got < (1 << 20):
+        try:
+            d = s.recv(65536)
+        except BlockingIOError:
+            return True
+        if not d:
+            return False
+        got += len(d)
+    return True
+print("held", len(conns) + len(h2), "alive", sum(alive(s) for s in conns + h2))
 PY
 STALL=$!
-sleep 2
+for _ in $(seq 100); do [ -e "$T/stall-ready" ] && break; sleep 0.1; done
 rss1=$(PID_RSS)
+$H2 -o "$T/beside.bin" "http://127.0.0.1:$PORT/big.bin"
+check "a client beside 16 stalled ones gets the whole file" cmp -s "$T/beside.bin" "$T/big.bin"
+touch "$T/stall-release"
 wait $STALL
-check "16 stalled clients held" has_i "$T/stall.txt" "held 16"
+check "16 stalled clients held, none dropped" has_i "$T/stall.txt" "held 16 alive 16"
 check "stalled clients cost bounded memory ($(( (rss1 - rss0) / 1024 )) MB for 16 x 24 MB)" \
     test $((rss1 - rss0)) -lt $((48 * 1024))
 curl -sS --http2-prior-knowledge --limit-rate 8M -o "$T/slow.bin" \
