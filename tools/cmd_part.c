@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "commands.h"
 #include "json_out.h"
@@ -32,6 +33,8 @@ static const char gen_help[] =
     "  --no-md5            no MD5 entry (gen_esp32part.py --disable-md5sum)\n"
     "  --primary-bootloader-offset ADDR   where a 'bootloader, primary' entry is\n"
     "  --recovery-bootloader-offset ADDR  where a 'bootloader, recovery' entry is\n"
+    "  --secure [v1|v2]    require app partitions suitable for secure boot (v1 when\n"
+    "                      no version is given: app sizes in 64 KB units)\n"
     "  -q, --quiet         do not print warnings\n"
     "\n"
     "$NAME and ${NAME} in the CSV are replaced from the environment.\n"
@@ -47,7 +50,7 @@ static const char show_help[] =
     "  --table    only the table: name, type, subtype, offset, size, flags\n"
     "  --json     the entries as JSON\n"
     "  --flash-size, --offset, --no-md5, --primary-bootloader-offset,\n"
-    "  --recovery-bootloader-offset, -q: as for `ota32 part gen`\n"
+    "  --recovery-bootloader-offset, --secure, -q: as for `ota32 part gen`\n"
     "\n"
     "exit status: 0 done, 1 the table was rejected, 2 usage error\n";
 
@@ -138,6 +141,15 @@ static int parse_args(int argc, char **argv, bool show, part_args *a)
                 return usage_error(help, "--recovery-bootloader-offset %s: not an address", val);
             a->opts.has_recovery_bootloader_offset = true;
             i++;
+        } else if (!strcmp(arg, "--secure")) {
+            /* The version is optional, as in gen_esp32part.py. */
+            a->opts.secure = OTA32_PT_SECURE_V1;
+            if (val && (!strcasecmp(val, "v1") || !strcasecmp(val, "v2"))) {
+                a->opts.secure = !strcasecmp(val, "v2") ? OTA32_PT_SECURE_V2 : OTA32_PT_SECURE_V1;
+                i++;
+            } else if (val && (val[0] == 'v' || val[0] == 'V') && strlen(val) <= 3) {
+                return usage_error(help, "--secure %s: use v1 or v2", val);
+            }
         } else if (!strcmp(arg, "--no-md5")) {
             a->no_md5 = a->opts.no_md5 = true;
         } else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {

@@ -56,6 +56,12 @@ typedef struct ota32_ptable {
     uint8_t md5[16];     /* binary: the stored digest */
 } ota32_ptable;
 
+typedef enum ota32_pt_secure {
+    OTA32_PT_SECURE_NONE = 0,
+    OTA32_PT_SECURE_V1,
+    OTA32_PT_SECURE_V2,
+} ota32_pt_secure;
+
 /* Options of ota32_pt_parse_csv(); zero-initialise for the defaults. They
  * mirror gen_esp32part.py's command-line options. */
 typedef struct ota32_pt_csv_opts {
@@ -70,6 +76,9 @@ typedef struct ota32_pt_csv_opts {
     uint32_t primary_bootloader_offset;
     bool has_recovery_bootloader_offset;
     uint32_t recovery_bootloader_offset;
+    /* --secure: secure boot v1 needs app partition sizes in 64 KB units
+     * (its signature block ends a 64 KB block); v2 and none need 4 KB. */
+    ota32_pt_secure secure;
     /* Looks up $NAME / ${NAME} (os.path.expandvars); returns NULL when
      * unset. A NULL callback means no variable is set. */
     const char *(*getenv)(void *ctx, const char *name);

@@ -131,4 +131,28 @@ check "gen --help" sh -c "\"$OTA32\" part gen --help | grep -q 'usage: ota32 par
 check "show --help" sh -c "\"$OTA32\" part show --help | grep -q 'usage: ota32 part show'"
 expect_fail 1 "nope.csv" "$OTA32" part gen "$T/nope.csv" "$T/x.bin"
 
+# --secure: secure boot v1 needs app sizes in 64 KB units, v2 (and none) 4 KB.
+cat >"$T/sec.csv" <<'CSV'
+# Name, Type, SubType, Offset, Size, Flags
+nvs,      data, nvs,     0x9000,  0x6000,
+phy_init, data, phy,     0xf000,  0x1000,
+factory,  app,  factory, 0x10000, 0x18000,
+CSV
+check "4 KB-aligned app size without --secure" "$OTA32" part gen "$T/sec.csv" "$T/sec.bin"
+for v in "" v1 V1; do
+    rm -f "$T/sec1.bin"
+    # shellcheck disable=SC2086 # an empty $v is no argument, as `--secure` alone means v1
+    expect_fail 1 "sec.csv:4: Partition factory invalid: Size 0x18000 is not aligned to 0x10000" \
+        "$OTA32" part gen --secure $v "$T/sec.csv" "$T/sec1.bin"
+    check "--secure $v rejection writes nothing" test ! -e "$T/sec1.bin"
+done
+check "--secure v2 accepts 4 KB units" "$OTA32" part gen --secure v2 "$T/sec.csv" "$T/sec2.bin"
+check "--secure v2 bytes as without it" cmp "$T/sec.bin" "$T/sec2.bin"
+expect_fail 1 "offset 0x40: Partition factory invalid: Size 0x18000 is not aligned to 0x10000" \
+    "$OTA32" part show --secure "$T/sec.bin"
+expect_fail 2 "--secure v3: use v1 or v2" "$OTA32" part gen --secure v3 "$T/sec.csv" "$T/x.bin"
+sed 's/0x18000/0x20000/' "$T/sec.csv" >"$T/sec64.csv"
+check "--secure accepts 64 KB units" "$OTA32" part gen --secure "$T/sec64.csv" "$T/sec64.bin"
+check "gen --help documents --secure" sh -c "\"$OTA32\" part gen --help | grep -q -- '--secure \\[v1|v2\\]'"
+
 finish

@@ -127,10 +127,12 @@ static int verify_entry(pt_csv_work *w, const pt_csv_entry *e, ota32_diag *diag)
         return ota32_diag_fail(diag, OTA32_ERR_CORRUPT, e->line, e->at,
                                "Partition %.*s invalid: Offset %s is not aligned to %s", NAME(e),
                                pt_hex(h1, e->offset), pt_hex(h2, align));
-    if (e->type == OTA32_PT_TYPE_APP && e->size % 0x1000)
+    int64_t size_align =
+        (w->opts && w->opts->secure == OTA32_PT_SECURE_V1) ? 0x10000 : 0x1000;
+    if (e->type == OTA32_PT_TYPE_APP && e->size % size_align)
         return ota32_diag_fail(diag, OTA32_ERR_CORRUPT, e->line, e->at,
-                               "Partition %.*s invalid: Size %s is not aligned to 0x1000", NAME(e),
-                               pt_hex(h1, e->size));
+                               "Partition %.*s invalid: Size %s is not aligned to %s", NAME(e),
+                               pt_hex(h1, e->size), pt_hex(h2, size_align));
     warn_keyword_names(w, e);
     if (e->type == OTA32_PT_TYPE_DATA &&
         (e->subtype == DATA_SUBTYPE_OTA || e->subtype == DATA_SUBTYPE_COREDUMP) &&
