@@ -48,10 +48,24 @@ static bool holds_pattern(const serve_blob *b, size_t size, unsigned seed)
     return true;
 }
 
-TEST(copies_are_shared_by_identity)
+static server *new_server(void)
 {
     server *s = calloc(1, sizeof *s);
     CHECK(s != NULL);
+    return s;
+}
+
+/* Drop the cache; `left` bytes of copies must still be alive. */
+static void free_server(server *s, size_t left)
+{
+    serve_blobs_free(s);
+    CHECK_EQ(s->blob_bytes, left);
+    free(s);
+}
+
+TEST(copies_are_shared_by_identity)
+{
+    server *s = new_server();
     struct stat st;
     int fd = make_file("a.bin", 100000, 1, &st);
     serve_blob *a = serve_blob_get(s, fd, &st);
@@ -97,14 +111,12 @@ TEST(copies_are_shared_by_identity)
     CHECK_EQ(s->blob_bytes, 100000u); /* `a` is still ours */
     CHECK(holds_pattern(a, 100000, 1));
     serve_blob_unref(a);
-    CHECK_EQ(s->blob_bytes, 0u);
-    free(s);
+    free_server(s, 0);
 }
 
 TEST(eviction_spares_copies_in_use)
 {
-    server *s = calloc(1, sizeof *s);
-    CHECK(s != NULL);
+    server *s = new_server();
     serve_blob *held = NULL;
     char name[32];
     struct stat st;
@@ -134,15 +146,12 @@ TEST(eviction_spares_copies_in_use)
     CHECK(holds_pattern(held, 4096, 0));
     serve_blob_unref(x);
     serve_blob_unref(held);
-    serve_blobs_free(s);
-    CHECK_EQ(s->blob_bytes, 0u);
-    free(s);
+    free_server(s, 0);
 }
 
 TEST(memory_bound_counts_copies_still_in_use)
 {
-    server *s = calloc(1, sizeof *s);
-    CHECK(s != NULL);
+    server *s = new_server();
     /* Pretend most of the budget is held by copies that responses still
      * use: a new copy that would exceed it is not made. */
     s->blob_bytes = SERVE_BLOB_BUDGET - 1000;
@@ -154,9 +163,7 @@ TEST(memory_bound_counts_copies_still_in_use)
     CHECK(b != NULL);
     close(fd);
     serve_blob_unref(b);
-    serve_blobs_free(s);
-    CHECK_EQ(s->blob_bytes, SERVE_BLOB_BUDGET - 3000);
-    free(s);
+    free_server(s, SERVE_BLOB_BUDGET - 3000);
 }
 
 /* Read `want` bytes from `fd`, letting the event loop write what the
@@ -184,9 +191,9 @@ static size_t drain(int fd, struct event_base *base, uint8_t *got, size_t want)
 TEST(batch_writes_frames_in_order_when_the_socket_is_full)
 {
     signal(SIGPIPE, SIG_IGN);
-    server *s = calloc(1, sizeof *s);
+    server *s = new_server();
     conn *c = calloc(1, sizeof *c);
-    CHECK(s != NULL && c != NULL);
+    CHECK(c != NULL);
     struct event_base *base = event_base_new();
     CHECK(base != NULL);
     int sv[2];
@@ -253,11 +260,9 @@ TEST(batch_writes_frames_in_order_when_the_socket_is_full)
     serve_blob_unref(b);
     bufferevent_free(c->bev);
     close(sv[0]);
-    serve_blobs_free(s);
-    CHECK_EQ(s->blob_bytes, 0u);
     event_base_free(base);
     free(c);
-    free(s);
+    free_server(s, 0);
 }
 
 RUN_TESTS(CASE(copies_are_shared_by_identity), CASE(eviction_spares_copies_in_use),
