@@ -7,10 +7,11 @@
 # runs one event loop, with 16 KB DATA chunks (its best setting for large
 # files: the 8 KB default costs it about twice the CPU per byte). h2load runs
 # one thread per core: a single-threaded h2load saturates before either
-# server on a small machine, and then only measures itself. Reports per server: median and min requests/s and
-# MiB/s over the rounds, failures summed over all rounds, peak RSS (VmHWM,
-# nginx master + worker; reset before each round, the highest round shown)
-# and the RSS left after each round, and server CPU time per round.
+# server on a small machine, and then only measures itself.
+# Reports per server: median and min requests/s and MiB/s over the rounds,
+# failures summed over all rounds, peak RSS (VmHWM, nginx master + worker;
+# reset before each round, the highest round shown) and the RSS left after
+# each round, and server CPU time per round.
 # Targets: zero failed requests for ota32 serve; its median requests/s at
 # least nginx's (ratio >= 1.00).
 #
