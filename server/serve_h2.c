@@ -149,22 +149,20 @@ static int send_data_cb(nghttp2_session *session, nghttp2_frame *frame, const ui
     h2_stream *st = source->ptr;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     size_t pad = frame->data.padlen;
-    /* Direct only when nothing is queued, so bytes stay in order. */
-    if (!c->tls && c->direct_budget > 0 && pad == 0 && evbuffer_get_length(out) == 0) {
-        if (st->rs.blob) {
-            c->direct_budget = c->direct_budget > length + 9 ? c->direct_budget - length - 9 : 0;
-            const uint8_t *payload = response_take(&st->rs, length);
-            return serve_batch_add(c, framehd, st->rs.blob, payload, length) == 0
-                       ? 0
-                       : NGHTTP2_ERR_CALLBACK_FAILURE;
-        }
-        if (serve_batch_write(c) != 0)
-            return NGHTTP2_ERR_CALLBACK_FAILURE;
-        if (evbuffer_get_length(out) == 0)
-            return send_direct(c, st, out, framehd, length);
+    /* Direct only when nothing is queued, so bytes stay in order: into the
+     * batch when the body is in memory, else header + sendfile now. */
+    bool direct = !c->tls && c->direct_budget > 0 && pad == 0;
+    if (direct && st->rs.blob && evbuffer_get_length(out) == 0) {
+        c->direct_budget = c->direct_budget > length + 9 ? c->direct_budget - length - 9 : 0;
+        const uint8_t *payload = response_take(&st->rs, length);
+        return serve_batch_add(c, framehd, st->rs.blob, payload, length) == 0
+                   ? 0
+                   : NGHTTP2_ERR_CALLBACK_FAILURE;
     }
-    if (serve_batch_write(c) != 0)
+    if (serve_batch_write(c) != 0) /* gathered frames go first */
         return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (direct && evbuffer_get_length(out) == 0)
+        return send_direct(c, st, out, framehd, length);
     if (evbuffer_get_length(out) >= SERVE_OUT_HIGH)
         return NGHTTP2_ERR_WOULDBLOCK;
     return queue_frame(c, st, out, framehd, length, pad);
