@@ -258,9 +258,7 @@ long response_add_body(response *rs, struct evbuffer *out, size_t max, bool zero
             serve_blob_unref(rs->blob);
             return -1;
         }
-        rs->off += n;
-        rs->remaining -= n;
-        rs->sent += n;
+        response_take(rs, n);
         return (long)n;
     }
     if (zero_copy && rs->fd >= 0 && !rs->mem) {
