@@ -15,6 +15,8 @@ FAILED=0
 PIDS=() # background processes stopped (TERM, then waited for) on exit
 PID=    # a server stopped by the script itself; killed on exit if still running
 T=      # the scratch directory (see scratch)
+VECTORS=${OTA32_TESTS:-$(dirname "${BASH_SOURCE[0]}")/..}/vectors # tests/vectors
+INTEROP= # set by need_interop
 CHECK_QUIET=
 
 # quiet_checks: from here on, passed checks print nothing and failed ones
@@ -52,15 +54,32 @@ finish() {
     exit $?
 }
 
+# skip REASON: the script does not run; ctest reports it as skipped (exit 77).
+skip() {
+    echo "SKIP: $(basename "$0" .sh): $1"
+    echo "0 passed, 0 failed"
+    exit 77
+}
+
 # need_tools TOOL...: when one is not installed, the script is skipped.
 need_tools() {
     local tool
     for tool in "$@"; do
-        if ! command -v "$tool" >/dev/null; then
-            echo "SKIP: $tool is not installed"
-            echo "0 passed, 0 failed"
-            exit 0
-        fi
+        command -v "$tool" >/dev/null || skip "$tool is not installed"
+    done
+}
+
+# need_interop FILE...: sets INTEROP to the directory of ESP-IDF's and
+# esptool's reference files ($OTA32_INTEROP_DIR, else the build's setting);
+# when one of the FILEs (relative to it) is missing, the script is skipped.
+# Only the scripts under tests/interop call it.
+need_interop() {
+    local f
+    INTEROP=${OTA32_INTEROP_DIR:-${OTA32_INTEROP_DEFAULT:-}}
+    [ -n "$INTEROP" ] || skip "needs ESP-IDF's and esptool's reference files: OTA32_INTEROP_DIR is not set"
+    for f in "$@"; do
+        [ -e "$INTEROP/$f" ] ||
+            skip "needs ESP-IDF's and esptool's reference files: $INTEROP/$f not found (OTA32_INTEROP_DIR=$INTEROP)"
     done
 }
 
