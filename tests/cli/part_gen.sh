@@ -7,9 +7,8 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 quiet_checks
 OTA32=${OTA32:?path to the ota32 tool}
-SHARED=${OTA32_SHARED:?shared vectors}
 SRC=${OTA32_SRC:?source tree}
-V=$SHARED/vectors
+V=$VECTORS
 D=$SRC/tests/data/partitions
 scratch
 # expect_fail STATUS NEEDLE CMD...: exit status and a stderr substring

@@ -104,6 +104,13 @@ cleanup() {
     fi
 }
 
+# test_app FILE [VERSION]: an app image made by `ota32 image make` (project
+# ota32-test, version 1.0.0 unless given), as large as esptool's app-template
+# (601808 bytes).
+test_app() {
+    "$OTA32" image make --version "${2:-1.0.0}" --project ota32-test --size 601808 -o "$1" >/dev/null
+}
+
 # ---- predicates for check ---------------------------------------------------
 
 # eq GOT WANT

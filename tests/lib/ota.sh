@@ -24,12 +24,21 @@ PY
 # make_images: $T/parts.csv (two OTA slots, 8 MB), the app images $T/v1.bin,
 # $T/v2.bin and $T/v3.bin, and $T/www/v2.bin for a server to serve.
 make_images() {
-    cp "$OTA32_SHARED/vectors/partitions_two_ota_8mb.csv" "$T/parts.csv"
+    cp "$VECTORS/partitions_two_ota_8mb.csv" "$T/parts.csv"
     "$OTA32" image make --version v1 --project demo --size 200000 -o "$T/v1.bin" >/dev/null &&
         "$OTA32" image make --version v2 --project demo --size 1048576 -o "$T/v2.bin" >/dev/null &&
         "$OTA32" image make --version v3 --project demo --size 1048576 --seed other \
             -o "$T/v3.bin" >/dev/null &&
         mkdir -p "$T/www" && cp "$T/v2.bin" "$T/www/v2.bin"
+}
+
+# wrong_chip IN OUT: the app image IN with the ESP32-S2's chip id (2) in its
+# header and the SHA-256 recomputed: an image for another chip.
+wrong_chip() {
+    cp "$1" "$2" &&
+        printf '\x02\x00' | dd of="$2" bs=1 seek=12 conv=notrunc status=none &&
+        head -c -32 "$2" | sha256sum | cut -c1-64 | xxd -r -p |
+        dd of="$2" bs=1 seek=$(($(stat -c %s "$2") - 32)) conv=notrunc status=none
 }
 
 new_device() { # NAME -> $T/NAME.flash running v1 in ota_0
