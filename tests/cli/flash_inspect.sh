@@ -7,14 +7,19 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 # shellcheck source=../lib/flash.sh
 . "$(dirname "$0")/../lib/flash.sh"
-: "${OTA32:?}" "${OTA32_SHARED:?}"
-V=$OTA32_SHARED/vectors
-IMG=$OTA32_SHARED/esp-images
-APP=$IMG/app-template-esp32.bin
+: "${OTA32:?}"
+V=$VECTORS
 scratch
+APP=$T/app.bin
+test_app "$APP" || { ko "ota32 image make"; finish; }
 
-# --- the reference merged image: 4 MB of layout, an 8 MB table, 716 KB file
-M=$V/merged.bin
+# --- a merged image: 4 MB of layout, an 8 MB table, 716 KB file; the
+# reference table, NVS and otadata and a made app (esptool's own merged image:
+# tests/interop/flash_inspect_esptool.sh)
+M=$T/merged.bin
+"$OTA32" merge -o "$M" --flash-mode dio --flash-freq 40m --flash-size 4MB \
+    0x8000 "$V/partitions_two_ota_8mb.bin" 0x9000 "$V/nvs_ota.bin" \
+    0xF000 "$V/otadata_blank.bin" 0x20000 "$APP" >/dev/null
 before=$(sha256sum <"$M")
 "$OTA32" flash inspect "$M" >"$T/m" 2>&1
 check "merged: exit 0" [ $? -eq 0 ]
@@ -30,7 +35,7 @@ check "merged: would boot ota_0" has "$T/m" \
 check "merged: why" has "$T/m" \
     "why: otadata blank, no factory -> ota_0; would write otadata[0] seq 1 VALID"
 check "merged: ota_0 verifies" grep -qE \
-    "^  ota_0 +0x00020000 valid +app-template 1cd5752 \(idf v4.0-dev-30-g31ca6e399, Mar 18 2019 10:47:33\), 601808 bytes$" \
+    "^  ota_0 +0x00020000 valid +ota32-test 1\.0\.0 \(idf v5\.5\.5, [^)]*\), 601808 bytes$" \
     "$T/m"
 check "merged: ota_1 missing data" grep -qE \
     "^  ota_1 +0x003a0000 no data: the file ends at 0xb2ed0$" "$T/m"
@@ -53,7 +58,7 @@ b = j["boot"]
 assert b["partition"] == "ota_0" and b["offset"] == 0x20000 and not b["bricked"], b
 assert b["otadata_writes"] == 1, b
 apps = {a["label"]: a for a in j["apps"]}
-assert apps["ota_0"]["status"] == "valid" and apps["ota_0"]["app"]["version"] == "1cd5752"
+assert apps["ota_0"]["status"] == "valid" and apps["ota_0"]["app"]["version"] == "1.0.0"
 assert apps["ota_0"]["image_len"] == 601808
 assert apps["ota_1"]["status"] == "no data" and "0xb2ed0" in apps["ota_1"]["error"]
 assert j["nvs"]["ota_version"] is None and j["nvs"]["keys"] == []
@@ -142,7 +147,7 @@ printf '\x00' | dd of="$D" bs=1 seek=$((0x3A0000 + 0x2000)) conv=notrunc status=
 check "fallback: ota_0" has "$T/f" "boot: would boot ota_0 at 0x20000"
 check "fallback: why" grep -qE \
     "why: .*ota_1 image invalid at 0x432eaf \(checksum: .*\); fell back to ota_0$" "$T/f"
-check "fallback: slot marked invalid" grep -qE "^  ota_1 +0x003a0000 invalid +app-template" "$T/f"
+check "fallback: slot marked invalid" grep -qE "^  ota_1 +0x003a0000 invalid +ota32-test" "$T/f"
 
 # Failures and usage.
 "$OTA32" flash inspect "$M" --table-offset 0x9000 >"$T/bad" 2>&1

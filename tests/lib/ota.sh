@@ -6,6 +6,8 @@
 
 # shellcheck source=./peers.sh
 . "$(dirname "${BASH_SOURCE[0]}")/peers.sh"
+# shellcheck source=./flash.sh
+. "$(dirname "${BASH_SOURCE[0]}")/flash.sh"
 
 # json FILE KEY[.KEY...]: print a value from a JSON file ("" when absent).
 json() {
@@ -30,15 +32,6 @@ make_images() {
         "$OTA32" image make --version v3 --project demo --size 1048576 --seed other \
             -o "$T/v3.bin" >/dev/null &&
         mkdir -p "$T/www" && cp "$T/v2.bin" "$T/www/v2.bin"
-}
-
-# wrong_chip IN OUT: the app image IN with the ESP32-S2's chip id (2) in its
-# header and the SHA-256 recomputed: an image for another chip.
-wrong_chip() {
-    cp "$1" "$2" &&
-        printf '\x02\x00' | dd of="$2" bs=1 seek=12 conv=notrunc status=none &&
-        head -c -32 "$2" | sha256sum | cut -c1-64 | xxd -r -p |
-        dd of="$2" bs=1 seek=$(($(stat -c %s "$2") - 32)) conv=notrunc status=none
 }
 
 new_device() { # NAME -> $T/NAME.flash running v1 in ota_0
