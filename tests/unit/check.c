@@ -154,9 +154,10 @@ int check_run(const char *suite, const check_case *cases, size_t n, int argc, ch
     if (interop_mode) {
         char why[1200];
         if (interop_missing(why, sizeof why)) {
+            const char *base = strrchr(suite, '/');
             printf("SKIP: %s: the interop cases need ESP-IDF's and esptool's reference files: "
                    "%s\n",
-                   suite, why);
+                   base ? base + 1 : suite, why);
             return CHECK_SKIP;
         }
     }
