@@ -15,6 +15,7 @@ FAILED=0
 PIDS=() # background processes stopped (TERM, then waited for) on exit
 PID=    # a server stopped by the script itself; killed on exit if still running
 T=      # the scratch directory (see scratch)
+# shellcheck disable=SC2034 # read by the scripts
 VECTORS=${OTA32_TESTS:-$(dirname "${BASH_SOURCE[0]}")/..}/vectors # tests/vectors
 INTEROP= # set by need_interop
 CHECK_QUIET=

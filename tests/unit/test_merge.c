@@ -57,9 +57,8 @@ static size_t load(const input *in, size_t n, ota32_merge_entry *e, unsigned cha
     for (size_t i = 0; i < n; i++) {
         size_t len = 0;
         /* vectors/ are in the repository, esp-images/ are esptool's */
-        const char *path = strncmp(in[i].rel, "vectors/", 8) == 0
-                               ? check_vector_path(in[i].rel + 8)
-                               : check_interop_path(in[i].rel);
+        const char *path = strncmp(in[i].rel, "vectors/", 8) == 0 ? check_vector_path(in[i].rel + 8)
+                                                                  : check_interop_path(in[i].rel);
         bufs[i] = check_read_file(path, &len);
         CHECK(bufs[i] != NULL);
         e[i] = (ota32_merge_entry){in[i].addr, bufs[i], len, in[i].rel};
