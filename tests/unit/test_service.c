@@ -5,8 +5,8 @@
  */
 #include "test_service_fixture.h"
 
-#include "common/bytes.h"
-#include "ota/svc_backoff.h"
+#include "bytes.h"
+#include "svc_backoff.h"
 
 #define IMG_LEN (300u * 1024u)
 
