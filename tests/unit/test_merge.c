@@ -7,7 +7,7 @@
 #include "bytes.h"
 #include "elf2image.h"
 #include "merge.h"
-#include "ota32/image.h"
+#include "image_build.h"
 #include "posix_hash.h"
 
 typedef struct sink {

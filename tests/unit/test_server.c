@@ -8,7 +8,7 @@
 
 #include "http1_parse.h"
 #include "http_range.h"
-#include "ota32/image.h"
+#include "image_build.h"
 #include "posix_hash.h"
 #include "serve_check.h"
 #include "serve_path.h"
@@ -306,8 +306,7 @@ TEST(check_esptool_images)
     CHECK(!v.merged);
     CHECK(check_file(check_interop_path("esp-images/bootloader-esp32.bin"), NULL, &v) < 0);
     CHECK_CONTAINS(v.msg, "not a valid app image");
-    CHECK_EQ(check_file(check_interop_path("vectors/merged.bin"), NULL, &v),
-             OTA32_ERR_UNSUPPORTED);
+    CHECK_EQ(check_file(check_interop_path("vectors/merged.bin"), NULL, &v), OTA32_ERR_UNSUPPORTED);
     CHECK(v.merged);
     CHECK_CONTAINS(v.msg, "732880 bytes");
 }
