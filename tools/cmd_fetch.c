@@ -306,8 +306,10 @@ static int cmd_fetch(int argc, char **argv)
     }
 
     if (rc != OTA32_OK) {
-        if (write_errno)
-            return out_fail(&out, write_errno);
+        if (write_errno) {
+            out_fail(&out, write_errno);
+            return 1;
+        }
         if (out_path)
             out_abort(&out);
         if (st.image_error) {

@@ -1,5 +1,6 @@
 /* `ota32 merge`: one flash image from ADDR FILE pairs, as esptool merge-bin. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,9 +52,14 @@ static const opt_cmd merge_cmd = {
     "      0x1000 bootloader.bin 0x8000 partition-table.bin 0x20000 app.bin",
     true};
 
+static int write_errno; /* why the last file_write failed */
+
 static int file_write(void *ctx, const void *data, size_t len)
 {
-    return fwrite(data, 1, len, ctx) == len ? OTA32_OK : OTA32_ERR_IO;
+    if (fwrite(data, 1, len, ctx) == len)
+        return OTA32_OK;
+    write_errno = errno ? errno : EIO;
+    return OTA32_ERR_IO;
 }
 
 typedef struct merge_job {
@@ -70,7 +76,12 @@ static int fill_merged(void *arg, void *file)
     job->opts->write = file_write;
     job->opts->write_ctx = file;
     ota32_diag diag;
+    write_errno = 0;
     job->written = ota32_merge(job->entries, job->n, job->opts, &diag);
+    if (job->written < 0 && write_errno) {
+        errno = write_errno; /* reported with the file's name */
+        return 1;
+    }
     if (job->written < 0) {
         util_report("merge", (int)job->written, &diag);
         return -1;
