@@ -3,12 +3,54 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_LINKS 40
+
+/* Ctrl-C while a temporary file is open removes it, then ends the process
+ * as the signal would have: nothing half-made stays behind. Only when
+ * nothing else handles the signal (device run has its own handler). */
+static char *volatile pending_tmp;
+static bool handlers_installed;
+static struct sigaction saved_int, saved_term;
+
+static void remove_pending(int sig)
+{
+    char *tmp = pending_tmp;
+    if (tmp)
+        unlink(tmp);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void guard_tmp(char *tmp)
+{
+    struct sigaction cur;
+    pending_tmp = tmp;
+    if (handlers_installed || sigaction(SIGINT, NULL, &cur) != 0 || cur.sa_handler != SIG_DFL)
+        return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = remove_pending;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &saved_int);
+    sigaction(SIGTERM, &sa, &saved_term);
+    handlers_installed = true;
+}
+
+static void unguard_tmp(void)
+{
+    pending_tmp = NULL;
+    if (!handlers_installed)
+        return;
+    sigaction(SIGINT, &saved_int, NULL);
+    sigaction(SIGTERM, &saved_term, NULL);
+    handlers_installed = false;
+}
 
 static void say(const char *name, int err)
 {
@@ -99,6 +141,7 @@ int out_open(out_file *o, const char *path)
     } else {
         fd = make_temp(o->target, &o->tmp);
         if (fd >= 0) {
+            guard_tmp(o->tmp);
             mode_t mask = umask(0);
             umask(mask);
             if (exists) {
@@ -124,6 +167,8 @@ int out_open(out_file *o, const char *path)
 
 static void release(out_file *o)
 {
+    if (o->tmp && pending_tmp == o->tmp)
+        unguard_tmp();
     free(o->target);
     free(o->tmp);
     o->target = o->tmp = NULL;
@@ -164,6 +209,8 @@ int out_commit(out_file *o)
         return out_fail(o, errno);
     if (o->tmp && rename(o->tmp, o->target) != 0)
         return out_fail(o, errno);
+    if (pending_tmp == o->tmp)
+        unguard_tmp();
     free(o->tmp);
     o->tmp = NULL;
     release(o);

@@ -18,7 +18,6 @@ typedef struct out_file {
     const char *name; /* as given, for messages */
     char *target;     /* the path written (links followed); NULL for stdout */
     char *tmp;        /* the temporary file; NULL when written through */
-    bool created;     /* written through to a path that did not exist */
 } out_file;
 
 /* Open `path` for writing ("-": standard output). 0, or -1 with the error
