@@ -153,6 +153,8 @@ static int take_value(const opt_cmd *c, const opt_def *d, const char *shown, con
     return OPTS_OK;
 }
 
+static void usage_lines(const opt_cmd *c, FILE *f);
+
 int opts_parse(const opt_cmd *c, int argc, char **argv, opt_value *vals, const char **pos,
                unsigned *npos)
 {
@@ -208,8 +210,11 @@ int opts_parse(const opt_cmd *c, int argc, char **argv, opt_value *vals, const c
         if (rc != OPTS_OK)
             return rc;
     }
-    if (*npos < c->min_pos)
-        return opts_usage_error(c, "expected %s", c->usage);
+    if (*npos < c->min_pos) {
+        usage_lines(c, stderr);
+        fprintf(stderr, "(`ota32 %s --help` describes it)\n", c->name);
+        return OPTS_USAGE;
+    }
     return OPTS_OK;
 }
 
