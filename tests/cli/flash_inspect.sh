@@ -26,6 +26,7 @@ check "merged: exit 0" [ $? -eq 0 ]
 check "merged: file untouched" [ "$(sha256sum <"$M")" = "$before" ]
 check "merged: size" has "$T/m" "merged.bin: 732880 bytes (0xb2ed0)"
 check "merged: table" has "$T/m" "partition table at 0x8000: 5 entries, MD5 ok"
+check "merged: bootloader at 0x1000" has "$T/m" "bootloader at 0x1000: valid, 4240 bytes"
 check "merged: ota_0 row" grep -qE "^  ota_0 +app +ota_0 +0x00020000 0x00377000 \(partly in the file\)$" "$T/m"
 check "merged: ota_1 row" grep -qE "^  ota_1 +app +ota_1 +0x003a0000 0x00377000 \(not in the file\)$" "$T/m"
 check "merged: otadata[0] blank" has "$T/m" "  otadata[0]: blank"
@@ -50,9 +51,12 @@ if command -v python3 >/dev/null; then
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["size"] == 732880
-assert [e["label"] for e in j["partition_table"]["entries"]] == \
+assert [e["label"] for e in j["partition_table"]["partitions"]] == \
     ["nvs", "otadata", "phy_init", "ota_0", "ota_1"]
 assert j["partition_table"]["md5"] is True
+ota_0 = j["partition_table"]["partitions"][3]
+assert (ota_0["type"], ota_0["type_name"], ota_0["subtype_name"]) == (0, "app", "ota_0"), ota_0
+assert j["bootloader"] == {"offset": 4096, "present": True, "valid": True, "image_len": 4240}
 assert [c["blank"] for c in j["otadata"]["copies"]] == [True, True]
 b = j["boot"]
 assert b["partition"] == "ota_0" and b["offset"] == 0x20000 and not b["bricked"], b
@@ -113,6 +117,7 @@ fi
 before=$(sha256sum <"$D")
 "$OTA32" flash inspect "$D" >"$T/d" 2>&1
 check "device: exit 0" [ $? -eq 0 ]
+check "device: no bootloader at 0x1000" has "$T/d" "bootloader at 0x1000: none (blank)"
 check "device: untouched" [ "$(sha256sum <"$D")" = "$before" ]
 check "device: otadata[0]" grep -qx "  otadata\[0\]: seq 1, state UNDEFINED, crc ok -> ota_0" "$T/d"
 check "device: otadata[1]" has "$T/d" \
@@ -122,11 +127,15 @@ check "device: why" has "$T/d" "why: otadata[1] seq 2 -> ota_1 (state UNDEFINED)
 check "device: both apps verify" [ "$(grep -cE '^  ota_[01] +0x[0-9a-f]+ valid ' "$T/d")" -eq 2 ]
 if [ -s "$T/nvs.bin" ]; then
   check "device: OTA version" has "$T/d" 'OTA version (VIAM_NS/OTA_VERSION): "1.2.3"'
-  check "device: VIAM_NS string key" has "$T/d" '  VIAM_NS/OTA_VERSION (string): "1.2.3"'
+  check "device: OTA_VERSION shown once" eq "$(grep -c OTA_VERSION "$T/d")" 1
   check "device: VIAM_NS u32 key" has "$T/d" "  VIAM_NS/OTA_TRIES (u32): 3"
   "$OTA32" flash inspect "$D" --json >"$T/d.json"
   check "device json: ota_version" grep -q '"ota_version":[[:space:]]*"1.2.3"' "$T/d.json"
   check "device json: keys" grep -q '"key":[[:space:]]*"OTA_TRIES"' "$T/d.json"
+  check "device json: no bootloader" python3 -c '
+import json, sys
+b = json.load(open(sys.argv[1]))["bootloader"]
+assert b == {"offset": 4096, "present": False}, b' "$T/d.json"
 fi
 
 # An update waiting for its first boot: reported, but otadata not rewritten.

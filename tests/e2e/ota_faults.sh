@@ -19,7 +19,7 @@ expect_contains "cli: --help text" "$T/help.out" "usage: ota32 device run DEV.fl
 expect_eq "cli: no arguments is a usage error" "$?" 2
 "$OTA32" device run x.flash --config c.json --window 12 >"$T/usage.out" 2>&1
 expect_eq "cli: bad --window is a usage error" "$?" 2
-expect_contains "cli: bad value named" "$T/usage.out" "--window 12: bad value"
+expect_contains "cli: bad value named" "$T/usage.out" "--window '12': expected"
 "$OTA32" device run "$T/none.flash" --config c.json >"$T/nodev.out" 2>&1
 expect_eq "cli: missing device exit status" "$?" 1
 expect_contains "cli: missing device named" "$T/nodev.out" "none.flash"
