@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "diag_text.h"
 #include "ota32/partition.h"
 #include "posix_hash.h"
 
@@ -155,7 +156,7 @@ int serve_limits_from_csv(const char *path, serve_limits *lim, char *msg, size_t
     int err = t ? ota32_pt_parse_csv(text, len, NULL, t, &diag) : OTA32_ERR_NO_MEM;
     free(text);
     if (err != OTA32_OK) {
-        snprintf(msg, cap, "%s: %s", path, diag.msg[0] ? diag.msg : ota32_strerror(err));
+        ota32_diag_text(msg, cap, path, err, &diag); /* FILE:LINE: message */
         free(t);
         return err;
     }

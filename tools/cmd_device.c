@@ -23,23 +23,19 @@ static void usage(FILE *f)
                "         [--flash-size 8MB] [--force]\n"
                "      a fresh device: bootloader at 0x1000, partition table at 0x8000, the app\n"
                "      in ota_0 (or factory), otadata and NVS blank (0xFF)\n"
-               "  flash DEV.flash MERGED.bin [--flash-size 8MB]\n"
-               "      write a merged image at 0x0, as `esptool write-flash 0x0` does\n"
+               "  flash DEV.flash MERGED.bin [--flash-size 8MB] [--force]\n"
+               "      write a merged image at 0x0, as `esptool write-flash 0x0` does; it\n"
+               "      must hold a valid partition table at 0x8000 (--force: write any bytes)\n"
                "  boot DEV.flash [--json] [--no-rollback]\n"
                "      run the bootloader once; print what booted and why (exit 1: bricked)\n"
                "  run ...\n"
                "      the device-side OTA service on a virtual device (`device run --help`)\n");
 }
 
-/* "ota32: FILE: line N: msg" / "ota32: FILE: offset 0xN: msg", unless the
- * message already says where. */
+/* "ota32: FILE:LINE: msg" / "ota32: FILE: offset 0xN: msg" */
 static int report(const char *what, int rc, const ota32_diag *dg)
 {
-    if (dg && dg->msg[0] && dg->line > 0 && strncmp(dg->msg, "line ", 5) != 0)
-        return util_fail("%s: line %d: %s", what, dg->line, dg->msg);
-    if (dg && dg->msg[0] && dg->offset >= 0 && strncmp(dg->msg, "offset ", 7) != 0)
-        return util_fail("%s: offset 0x%lx: %s", what, dg->offset, dg->msg);
-    util_report(what, rc, dg);
+    util_report_at(what, rc, dg);
     return 1;
 }
 
@@ -145,6 +141,10 @@ static int device_create(int argc, char **argv)
     rc = vdev_verify_app(&mf, 0, slot->size, info, &dg);
     ota32_app_desc desc = info->app_desc;
     free(info);
+    if (rc == OTA32_ERR_TOO_BIG && dg.msg[0]) {
+        util_fail("%s: %s (%s of %s)", app, dg.msg, slot->label, csv);
+        goto out;
+    }
     if (rc != OTA32_OK) {
         report(app, rc, &dg);
         goto out;
@@ -196,12 +196,45 @@ out:
     return status;
 }
 
+/* What `device flash` writes at 0x0 must be a whole flash image: a valid
+ * partition table at 0x8000, as the bootloader reads it. An app image or
+ * random bytes there leave a device that never boots. */
+static bool merged_image_ok(const char *path, const uint8_t *buf, size_t len)
+{
+    ota32_ptable *t = calloc(1, sizeof *t);
+    if (!t)
+        return util_fail("out of memory") == 0;
+    ota32_diag dg;
+    ota32_diag_clear(&dg);
+    int rc = OTA32_ERR_CORRUPT;
+    if (len >= OTA32_PT_OFFSET_DEFAULT + OTA32_PT_BIN_LEN)
+        rc = ota32_pt_parse_bin(buf + OTA32_PT_OFFSET_DEFAULT, OTA32_PT_BIN_LEN,
+                                ota32_posix_hash(), t, &dg);
+    free(t);
+    if (rc == OTA32_OK)
+        return true;
+    const char *hint = util_kind_hint(util_file_kind(buf, len, 0));
+    char why[OTA32_DIAG_MSG_MAX + 32];
+    if (len < OTA32_PT_OFFSET_DEFAULT + OTA32_PT_BIN_LEN)
+        snprintf(why, sizeof why, "%zu bytes end before it", len);
+    else
+        snprintf(why, sizeof why, "%s", dg.msg[0] ? dg.msg : ota32_strerror(rc));
+    util_fail("%s: no valid partition table at 0x%x (%s): not a merged image, and the device "
+              "would not boot it%s%s. Make one with `make build-esp32-bin` or `ota32 merge`; "
+              "--force writes the bytes anyway",
+              path, OTA32_PT_OFFSET_DEFAULT, why, hint ? "; it is " : "", hint ? hint : "");
+    return false;
+}
+
 static int device_flash(int argc, char **argv)
 {
     const char *dev = NULL, *img = NULL;
     uint64_t flash_size = 0;
+    bool force = false;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--flash-size") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--force")) {
+            force = true;
+        } else if (!strcmp(argv[i], "--flash-size") && i + 1 < argc) {
             if (!util_parse_size(argv[++i], &flash_size) || flash_size > UINT32_MAX) {
                 fprintf(stderr, "ota32: device flash: --flash-size: bad size '%s'\n", argv[i]);
                 return 2;
@@ -216,9 +249,18 @@ static int device_flash(int argc, char **argv)
         }
     }
     if (!dev || !img) {
-        fprintf(stderr, "usage: ota32 device flash DEV.flash MERGED.bin [--flash-size 8MB]\n"
+        fprintf(stderr, "usage: ota32 device flash DEV.flash MERGED.bin [--flash-size 8MB] "
+                        "[--force]\n"
                         "  (a missing DEV.flash is created, blank, with --flash-size)\n");
         return 2;
+    }
+    size_t len = 0;
+    uint8_t *buf = util_read_file(img, &len);
+    if (!buf)
+        return 1;
+    if (!force && !merged_image_ok(img, buf, len)) {
+        free(buf);
+        return 1;
     }
     if (access(dev, F_OK) != 0) {
         vdev_opts co = {.flash_size = (uint32_t)flash_size};
@@ -227,15 +269,12 @@ static int device_flash(int argc, char **argv)
         int crc = vdev_create(dev, &co, false, &cd);
         if (crc != OTA32_OK) {
             report_dev(crc, &cd);
+            free(buf);
             return 1;
         }
         printf("created %s (blank, %u KB flash)\n", dev,
                (unsigned)((flash_size ? flash_size : 8u * 1024 * 1024) / 1024));
     }
-    size_t len = 0;
-    uint8_t *buf = util_read_file(img, &len);
-    if (!buf)
-        return 1;
     int status = 1;
     vdev *d = NULL;
     ota32_diag dg;

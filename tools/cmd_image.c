@@ -42,6 +42,40 @@ static int usage_error(const char *fmt, ...)
 
 /* Parse the whole buffer with the streaming parser. On failure prints
  * "ota32: PATH: offset ...: ..." and returns non-zero. */
+/* parse_buffer, saying which slot an image too big for opts->max_len would
+ * not fit (`limit`: "ota_0, the smallest ota partition of partitions.csv";
+ * NULL: none). */
+static int parse_buffer_for(const char *path, const uint8_t *data, size_t len,
+                            const ota32_image_opts *opts, const char *limit,
+                            ota32_image_parser *p, size_t *consumed)
+{
+    ota32_diag diag;
+    ota32_diag_clear(&diag);
+    ota32_image_parser_init(p, opts);
+    int rc = ota32_image_parser_feed(p, data, len, consumed, &diag);
+    if (rc == OTA32_OK)
+        rc = ota32_image_parser_finish(p, &diag);
+    else
+        ota32_image_parser_abort(p);
+    if (rc == OTA32_ERR_TOO_BIG && limit && diag.msg[0])
+        util_fail("%s: %s (%s)", path, diag.msg, limit);
+    else if (rc != OTA32_OK) {
+        util_report(path, rc, &diag);
+    }
+    return rc;
+}
+
+/* An ELF, a partition table or a whole-flash image where an image belongs:
+ * says which command takes it. */
+static bool wrong_kind(const char *path, const uint8_t *data, size_t len)
+{
+    util_kind k = util_file_kind(data, len, OTA32_PT_OFFSET_DEFAULT);
+    if (k == UTIL_KIND_IMAGE || !util_kind_hint(k))
+        return false;
+    util_fail("%s: %s", path, util_kind_hint(k));
+    return true;
+}
+
 static int parse_buffer(const char *path, const uint8_t *data, size_t len,
                         const ota32_image_opts *opts, ota32_image_parser *p, size_t *consumed)
 {
@@ -450,6 +484,8 @@ static int image_info(int argc, char **argv)
         util_fail("%s: image is empty", path);
         goto out;
     }
+    if (wrong_kind(path, data, len))
+        goto out;
     size_t consumed = 0;
     if (parse_buffer(path, data, len, &opts, &p, &consumed) != OTA32_OK)
         goto out;
@@ -502,7 +538,7 @@ static int smallest_ota_slot(const char *csv_path, uint32_t flash_size,
     int rc = ota32_pt_parse_csv((const char *)text, len, &copts, &table, &diag);
     free(text);
     if (rc != OTA32_OK) {
-        util_report(csv_path, rc, &diag);
+        util_report_at(csv_path, rc, &diag);
         return rc;
     }
     *out = NULL;
@@ -531,7 +567,8 @@ static int image_verify(int argc, char **argv)
                "for flash-mapped segments, the app descriptor, checksum and SHA-256, and\n"
                "the total length. Bytes after the image must be a secure boot v2 signature\n"
                "sector (reported, not verified).\n\n"
-               "  --chip CHIP          expected chip (esp32, esp32s2, ...); default: any\n"
+               "  --chip CHIP          expected chip (esp32, esp32s2, ...); default: any,\n"
+               "                       esp32 with --partitions\n"
                "  --chip-rev X.Y       running chip revision, checked against the image's\n"
                "                       min/max revision\n"
                "  --max-size N         slot size (e.g. 0x370000, 1MB)\n"
@@ -549,6 +586,7 @@ static int image_verify(int argc, char **argv)
     int kind = -1; /* -1 auto, 0 bootloader, 1 app */
     const char *csv_path = NULL;
     uint64_t flash_size = 0;
+    bool chip_given = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -565,6 +603,7 @@ static int image_verify(int argc, char **argv)
             if (!v || ota32_chip_from_name(v, &opts.chip_id) != OTA32_OK)
                 return usage_error("verify: --chip needs a chip name such as esp32, not '%s'",
                                    v ? v : "");
+            chip_given = true;
             i++;
         } else if (!strcmp(a, "--chip-rev")) {
             if (!parse_rev(v, &opts.chip_rev_full))
@@ -596,12 +635,16 @@ static int image_verify(int argc, char **argv)
     uint8_t *data = util_read_file(path, &len);
     if (!data)
         return 1;
+    char limit[4200] = "";
     if (csv_path) {
         const ota32_partition *slot = NULL;
         if (smallest_ota_slot(csv_path, (uint32_t)flash_size, &slot) != OTA32_OK) {
             free(data);
             return 1;
         }
+        /* the workflow's check: an app for the board the table is for */
+        if (!chip_given)
+            opts.chip_id = OTA32_CHIP_ESP32;
         if (len > slot->size) {
             util_fail("%s: the app image is %zu bytes (0x%zx), larger than the smallest ota "
                       "partition of %s, %s (%u bytes, 0x%x): shrink the app or enlarge the ota "
@@ -611,8 +654,15 @@ static int image_verify(int argc, char **argv)
             free(data);
             return 1;
         }
-        if (!opts.max_len || opts.max_len > slot->size)
+        if (!opts.max_len || opts.max_len > slot->size) {
             opts.max_len = slot->size;
+            snprintf(limit, sizeof limit, "%s, the smallest ota partition of %s", slot->label,
+                     csv_path);
+        }
+    }
+    if (wrong_kind(path, data, len)) {
+        free(data);
+        return 1;
     }
     if (kind < 0) {
         /* segment 0's load address is at 0x18; the chip id at 12 */
@@ -624,7 +674,8 @@ static int image_verify(int argc, char **argv)
     int status = 1;
     ota32_image_parser p;
     size_t consumed = 0;
-    if (parse_buffer(path, data, len, &opts, &p, &consumed) != OTA32_OK)
+    if (parse_buffer_for(path, data, len, &opts, limit[0] ? limit : NULL, &p, &consumed) !=
+        OTA32_OK)
         goto out;
     const ota32_image_info *in = &p.info;
     if (in->sig_present) {

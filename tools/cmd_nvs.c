@@ -67,9 +67,7 @@ static int cmd_gen(int argc, char **argv)
         ota32_nvs_csv_generate((const char *)csv, len, (uint32_t)size, version, &img, &img_len, &d);
     free(csv);
     if (rc != OTA32_OK) {
-        if (d.line > 0)
-            return util_fail("%s: line %d: %s", pos[0], d.line, d.msg);
-        util_report(pos[0], rc, &d);
+        util_report_at(pos[0], rc, &d);
         return 1;
     }
     rc = util_write_file(pos[1], img, img_len);
