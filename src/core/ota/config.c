@@ -87,6 +87,15 @@ static unsigned edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+/* One slip from "ota_service", or up to three when it starts with "ota"
+ * (so "data_service" is not taken for a typo). */
+static bool near_name(const char *m)
+{
+    unsigned d = edit_distance(m, MODEL_SHORT);
+    bool ota = (m[0] | 32) == 'o' && (m[1] | 32) == 't' && (m[2] | 32) == 'a';
+    return d <= 1 || (ota && d <= 3);
+}
+
 /* A service that is not the OTA service but looks meant to be: its model
  * is "ota_service" under another namespace or type ("viam:builtin:
  * ota_service"), or a few typing slips from it ("ota_servic", "OTA_Service").
@@ -101,7 +110,7 @@ static bool near_miss(const cJSON *svc, int index, ota32_diag *diag)
     const char *why;
     if (!strcmp(last, MODEL_SHORT))
         why = "another namespace or type than rdk:builtin";
-    else if (edit_distance(last, MODEL_SHORT) <= 3)
+    else if (near_name(last))
         why = "a misspelt model name?";
     else
         return false;
