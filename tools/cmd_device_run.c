@@ -582,8 +582,10 @@ int cmd_device_run(int argc, char **argv)
         vdev_opts vo = {.timing = o.timing};
         int rc = vdev_open(&d, o.dev, &vo, &diag);
         if (rc != OTA32_OK) {
-            util_report(o.dev, rc, &diag);
-            return 1;
+            /* vdev's messages start with the file name */
+            if (diag.msg[0])
+                return util_fail("%s", diag.msg);
+            return util_fail("%s: %s", o.dev, ota32_strerror(rc));
         }
         vdev_boot b;
         rc = vdev_boot_once(d, true, &b, &diag);

@@ -9,6 +9,7 @@
 #include "nvs_csv.h"
 #include "ota32/crc.h"
 #include "ota32/nvs.h"
+#include "ota32/partition.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -21,8 +22,8 @@ static void usage(FILE *f)
                "dump  every page and entry, laid out as nvs_tool.py --dump all\n"
                "get   print one value: strings raw, integers in decimal, blobs in hex;\n"
                "      exit status 1 when the key is absent\n\n"
-               "FILE is a partition image, or a whole flash dump with --offset/--size\n"
-               "(default: the whole file).\n");
+               "FILE is a partition image, or a whole flash dump: its nvs partition is\n"
+               "found from the partition table at 0x8000, or given by --offset/--size.\n");
 }
 
 static int cmd_gen(int argc, char **argv)
@@ -83,7 +84,41 @@ typedef struct image {
     uint32_t offset, size; /* the partition within data */
 } image;
 
-/* Parse FILE [--offset] [--size]; positional arguments land in pos. */
+/* A whole flash dump (a valid partition table at 0x8000): the NVS
+ * partition it names, as `flash inspect` finds it (the data partition
+ * labelled "nvs", else the first data/nvs entry). 1 found, 0 not a flash dump, -1 a dump without
+ * an NVS partition (said why). */
+static int nvs_from_table(const char *path, const image *im, uint64_t *off, uint64_t *size)
+{
+    if (im->len < OTA32_PT_OFFSET_DEFAULT + OTA32_PT_BIN_LEN)
+        return 0;
+    ota32_ptable *t = calloc(1, sizeof *t);
+    if (!t)
+        return util_fail("out of memory"), -1;
+    ota32_diag d;
+    int found = 0;
+    if (ota32_pt_parse_bin(im->data + OTA32_PT_OFFSET_DEFAULT, OTA32_PT_BIN_LEN, NULL, t, &d) ==
+        OTA32_OK) {
+        const ota32_partition *p = ota32_pt_find_label(t, "nvs");
+        if (!p || p->type != OTA32_PT_TYPE_DATA)
+            p = ota32_pt_find(t, OTA32_PT_TYPE_DATA, OTA32_PT_DATA_NVS);
+        if (p) {
+            *off = p->offset;
+            *size = p->size;
+            found = 1;
+        } else {
+            util_fail("%s: a flash image whose partition table at 0x%x has no nvs partition "
+                      "(give --offset and --size)",
+                      path, OTA32_PT_OFFSET_DEFAULT);
+            found = -1;
+        }
+    }
+    free(t);
+    return found;
+}
+
+/* Parse FILE [--offset] [--size]; positional arguments land in pos. A whole
+ * flash dump without them: its nvs partition. */
 static int load_image(int argc, char **argv, const char **pos, int want, image *im)
 {
     uint64_t off = 0, size = 0;
@@ -120,6 +155,14 @@ static int load_image(int argc, char **argv, const char **pos, int want, image *
     im->data = util_read_file(pos[0], &im->len);
     if (!im->data)
         return 1;
+    if (!have_size && off == 0) {
+        int found = nvs_from_table(pos[0], im, &off, &size);
+        if (found < 0) {
+            free(im->data);
+            return 1;
+        }
+        have_size = found > 0;
+    }
     if (!have_size)
         size = off < im->len ? im->len - off : 0;
     if (off + size > im->len || size == 0 || im->len > 0xFFFFFFFFu) {
