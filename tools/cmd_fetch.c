@@ -19,7 +19,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: ota32 fetch URL [-o FILE] [--ca FILE] [--insecure] [--window N] [--range N]\n"
-            "                       [--if-range VALIDATOR] [--head] [--verify-image]\n"
+            "                       [--if-range VALIDATOR] [--head] [--verify-image [--chip C]]\n"
             "                       [--stall SECONDS] [--timeout SECONDS] [--max-redirects N]\n"
             "                       [--quiet]\n\n"
             "Download URL over HTTP/2 with the device's client: h2c (prior knowledge) for\n"
@@ -33,6 +33,7 @@ static void usage(FILE *f)
             "  --if-range V     send If-Range: V with --range (an ETag or a date)\n"
             "  --head           HEAD instead of GET\n"
             "  --verify-image   parse the body as an ESP32 app image and check it\n"
+            "  --chip C         ... as an app for chip C instead (esp32s2, ...)\n"
             "  --stall S        fail when no byte arrives for S seconds (default 30)\n"
             "  --timeout S      overall deadline in seconds (default none)\n"
             "  --max-redirects N  redirects to follow (default 5)\n"
@@ -135,6 +136,7 @@ int cmd_fetch(int argc, char **argv)
     }
     const char *url_text = NULL, *out_path = NULL, *if_range = NULL;
     bool quiet = false, verify = false, head = false;
+    uint16_t chip = OTA32_CHIP_ESP32;
     ota32_http_opts opts = {0};
     uint64_t range = 0;
     uint32_t timeout_ms = 0;
@@ -162,6 +164,10 @@ int cmd_fetch(int argc, char **argv)
         } else if (!strcmp(a, "--timeout") && v) {
             if (!parse_seconds(v, &timeout_ms))
                 return util_usage_fail("fetch: --timeout %s: expected 1..86400 seconds", v);
+        } else if (!strcmp(a, "--chip") && v) {
+            if (ota32_chip_from_name(v, &chip) != OTA32_OK)
+                return util_usage_fail("fetch: --chip %s: expected a chip name such as esp32", v);
+            verify = true;
         } else if (!strcmp(a, "--max-redirects") && v) {
             if (!util_parse_uint(v, 100, &n) || n == 0)
                 return util_usage_fail("fetch: --max-redirects %s: expected 1..100", v);
@@ -221,7 +227,7 @@ int cmd_fetch(int argc, char **argv)
     }
     if (verify) {
         ota32_image_opts io = {
-            .chip_id = OTA32_CHIP_ANY,
+            .chip_id = chip,
             .require_app_desc = true,
             .hash = ota32_posix_hash(),
         };
