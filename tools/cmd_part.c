@@ -262,8 +262,18 @@ static bool is_text(const uint8_t *s, size_t n)
         return true;
     for (size_t i = 0; i < n;) {
         uint8_t c = s[i];
-        size_t more = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
-        if (c == 0 || more == 9 || (more && i + more >= n))
+        size_t more;
+        if (c < 0x80)
+            more = 0;
+        else if ((c >> 5) == 6)
+            more = 1;
+        else if ((c >> 4) == 14)
+            more = 2;
+        else if ((c >> 3) == 30)
+            more = 3;
+        else
+            return false; /* not a lead byte */
+        if (c == 0 || i + more >= n) /* a NUL, or cut in a sequence */
             return false;
         for (size_t k = 1; k <= more; k++)
             if ((s[i + k] & 0xC0) != 0x80)

@@ -13,6 +13,7 @@ set -uo pipefail
 scratch
 
 # quiet CMD...: CMD with its output dropped.
+# shellcheck disable=SC2317 # called through check
 quiet() { "$@" >/dev/null 2>&1; }
 # fails STATUS LINE CMD...: CMD exits STATUS and its stderr is exactly LINE.
 fails() {
@@ -135,7 +136,7 @@ cp "$T/app.bin" "$T/sha.bin"
 len=$(stat -c %s "$T/sha.bin")
 # the last byte of the stored digest: only the digests differ
 last=$(od -An -tx1 -j $((len - 1)) -N1 "$T/sha.bin" | tr -d ' ')
-printf "\\x$(printf %02x $((0x$last ^ 1)))" | dd of="$T/sha.bin" bs=1 seek=$((len - 1)) conv=notrunc status=none
+printf '%b' "\\x$(printf %02x $((0x$last ^ 1)))" | dd of="$T/sha.bin" bs=1 seek=$((len - 1)) conv=notrunc status=none
 stored=$(tail -c 32 "$T/sha.bin" | od -An -tx1 | tr -d ' \n')
 calc=$(head -c $((len - 32)) "$T/sha.bin" | sha256sum | cut -c1-64)
 fails 1 "ota32: $T/sha.bin: offset 0x$(printf %x $((len - 32))): SHA-256: stored $stored, calculated $calc (image is corrupt)" \

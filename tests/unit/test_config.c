@@ -256,7 +256,8 @@ TEST(allocations_go_through_the_allocator)
     CHECK_EQ(parse(j), OTA32_OK);
 }
 
-RUN_TESTS(CASE(near_miss_is_named_with_the_reason), CASE(machine_config_with_ota_service), CASE(triplet_model_without_namespace_and_type),
-          CASE(bare_service_object), CASE(no_ota_service_is_distinct), CASE(version_length_limit),
+RUN_TESTS(CASE(machine_config_with_ota_service), CASE(triplet_model_without_namespace_and_type),
+          CASE(bare_service_object), CASE(no_ota_service_is_distinct),
+          CASE(near_miss_is_named_with_the_reason), CASE(version_length_limit),
           CASE(rejections_name_the_field), CASE(two_ota_services_are_ambiguous),
           CASE(syntax_errors_have_a_position), CASE(allocations_go_through_the_allocator))

@@ -376,5 +376,6 @@ RUN_TESTS(CASE(vector_csv_to_bin_is_byte_identical),
           CASE(vector_flash_size_4mb_rejected_8mb_accepted), CASE(vector_bin_to_csv_is_identical),
           CASE(bin_round_trips), CASE(bin_accepts_a_whole_sector),
           CASE(bin_rejections_name_offset_and_reason), CASE(bin_labels_and_flags),
-          CASE(entry_limits_94_with_md5_95_without), CASE(label_of_16_bytes_has_no_nul_and_longer_is_refused),
+          CASE(entry_limits_94_with_md5_95_without),
+          CASE(label_of_16_bytes_has_no_nul_and_longer_is_refused),
           CASE(lookups_used_by_other_modules), CASE(verify_runs_gen_esp32part_rules_on_a_binary))
