@@ -123,12 +123,5 @@ check "... app.bin is not the oversize image" cmp "$OUT/app.bin" "$T/good-app.bi
 check "... no partial file left" test -z "$(find "$OUT" -name '*.part')"
 check "the same app fits table A" target build-esp32-ota PARTITIONS="$A" APP="$T/big.bin"
 check "... and becomes app.bin" cmp "$OUT/app.bin" "$T/big.bin"
-# ESP-IDF's own ESP32-S2 build, when the interop files are there
-if [ -f "${OTA32_SHARED:-/nonexistent}/esp-images/blink-esp32s2.bin" ]; then
-    target build-esp32-ota PARTITIONS="$A" APP="$OTA32_SHARED/esp-images/blink-esp32s2.bin"
-    check "ESP-IDF's ESP32-S2 blink is refused" test $? -ne 0
-    check "CHIP=esp32s2 takes it" target build-esp32-ota PARTITIONS="$A" CHIP=esp32s2 \
-        APP="$OTA32_SHARED/esp-images/blink-esp32s2.bin"
-fi
 
 finish
