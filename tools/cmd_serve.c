@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "ota32/image.h"
 #include "serve.h"
 #include "util.h"
 
@@ -12,7 +13,8 @@ static void usage(FILE *f)
             "usage: ota32 serve [FILE ...] [--dir DIR] [--port 3001] [--bind ADDR]\n"
             "                   [--tls-cert CERT --tls-key KEY] [--partitions CSV]\n"
             "                   [--config machine.json] [--version V] [--force]\n"
-            "                   [--idle-timeout S] [--quiet]\n"
+            "                   [--idle-timeout S] [--quiet] [--public-url URL] [--chip CHIP]\n"
+            "                   [--max-conns N] [--max-conns-per-client N]\n"
             "\n"
             "Serve ESP32 app images to devices over HTTP/2: h2c with prior knowledge on\n"
             "plain TCP (what a device speaks for http:// URLs), h2 over TLS with ALPN, and\n"
@@ -33,12 +35,25 @@ static void usage(FILE *f)
             "  --version V        version for the printed service block (default: the\n"
             "                     image's app descriptor)\n"
             "  --force            serve refused files anyway, with a warning\n"
-            "  --idle-timeout S   close connections idle for S seconds (default 60)\n"
+            "  --idle-timeout S   close a connection after S seconds without progress (no\n"
+            "                     request under way, or no body byte sent); PINGs and other\n"
+            "                     frames do not count (default 60)\n"
             "  --quiet            no access log\n"
+            "  --public-url URL   base URL devices reach this server at (a name, a NAT or a\n"
+            "                     proxy in between), used in the printed service block\n"
+            "  --chip CHIP        the devices' chip: refuse apps for another (default esp32;\n"
+            "                     esp32s2, esp32s3, esp32c3, ..., or any)\n"
+            "  --max-conns N      connections served at once (default: what the open-file\n"
+            "                     limit allows, at most 8192)\n"
+            "  --max-conns-per-client N  connections one client address (IPv6: /64) may\n"
+            "                     hold (default 32); at the limit its idle ones are closed\n"
             "\n"
-            "Prints \"listening on ...\" lines, the URL for each file on this machine's LAN\n"
-            "addresses, and the service block to paste into the machine config. Access log\n"
-            "on stderr. SIGINT/SIGTERM finish open transfers, then print a summary.\n");
+            "Prints \"listening on ...\" lines, the URL for each file on this machine's\n"
+            "addresses (private LAN ones when it has any), which one the service block uses,\n"
+            "and the service block to paste into the machine config. A refused file is\n"
+            "answered 403 with the reason in an ota32-reason header, which devices log.\n"
+            "Access log on stderr. SIGINT/SIGTERM finish open transfers, then print a\n"
+            "summary.\n");
 }
 
 int cmd_serve(int argc, char **argv)
@@ -96,6 +111,34 @@ int cmd_serve(int argc, char **argv)
                 return 2;
             }
             o.idle_timeout_s = (unsigned)v;
+        } else if (!strcmp(a, "--public-url")) {
+            TAKE();
+            if ((strncmp(next, "http://", 7) && strncmp(next, "https://", 8)) ||
+                strpbrk(next, "?# \t") || strlen(next) > 512) {
+                fprintf(stderr, "ota32: serve: --public-url %s: expected http://HOST[:PORT][/PATH] "
+                                "or https://..., without a query\n", next);
+                return 2;
+            }
+            o.public_url = next;
+        } else if (!strcmp(a, "--chip")) {
+            TAKE();
+            if (!strcmp(next, "any")) {
+                o.chip_id = OTA32_CHIP_ANY;
+            } else if (ota32_chip_from_name(next, &o.chip_id) != 0) {
+                fprintf(stderr, "ota32: serve: --chip %s: unknown chip (esp32, esp32s2, "
+                                "esp32s3, esp32c3, ..., or any)\n", next);
+                return 2;
+            }
+        } else if (!strcmp(a, "--max-conns") || !strcmp(a, "--max-conns-per-client")) {
+            TAKE();
+            if (!util_parse_uint(next, 100000, &v) || v == 0) {
+                fprintf(stderr, "ota32: serve: %s %s: expected 1..100000\n", a, next);
+                return 2;
+            }
+            if (!strcmp(a, "--max-conns"))
+                o.max_conns = (unsigned)v;
+            else
+                o.max_conns_per_client = (unsigned)v;
         } else if (!strcmp(a, "--force")) {
             o.force = true;
         } else if (!strcmp(a, "--quiet")) {
