@@ -183,9 +183,10 @@ static conn *idle_victim(server *s, const client_key *who, uint64_t min_idle_ms)
     return best;
 }
 
-/* The table is full: a connection with no request under way for a while
- * gives its place to a new client (checked now and every 200 ms while
- * full), so that held-open connections cannot lock clients out. */
+/* The table is full: a connection with no request under way for
+ * SERVE_EVICT_IDLE_MS gives its place to a new client (checked at once and
+ * every 200 ms while full), so that held-open connections cannot lock
+ * clients out. */
 static void room_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -322,7 +323,7 @@ static void peer_name(const struct sockaddr *sa, char *out, size_t cap)
 }
 
 /* Count this client's connections; at its limit, close its longest-idle
- * one, or refuse the new one (false) when all of them are busy. */
+ * one if it has been idle for SERVE_EVICT_IDLE_MS, else refuse the new one (false). */
 static bool client_admit(server *s, const client_key *who, const char *peer)
 {
     unsigned n = 0;
@@ -330,7 +331,7 @@ static bool client_admit(server *s, const client_key *who, const char *peer)
         n += !c->dead && same_client(&c->client, who);
     if (n < s->max_per_client)
         return true;
-    conn *v = idle_victim(s, who, 0);
+    conn *v = idle_victim(s, who, SERVE_EVICT_IDLE_MS);
     if (v) {
         conn_free(v);
         return true;
@@ -340,7 +341,7 @@ static bool client_admit(server *s, const client_key *who, const char *peer)
         s->refused_log_ms = now;
         fprintf(s->opts->log,
                 "ota32 serve: refusing a connection from %s: its address holds %u "
-                "connections, all busy (--max-conns-per-client)\n",
+                "connections, none idle (--max-conns-per-client)\n",
                 peer, n);
     }
     return false;

@@ -20,6 +20,7 @@
 
 static void stream_free(conn *c, h2_stream *st)
 {
+    c->srv->nstreams--;
     if (st->prev)
         st->prev->next = st->next;
     else
@@ -196,9 +197,18 @@ static int begin_headers_cb(nghttp2_session *session, const nghttp2_frame *frame
     conn *c = user;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
+    /* Every open stream costs memory (here and in nghttp2) until it ends,
+     * and a client that never opens its window keeps it open: past the
+     * server-wide cap, new streams are refused (the client may retry). */
+    if (c->srv->nstreams >= SERVE_STREAMS_MAX)
+        return nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                         NGHTTP2_REFUSED_STREAM) == 0
+                   ? 0
+                   : NGHTTP2_ERR_CALLBACK_FAILURE;
     h2_stream *st = calloc(1, sizeof *st);
     if (!st)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    c->srv->nstreams++;
     st->id = frame->hd.stream_id;
     st->next = c->streams;
     if (c->streams)

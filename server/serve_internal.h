@@ -41,6 +41,9 @@
 /* DATA frames gathered for one writev (serve_batch.c): 1 MB of payload. */
 #define SERVE_BATCH_FRAMES 64u
 #define SERVE_H2_MAX_STREAMS 100u
+/* HTTP/2 streams open at once in the whole server (about 0.8 KB each with
+ * nghttp2's share): past it, new ones are refused with REFUSED_STREAM. */
+#define SERVE_STREAMS_MAX 16384u
 /* Abuse limits nghttp2 1.52 does not enforce itself: CONTINUATION frames per
  * header block (the 2024 "CONTINUATION flood") and stream resets by the
  * client per second (the 2023 "rapid reset"). */
@@ -74,7 +77,7 @@
 #define SERVE_CONNS_PER_CLIENT 32u
 /* With every connection in use, one that has had no request under way for
  * this long is closed to make room for a new client. */
-#define SERVE_EVICT_IDLE_MS 1000u
+#define SERVE_EVICT_IDLE_MS 200u
 
 /* A file identity: a rebuilt image gets a new one (and a new ETag). */
 typedef struct file_key {
@@ -167,6 +170,7 @@ typedef struct server {
 
     struct conn *conns;
     unsigned nconns;
+    unsigned nstreams; /* HTTP/2 streams open, all connections */
     unsigned max_conns;
     unsigned max_per_client;
     bool accept_full; /* listeners disabled until a connection closes */
