@@ -292,8 +292,6 @@ file_key serve_file_key(const struct stat *st);
 void serve_conn_accept(server *s, int fd, const struct sockaddr *addr, int addrlen);
 void serve_conns_drain(server *s);
 void serve_conns_free_all(server *s);
-/* A connection was closed: accept again if the table had been full. */
-void serve_conns_room(server *s);
 /* serve_main.c */
 void serve_accept_enable(server *s, bool on);
 
