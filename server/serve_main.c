@@ -277,8 +277,15 @@ static bool check_at_start(server *s, const char *path, serve_verdict *out)
         snprintf(out->msg, sizeof out->msg, "%s", strerror(errno));
         return false;
     }
-    *out = *serve_files_verdict(s, fd, &st);
+    const serve_verdict *v = serve_files_verdict(s, fd, &st);
     close(fd);
+    if (!v) {
+        memset(out, 0, sizeof *out);
+        out->err = OTA32_ERR_NO_MEM;
+        snprintf(out->msg, sizeof out->msg, "out of memory");
+        return false;
+    }
+    *out = *v;
     return out->err == 0;
 }
 
