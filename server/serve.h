@@ -33,6 +33,8 @@ typedef struct ota32_serve_opts {
     uint16_t chip_id;           /* devices' chip: 0 is ESP32; OTA32_CHIP_ANY: any */
     FILE *out;                  /* banner ("listening on ..."), summary */
     FILE *log;                  /* access log and warnings */
+    FILE *json;                 /* when set: one JSON line once listening (port,
+                                   URLs, files), for scripts */
 } ota32_serve_opts;
 
 /* Run until SIGINT or SIGTERM. Returns the process exit status: 0 after a
