@@ -20,10 +20,10 @@ set -u
 # shellcheck source=../lib/peers.sh
 . "$(dirname "$0")/../lib/peers.sh"
 OTA32=${OTA32:?path to the ota32 tool}
-SHARED=${OTA32_SHARED:?shared test data}
-APP=$SHARED/esp-images/app-template-esp32.bin
 need_tools curl h2load python3
 scratch
+APP=$T/app-template-esp32.bin
+test_app "$APP" || { ko "ota32 image make"; finish; }
 ABUSE=(python3 "$PEERS_LIB/serve_abuse.py")
 
 # legit URL [curl args]: the legitimate client (127.0.0.1, h2c) fetches URL
