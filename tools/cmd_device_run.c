@@ -213,7 +213,7 @@ static char *read_config(const run_opts *o, const ota32_platform *plat, size_t *
         ota32_http_opts ho = {.ca_file = o->so.ca_file,
                               .insecure = o->so.insecure,
                               .stall_timeout_ms = o->so.stall_timeout_ms};
-        ota32_http_callbacks cb = {&b, NULL, body_data};
+        ota32_http_callbacks cb = {.user = &b, .on_data = body_data};
         ota32_http_response resp;
         rc = ota32_http_get(plat, &req, &ho, &cb, &resp, diag);
     }

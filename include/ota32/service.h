@@ -105,6 +105,21 @@ typedef struct ota32_service_opts {
                                     default 256 KB */
     bool erase_whole_slot;       /* erase the whole slot before writing instead of
                                     ahead of the write position (benchmark only) */
+    uint32_t min_rate;           /* body bytes/s a request must average over
+                                    rate_window_ms, whatever else the server
+                                    sends (PINGs, 1xx); default 1024 */
+    uint32_t rate_window_ms;     /* default 60 s */
+    uint32_t request_timeout_ms; /* deadline of one request; default 10 min */
+    uint32_t attempt_timeout_ms; /* deadline of one update attempt (every request
+                                    and retry of one apply); default 30 min */
+    uint64_t fault_backoff_ms;   /* long back-off after an attempt the server made
+                                    fail: 3x the image received without a whole
+                                    one, HTTP/2 protocol violations, the attempt
+                                    deadline; default 1 h */
+    /* Asked about once a second during a download (may be NULL): false stops
+     * it (OTA32_ERR_ABORTED, no back-off), e.g. when the machine config has
+     * changed since apply was called. */
+    bool (*still_wanted)(void *user);
     ota32_service_get_fn get;    /* NULL: ota32_http_get */
     /* Called as bytes are written (for a progress bar); may be NULL. */
     void (*on_progress)(void *user, uint64_t done, int64_t total);

@@ -87,6 +87,16 @@ int ota32_service_new(const ota32_platform *plat, const ota32_service_opts *opts
         o->progress_interval = 256u * 1024u;
     if (o->progress_interval < SVC_WRITE_BUF)
         o->progress_interval = SVC_WRITE_BUF;
+    if (!o->min_rate)
+        o->min_rate = 1024;
+    if (!o->rate_window_ms)
+        o->rate_window_ms = 60u * 1000u;
+    if (!o->request_timeout_ms)
+        o->request_timeout_ms = 10u * 60u * 1000u;
+    if (!o->attempt_timeout_ms)
+        o->attempt_timeout_ms = 30u * 60u * 1000u;
+    if (!o->fault_backoff_ms)
+        o->fault_backoff_ms = 60u * 60u * 1000u;
     if (!o->get)
         o->get = ota32_http_get;
     s->st.old_slot = s->st.new_slot = -1;
@@ -274,6 +284,23 @@ static int deferred(ota32_service *s, ota32_apply_result *result, uint64_t until
     return OTA32_OK;
 }
 
+/* How long apply waits after a failed attempt: none when it was stopped for
+ * a config change, long when the server made it fail, short and growing
+ * for the network, longest for a rejected image or a 4xx. */
+static uint64_t failure_wait(ota32_service *s, int rc)
+{
+    if (rc == OTA32_ERR_ABORTED)
+        return 0;
+    if (s->server_fault)
+        return s->o.fault_backoff_ms;
+    if (!svc_error_transient(rc, s->last_status))
+        return s->o.failed_backoff_ms;
+    uint64_t wait = svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms, s->fail_streak + 4,
+                                      s->plat->clock.random(s->plat->clock.ctx));
+    s->fail_streak++;
+    return wait;
+}
+
 int ota32_service_apply_config(ota32_service *s, const ota32_ota_config *cfg,
                                ota32_apply_result *result, ota32_diag *diag)
 {
@@ -342,14 +369,7 @@ int ota32_service_apply_config(ota32_service *s, const ota32_ota_config *cfg,
         *result = OTA32_APPLY_REBOOT;
         return OTA32_OK;
     }
-    uint64_t wait;
-    if (svc_error_transient(rc, s->last_status)) {
-        wait = svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms, s->fail_streak + 4,
-                                 s->plat->clock.random(s->plat->clock.ctx));
-        s->fail_streak++;
-    } else {
-        wait = s->o.failed_backoff_ms;
-    }
+    uint64_t wait = failure_wait(s, rc);
     s->next_attempt_ms = now + wait;
     svc_log(s, OTA32_LOG_ERROR, "ota: update to \"%s\" failed: %s; next attempt in %llu s",
             cfg->version, diag->msg[0] ? diag->msg : ota32_strerror(rc),

@@ -1,0 +1,249 @@
+/*
+ * The engine against servers that misbehave on purpose: restarts that never
+ * finish (a bounded number of bytes per attempt, then the long back-off),
+ * 206 answers that do not match the If-Range or offset asked for, or with
+ * an unknown length
+ * (start over, never a bad image), a server too slow for the attempt
+ * deadline, and a download stopped because it is no longer wanted.
+ */
+#include "test_service_fixture.h"
+
+#define IMG_LEN (300u * 1024u)
+
+static char path[512];
+static char cfgbuf[1024];
+static uint8_t *v1, *v2;
+
+static void setup(fx_dev *x, fx_source *src)
+{
+    if (!v1) {
+        v1 = fx_image("v1", IMG_LEN);
+        v2 = fx_image("v2", IMG_LEN);
+    }
+    snprintf(path, sizeof path, "%s/dev.flash", check_tmpdir());
+    memset(x, 0, sizeof *x);
+    x->path = path;
+    x->clock.now = 1000000;
+    x->clock.rng = 42;
+    ota32_posix_alloc_init(&x->alloc);
+    CHECK_EQ(fx_device_create(path, v1, IMG_LEN), OTA32_OK);
+    CHECK_EQ(fx_power_on(x), OTA32_OK);
+    memset(src, 0, sizeof *src);
+    src->file = v2;
+    src->len = IMG_LEN;
+    snprintf(src->etag, sizeof src->etag, "\"v2\"");
+    src->rng = 7;
+    fx_src = src;
+}
+
+typedef struct outcome {
+    int rc;
+    ota32_apply_result res;
+    ota32_diag diag;
+    ota32_service_stats st;
+    uint64_t wait_ms; /* next attempt, from the end of apply */
+} outcome;
+
+static outcome apply(fx_dev *x, const ota32_service_opts *o)
+{
+    outcome out;
+    memset(&out, 0, sizeof out);
+    ota32_service *s = NULL;
+    CHECK_EQ(ota32_service_new(&x->plat, o, &s), OTA32_OK);
+    CHECK_EQ(ota32_service_boot(s, NULL), OTA32_OK);
+    fx_config(cfgbuf, sizeof cfgbuf, "http://fw.local/fw.bin", "v2");
+    ota32_diag_clear(&out.diag);
+    out.rc = ota32_service_apply(s, cfgbuf, strlen(cfgbuf), &out.res, &out.diag);
+    ota32_service_get_stats(s, &out.st);
+    uint64_t next = ota32_service_next_attempt(s);
+    out.wait_ms = next > x->clock.now ? next - x->clock.now : 0;
+    ota32_service_free(s);
+    CHECK_EQ(x->alloc.current, 0);
+    return out;
+}
+
+/* The old firmware still boots, VALID, after the failed attempt. */
+static void old_firmware_boots(fx_dev *x)
+{
+    CHECK_EQ(fx_reboot(x), OTA32_OK);
+    CHECK_STR(x->boot.label, "ota_0");
+    CHECK_STR(x->boot.app.version, "v1");
+    CHECK_EQ(x->boot.ota_state, OTA32_IMG_VALID);
+    fx_power_off(x);
+}
+
+TEST(restarts_are_not_progress)
+{
+    /* Range ignored, the connection dropped ever later: each request gets
+     * further than the one before, from byte 0 again. */
+    fx_dev x;
+    fx_source src;
+    setup(&x, &src);
+    src.ignore_range = true;
+    for (unsigned i = 0; i < 16; i++)
+        src.drop_after[i] = 100000 + i * 12000;
+    ota32_service_opts o;
+    fx_opts(&o);
+    outcome r = apply(&x, &o);
+    CHECK_EQ(r.rc, OTA32_ERR_HTTP);
+    CHECK_CONTAINS(r.diag.msg, "3x the image, without a whole image");
+    CHECK(r.st.bytes_received <= 3u * IMG_LEN);
+    CHECK(r.st.bytes_received > 2u * IMG_LEN);
+    CHECK_EQ(r.st.restarts + 1, r.st.attempts);
+    /* The long back-off for a server fault (1 h), not the network's. */
+    CHECK(r.wait_ms == 3600u * 1000u);
+    old_firmware_boots(&x);
+
+    /* Positive control: the same server without drops after the first. */
+    setup(&x, &src);
+    src.ignore_range = true;
+    src.drop_after[0] = 100000;
+    r = apply(&x, &o);
+    CHECK_EQ(r.rc, OTA32_OK);
+    CHECK_EQ(r.res, OTA32_APPLY_REBOOT);
+    CHECK_EQ(r.st.bytes_received, IMG_LEN + 100000);
+    CHECK(fx_slot_equals(&x, FX_SLOT1, v2, IMG_LEN));
+    fx_power_off(&x);
+}
+
+TEST(same_offset_drops_give_up_after_the_retries)
+{
+    /* Range ignored and always dropped at the same point: no progress. */
+    fx_dev x;
+    fx_source src;
+    setup(&x, &src);
+    src.ignore_range = true;
+    for (unsigned i = 0; i < 16; i++)
+        src.drop_after[i] = 20000;
+    ota32_service_opts o;
+    fx_opts(&o);
+    o.max_retries = 3;
+    outcome r = apply(&x, &o);
+    CHECK_EQ(r.rc, OTA32_ERR_NET);
+    /* The first request is progress, the next four are not. */
+    CHECK_EQ(r.st.attempts, 5);
+    CHECK_EQ(r.st.bytes_received, 5u * 20000u);
+    old_firmware_boots(&x);
+}
+
+TEST(if_range_mismatch_starts_over)
+{
+    fx_dev x;
+    fx_source src;
+    setup(&x, &src);
+    src.drop_after[0] = 100000;
+    src.range_etag = "\"other\""; /* a server that ignores If-Range */
+    ota32_service_opts o;
+    fx_opts(&o);
+    outcome r = apply(&x, &o);
+    /* Request 2 is a 206 of another file: refused before any byte of it,
+     * request 3 starts over and completes. */
+    CHECK_EQ(r.rc, OTA32_OK);
+    CHECK_EQ(r.res, OTA32_APPLY_REBOOT);
+    CHECK_EQ(r.st.attempts, 3);
+    CHECK_EQ(r.st.restarts, 1);
+    CHECK_EQ(r.st.bytes_received, IMG_LEN + 100000);
+    CHECK(fx_slot_equals(&x, FX_SLOT1, v2, IMG_LEN));
+    fx_power_off(&x);
+}
+
+TEST(range_at_the_wrong_offset_starts_over)
+{
+    fx_dev x;
+    fx_source src;
+    setup(&x, &src);
+    src.drop_after[0] = 100000;
+    src.drop_after[1] = 1; /* the 206 is refused before this matters */
+    src.range_skew = 4096;
+    ota32_service_opts o;
+    fx_opts(&o);
+    outcome r = apply(&x, &o);
+    CHECK_EQ(r.rc, OTA32_OK);
+    CHECK_EQ(r.st.restarts, 1);
+    CHECK(fx_slot_equals(&x, FX_SLOT1, v2, IMG_LEN));
+    fx_power_off(&x);
+}
+
+TEST(unknown_total_in_content_range_resumes)
+{
+    fx_dev x;
+    fx_source src;
+    setup(&x, &src);
+    src.drop_after[0] = 100000;
+    src.range_total_star = true;
+    ota32_service_opts o;
+    fx_opts(&o);
+    outcome r = apply(&x, &o);
+    CHECK_EQ(r.rc, OTA32_OK);
+    CHECK_EQ(r.st.resumes, 1);
+    CHECK_EQ(r.st.restarts, 0);
+    CHECK_EQ(r.st.bytes_received, IMG_LEN);
+    CHECK_EQ(r.st.image_len, IMG_LEN);
+    CHECK(fx_slot_equals(&x, FX_SLOT1, v2, IMG_LEN));
+    fx_power_off(&x);
+}
+
+TEST(attempt_deadline_is_a_server_fault)
+{
+    fx_dev x;
+    fx_source src;
+    setup(&x, &src);
+    src.stall_ms = 2000; /* every request times out after 2 s */
+    ota32_service_opts o;
+    fx_opts(&o);
+    o.retry_base_ms = 100;
+    o.max_retries = 100;
+    o.attempt_timeout_ms = 10000;
+    uint64_t t0 = x.clock.now;
+    outcome r = apply(&x, &o);
+    CHECK_EQ(r.rc, OTA32_ERR_TIMEOUT);
+    CHECK_CONTAINS(r.diag.msg, "no whole image within 10 s");
+    CHECK(x.clock.now - t0 <= 10000 + 2000);
+    CHECK(x.clock.now - t0 >= 10000);
+    CHECK(r.wait_ms == 3600u * 1000u);
+    old_firmware_boots(&x);
+}
+
+static unsigned wanted_calls;
+static unsigned wanted_until;
+
+static bool still_wanted(void *user)
+{
+    (void)user;
+    return ++wanted_calls <= wanted_until;
+}
+
+TEST(no_longer_wanted_stops_without_backoff)
+{
+    fx_dev x;
+    fx_source src;
+    setup(&x, &src);
+    src.frame = 4096;
+    ota32_service_opts o;
+    fx_opts(&o);
+    o.still_wanted = still_wanted;
+    wanted_calls = 0;
+    wanted_until = 20;
+    outcome r = apply(&x, &o);
+    CHECK_EQ(r.rc, OTA32_ERR_ABORTED);
+    CHECK_CONTAINS(r.diag.msg, "no longer wanted");
+    CHECK(r.st.bytes_received < IMG_LEN);
+    CHECK_EQ(r.wait_ms, 0);
+    old_firmware_boots(&x);
+
+    /* Positive control: wanted throughout. */
+    setup(&x, &src);
+    src.frame = 4096;
+    wanted_calls = 0;
+    wanted_until = 1000000;
+    r = apply(&x, &o);
+    CHECK_EQ(r.rc, OTA32_OK);
+    CHECK(wanted_calls > 20);
+    CHECK(fx_slot_equals(&x, FX_SLOT1, v2, IMG_LEN));
+    fx_power_off(&x);
+}
+
+RUN_TESTS(CASE(restarts_are_not_progress), CASE(same_offset_drops_give_up_after_the_retries),
+          CASE(if_range_mismatch_starts_over), CASE(range_at_the_wrong_offset_starts_over),
+          CASE(unknown_total_in_content_range_resumes),
+          CASE(attempt_deadline_is_a_server_fault), CASE(no_longer_wanted_stops_without_backoff))
