@@ -103,6 +103,7 @@ typedef struct fx_source {
     uint64_t range_skew;   /* a 206 starts this many bytes after the range asked */
     uint32_t stall_ms;     /* each request waits this long (virtual clock), then
                               times out without a byte */
+    bool protocol_error;   /* every request fails with an HTTP/2 protocol error */
     uint32_t rng;
     /* observed */
     unsigned requests;
@@ -132,6 +133,13 @@ static inline int fx_get(const ota32_platform *plat, const ota32_http_request *r
     if (s->stall_ms) {
         plat->clock.sleep_ms(plat->clock.ctx, s->stall_ms);
         return ota32_diag_fail(diag, OTA32_ERR_TIMEOUT, 0, -1, "no data for %u ms", s->stall_ms);
+    }
+    if (s->protocol_error) {
+        memset(resp, 0, sizeof *resp);
+        resp->protocol_error = true;
+        return ota32_diag_fail(diag, OTA32_ERR_HTTP, 0, -1,
+                               "HTTP/2 protocol error from http://fw.local/fw.bin: "
+                               "WINDOW_UPDATE: window_size_increment == 0");
     }
     if (s->change_at && s->requests == s->change_at) {
         s->file = s->next_file;

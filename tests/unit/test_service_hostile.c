@@ -204,6 +204,35 @@ TEST(attempt_deadline_is_a_server_fault)
     old_firmware_boots(&x);
 }
 
+TEST(protocol_violations_back_off_then_give_up)
+{
+    fx_dev x;
+    fx_source src;
+    setup(&x, &src);
+    src.protocol_error = true;
+    ota32_service_opts o;
+    fx_opts(&o);
+    uint64_t t0 = x.clock.now;
+    outcome r = apply(&x, &o);
+    CHECK_EQ(r.rc, OTA32_ERR_HTTP);
+    CHECK_CONTAINS(r.diag.msg, "WINDOW_UPDATE: window_size_increment == 0");
+    /* Three requests, two waits of 4 s and 8 s (+-25%), not seven at 1 s. */
+    CHECK_EQ(r.st.attempts, 3);
+    CHECK_EQ(x.clock.sleeps, 2);
+    CHECK(x.clock.now - t0 >= 9000 && x.clock.now - t0 <= 15000);
+    CHECK(r.wait_ms == 3600u * 1000u);
+    old_firmware_boots(&x);
+
+    /* Positive control: a network error (a 503) gets the network's pace. */
+    setup(&x, &src);
+    src.status = 503;
+    r = apply(&x, &o);
+    CHECK_EQ(r.rc, OTA32_ERR_HTTP);
+    CHECK_EQ(r.st.attempts, 7);
+    CHECK(r.wait_ms < 3600u * 1000u);
+    fx_power_off(&x);
+}
+
 static unsigned wanted_calls;
 static unsigned wanted_until;
 
@@ -246,4 +275,5 @@ TEST(no_longer_wanted_stops_without_backoff)
 RUN_TESTS(CASE(restarts_are_not_progress), CASE(same_offset_drops_give_up_after_the_retries),
           CASE(if_range_mismatch_starts_over), CASE(range_at_the_wrong_offset_starts_over),
           CASE(unknown_total_in_content_range_resumes),
-          CASE(attempt_deadline_is_a_server_fault), CASE(no_longer_wanted_stops_without_backoff))
+          CASE(attempt_deadline_is_a_server_fault),
+          CASE(protocol_violations_back_off_then_give_up), CASE(no_longer_wanted_stops_without_backoff))

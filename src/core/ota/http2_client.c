@@ -475,6 +475,25 @@ static int on_h2_error(nghttp2_session *session, int code, const char *msg, size
     return 0;
 }
 
+/* A GOAWAY with an error is how nghttp2 ends the session on a connection
+ * error; its debug data is the reason (e.g. "WINDOW_UPDATE:
+ * window_size_increment == 0"). */
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user)
+{
+    (void)session;
+    http_get *g = user;
+    if (frame->hd.type != NGHTTP2_GOAWAY || frame->goaway.error_code == NGHTTP2_NO_ERROR ||
+        g->h2_reason[0])
+        return 0;
+    if (frame->goaway.opaque_data_len)
+        snprintf(g->h2_reason, sizeof g->h2_reason, "%.*s", (int)frame->goaway.opaque_data_len,
+                 (const char *)frame->goaway.opaque_data);
+    else
+        snprintf(g->h2_reason, sizeof g->h2_reason, "%s",
+                 nghttp2_http2_strerror(frame->goaway.error_code));
+    return 0;
+}
+
 static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
                            void *user)
 {
@@ -543,6 +562,7 @@ static int open_session(http_get *g)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
     nghttp2_session_callbacks_set_error_callback2(cbs, on_h2_error);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
     /* The window is granted back by nghttp2_session_consume() only. */
     nghttp2_option_set_no_auto_window_update(opt, 1);
     nghttp2_mem mem = {
