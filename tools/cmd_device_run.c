@@ -16,6 +16,7 @@
 #include "json_out.h"
 #include "ota32/http.h"
 #include "ota32/service.h"
+#include "posix_alloc.h"
 #include "posix_platform.h"
 #include "util.h"
 #include "vdev.h"
@@ -44,6 +45,12 @@ typedef struct run_log {
     bool verbose;
     bool bar_shown;
     uint64_t start_ms;
+    /* a config file read again during a download: the OTA service of the
+     * config being applied, to notice a change */
+    const char *config_file;
+    ota32_ota_config applying;
+    bool have_applying;
+    uint64_t last_check_ms;
 } run_log;
 
 typedef struct run_totals {
@@ -88,6 +95,12 @@ static void usage(FILE *f)
             "  --failed-backoff S    wait before retrying a rejected or rolled back version\n"
             "                        (default 86400)\n"
             "  --progress-interval BYTES  progress saved to NVS this often (default 256K)\n"
+            "  --min-rate BYTES      body bytes/s a request must average over the rate\n"
+            "                        window (default 1024)\n"
+            "  --rate-window MS      the window of --min-rate (default 60000)\n"
+            "  --request-timeout MS  deadline of one request (default 600000)\n"
+            "  --attempt-timeout MS  deadline of one update attempt (default 1800000)\n"
+            "  --fault-backoff S     wait after an attempt the server made fail (default 3600)\n"
             "  --erase-whole-slot    erase the whole slot before writing (benchmark only)\n"
             "  --timing              flash timing model (4 KB erase 45 ms, 64 KB 150 ms,\n"
             "                        page 0.4 ms): virtual flash time in the summary\n"
@@ -224,6 +237,47 @@ static char *read_config(const run_opts *o, const ota32_platform *plat, size_t *
     }
     *len = b.len;
     return b.data ? b.data : calloc(1, 1);
+}
+
+/* The OTA service of a config text (a separate allocator: the device's heap
+ * figures are the engine's alone). */
+static bool config_service(const char *text, size_t len, ota32_ota_config *out)
+{
+    ota32_posix_alloc count;
+    ota32_posix_alloc_init(&count);
+    ota32_alloc_ops a = ota32_posix_alloc_ops(&count);
+    return ota32_config_parse(text, len, &a, out, NULL) == OTA32_OK;
+}
+
+/* The same of the config file as it is now. */
+static bool config_file_service(const char *file, ota32_ota_config *out)
+{
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return false;
+    static char text[OTA32_CONFIG_TEXT_MAX];
+    size_t len = fread(text, 1, sizeof text, f);
+    fclose(f);
+    return config_service(text, len, out);
+}
+
+/* Asked by the engine during a download: a config file whose OTA service
+ * now names another url or version stops it (checked at most once a
+ * second). */
+static bool still_wanted(void *user)
+{
+    run_log *l = user;
+    uint64_t t = now_ms();
+    if (!l->have_applying || t - l->last_check_ms < 1000)
+        return true;
+    l->last_check_ms = t;
+    static ota32_ota_config now;
+    if (!config_file_service(l->config_file, &now))
+        return true; /* unreadable for a moment: keep going */
+    if (!strcmp(now.url, l->applying.url) && !strcmp(now.version, l->applying.version))
+        return true;
+    log_line(l, OTA32_LOG_WARN, "device: the config changed during the download");
+    return false;
 }
 
 /* ---- summary ------------------------------------------------------------- */
@@ -382,6 +436,9 @@ static int run_boot(const run_opts *o, vdev *d, const ota32_platform *plat, ota3
         ota32_posix_alloc_reset_peak(&host->alloc);
         ota32_apply_result res = OTA32_APPLY_UP_TO_DATE;
         ota32_diag_clear(&diag);
+        run_log *lg = plat->log.ctx;
+        if (lg->config_file)
+            lg->have_applying = config_service(json, len, &lg->applying);
         rc = ota32_service_apply(svc, json, len, &res, &diag);
         free(json);
         vdev_get_stats(d, &after);
@@ -519,6 +576,20 @@ static int parse_args(int argc, char **argv, run_opts *o)
         else if (!strcmp(a, "--failed-backoff"))
             ok = util_parse_uint(v, 365ull * 86400, &n) && n > 0 &&
                  (o->so.failed_backoff_ms = n * 1000);
+        else if (!strcmp(a, "--min-rate"))
+            ok = util_parse_size(v, &n) && n > 0 && n <= 0x10000000 &&
+                 (o->so.min_rate = (uint32_t)n);
+        else if (!strcmp(a, "--rate-window"))
+            ok = util_parse_uint(v, 3600000, &n) && n > 0 && (o->so.rate_window_ms = (uint32_t)n);
+        else if (!strcmp(a, "--request-timeout"))
+            ok = util_parse_uint(v, 86400000, &n) && n > 0 &&
+                 (o->so.request_timeout_ms = (uint32_t)n);
+        else if (!strcmp(a, "--attempt-timeout"))
+            ok = util_parse_uint(v, 86400000, &n) && n > 0 &&
+                 (o->so.attempt_timeout_ms = (uint32_t)n);
+        else if (!strcmp(a, "--fault-backoff"))
+            ok = util_parse_uint(v, 365ull * 86400, &n) && n > 0 &&
+                 (o->so.fault_backoff_ms = n * 1000);
         else if (!strcmp(a, "--progress-interval"))
             ok = util_parse_size(v, &n) && n >= 4096 && n <= 0x1000000 &&
                  (o->so.progress_interval = (uint32_t)n);
@@ -562,6 +633,10 @@ int cmd_device_run(int argc, char **argv)
     base.log = (ota32_log_ops){&lg, log_line};
     o.so.on_progress = progress_bar;
     o.so.user = &lg;
+    if (!o.config_is_url) {
+        lg.config_file = o.config;
+        o.so.still_wanted = still_wanted;
+    }
 
     run_totals t;
     memset(&t, 0, sizeof t);

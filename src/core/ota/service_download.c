@@ -321,7 +321,7 @@ static int on_response(void *user, const ota32_http_response *resp)
         if (range_mismatch(s, resp, why, sizeof why)) {
             /* The server is inconsistent, the image is not bad: start over. */
             svc_log(s, OTA32_LOG_WARN, "ota: %s: starting over", why);
-            return cb_fail(s, OTA32_ERR_AGAIN);
+            return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_AGAIN, 0, -1, "%s", why));
         }
         s->st.resumes++;
         s->st.resumed_from = s->offset;
@@ -498,6 +498,14 @@ static int fetch(ota32_service *s, const ota32_url *url, const uint8_t ident[OTA
     return rc;
 }
 
+static int attempt_deadline(ota32_service *s, ota32_diag *diag)
+{
+    s->server_fault = true;
+    return ota32_diag_fail(diag, OTA32_ERR_TIMEOUT, 0, -1,
+                           "no whole image within %" PRIu32 " ms (at byte %" PRIu32 ")",
+                           s->o.attempt_timeout_ms, s->offset);
+}
+
 /* Before each request: the request count, the attempt deadline, and a
  * resume that would need a validator the server never gave. */
 static int before_request(ota32_service *s, unsigned req_no, ota32_diag *diag)
@@ -507,12 +515,8 @@ static int before_request(ota32_service *s, unsigned req_no, ota32_diag *diag)
         return ota32_diag_fail(diag, OTA32_ERR_NET, 0, -1, "gave up after %u requests",
                                MAX_REQUESTS);
     }
-    if (s->plat->clock.now_ms(s->plat->clock.ctx) >= s->deadline_ms) {
-        s->server_fault = true;
-        return ota32_diag_fail(diag, OTA32_ERR_TIMEOUT, 0, -1,
-                               "no whole image within %" PRIu32 " s (at byte %" PRIu32 ")",
-                               s->o.attempt_timeout_ms / 1000u, s->offset);
-    }
+    if (s->plat->clock.now_ms(s->plat->clock.ctx) >= s->deadline_ms)
+        return attempt_deadline(s, diag);
     if (!still_wanted(s))
         return stopped(s, diag);
     if (s->offset > 0 && !s->validator[0]) {
@@ -637,6 +641,8 @@ static int fetch_with(ota32_service *s, const ota32_url *url, const uint8_t iden
             }
         }
         violations = violation ? violations + 1 : 0;
+        if (s->plat->clock.now_ms(s->plat->clock.ctx) >= s->deadline_ms)
+            return attempt_deadline(s, diag);
         if (streak > s->o.max_retries || violations > PROTOCOL_RETRIES) {
             s->server_fault = violations > 0;
             if (diag)
