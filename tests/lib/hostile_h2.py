@@ -1,7 +1,7 @@
 # A hostile HTTP/2 (h2c) firmware server for the device's tests:
 #   /usr/bin/python3 hostile_h2.py MODE IMAGE
 # prints its port, then serves every connection according to MODE (see
-# MODES below). HTTP/2 is spoken with python3-h2 (Debian's package); the
+# MODES below); "trickle:S" sends one body byte every S seconds (0.5). HTTP/2 is spoken with python3-h2 (Debian's package); the
 # protocol violations are raw frames written after it (RFC 9113 4.1).
 import socket, struct, sys, threading, time
 
@@ -10,6 +10,9 @@ import h2.connection
 import h2.events
 
 mode, image_path = sys.argv[1], sys.argv[2]
+PACE = 0.5
+if mode.startswith("trickle:"):
+    mode, PACE = "trickle", float(mode[8:])
 image = open(image_path, "rb").read()
 ETAG = '"fw-1"'
 lock = threading.Lock()
@@ -65,7 +68,7 @@ class Conn:
             self.flush()
             pos += w
             if pace:
-                time.sleep(0.5)
+                time.sleep(PACE)
         if end and stop is None:
             self.h2.end_stream(sid)
             self.flush()
