@@ -26,8 +26,10 @@
  *
  * Order of the switch, so that a reset at any point is understood on the
  * next boot: progress record marked complete -> OTA_PENDING (not armed) ->
- * set_boot (otadata NEW) -> OTA_PENDING armed -> OTA_PROGRESS erased ->
- * reboot. At boot, a pending record for the running slot means probation
+ * set_boot (otadata NEW) -> OTA_PENDING armed -> reboot. The complete
+ * progress record stays, so that a switch lost to a torn otadata rewrite
+ * (no intact entry selects the slot, boot.slot_state) is made again from
+ * the image in flash, at once, instead of counting as a rollback. At boot, a pending record for the running slot means probation
  * (or, if already VALID, a confirmation to finish); an armed record for
  * another slot means the new firmware never confirmed and the bootloader
  * rolled back (recorded in OTA_FAILED); an unarmed one means the reset came

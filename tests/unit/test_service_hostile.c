@@ -8,6 +8,8 @@
  */
 #include "test_service_fixture.h"
 
+#include "ota32/otadata.h"
+
 #define IMG_LEN (300u * 1024u)
 
 static char path[512];
@@ -233,6 +235,69 @@ TEST(protocol_violations_back_off_then_give_up)
     fx_power_off(&x);
 }
 
+/* Erase the otadata copy holding the newest entry, as a power cut inside
+ * its rewrite leaves it: the other copy (the old slot) boots. */
+static void tear_newest_otadata(fx_dev *x)
+{
+    const ota32_flash_ops *f = vdev_flash(x->d);
+    ota32_ota_entry e[2];
+    CHECK_EQ(ota32_otadata_read(f, 0xF000, e), OTA32_OK);
+    unsigned newest = e[1].seq != OTA32_OTADATA_SEQ_UNSET && (e[0].seq == OTA32_OTADATA_SEQ_UNSET ||
+                                                              e[1].seq > e[0].seq)
+                          ? 1u
+                          : 0u;
+    CHECK_EQ(f->erase_sector(f->ctx, 0xF000 + newest * 0x1000), OTA32_OK);
+}
+
+TEST(torn_otadata_is_not_a_failed_firmware)
+{
+    fx_dev x;
+    fx_source src;
+    setup(&x, &src);
+    ota32_service_opts o;
+    fx_opts(&o);
+    outcome r = apply(&x, &o);
+    CHECK_EQ(r.res, OTA32_APPLY_REBOOT);
+    /* The bootloader's NEW -> PENDING_VERIFY rewrite is torn. */
+    tear_newest_otadata(&x);
+    CHECK_EQ(fx_reboot(&x), OTA32_OK);
+    CHECK_STR(x.boot.label, "ota_0");
+    ota32_service *s = NULL;
+    CHECK_EQ(ota32_service_new(&x.plat, &o, &s), OTA32_OK);
+    ota32_boot_status bs;
+    CHECK_EQ(ota32_service_boot(s, &bs), OTA32_OK);
+    CHECK_EQ(bs, OTA32_BOOT_NORMAL);
+    CHECK_CONTAINS(x.last_log, "did not take (otadata entry torn");
+    ota32_service_free(s);
+    /* Retried at once, from the image in the slot: no request. */
+    unsigned requests = src.requests;
+    r = apply(&x, &o);
+    CHECK_EQ(r.rc, OTA32_OK);
+    CHECK_EQ(r.res, OTA32_APPLY_REBOOT);
+    CHECK_EQ(src.requests, requests);
+    CHECK_EQ(r.st.bytes_received, 0);
+    CHECK_EQ(fx_reboot(&x), OTA32_OK);
+    CHECK_STR(x.boot.label, "ota_1");
+    CHECK_EQ(x.boot.ota_state, OTA32_IMG_PENDING_VERIFY);
+    fx_power_off(&x);
+
+    /* Positive control: a reset while unconfirmed is a rollback (ABORTED). */
+    setup(&x, &src);
+    r = apply(&x, &o);
+    CHECK_EQ(r.res, OTA32_APPLY_REBOOT);
+    CHECK_EQ(fx_reboot(&x), OTA32_OK); /* ota_1 PENDING_VERIFY, never confirmed */
+    CHECK_STR(x.boot.label, "ota_1");
+    CHECK_EQ(fx_reboot(&x), OTA32_OK);
+    CHECK_STR(x.boot.label, "ota_0");
+    CHECK_EQ(ota32_service_new(&x.plat, &o, &s), OTA32_OK);
+    CHECK_EQ(ota32_service_boot(s, &bs), OTA32_OK);
+    CHECK_EQ(bs, OTA32_BOOT_ROLLED_BACK);
+    ota32_service_free(s);
+    r = apply(&x, &o);
+    CHECK_EQ(r.res, OTA32_APPLY_DEFERRED);
+    fx_power_off(&x);
+}
+
 static unsigned wanted_calls;
 static unsigned wanted_until;
 
@@ -276,4 +341,5 @@ RUN_TESTS(CASE(restarts_are_not_progress), CASE(same_offset_drops_give_up_after_
           CASE(if_range_mismatch_starts_over), CASE(range_at_the_wrong_offset_starts_over),
           CASE(unknown_total_in_content_range_resumes),
           CASE(attempt_deadline_is_a_server_fault),
-          CASE(protocol_violations_back_off_then_give_up), CASE(no_longer_wanted_stops_without_backoff))
+          CASE(protocol_violations_back_off_then_give_up),
+          CASE(torn_otadata_is_not_a_failed_firmware), CASE(no_longer_wanted_stops_without_backoff))

@@ -156,6 +156,39 @@ static int finish_confirm(ota32_service *s, const svc_pending *p)
     return rc;
 }
 
+/* An armed pending record for another slot than the running one: either
+ * the new firmware failed (the bootloader marked its entry ABORTED, or it
+ * marked itself INVALID), or the switch never took hold: no intact otadata
+ * entry selects the slot, because a power cut tore a rewrite of it (the
+ * bootloader's NEW -> PENDING_VERIFY, or the confirmation's) and the
+ * bootloader fell back to the other copy, as ESP-IDF's does. The image is
+ * still in the slot and its progress record complete: the next check
+ * re-verifies it from flash and switches again, at once. (A reset with the
+ * entry intact in PENDING_VERIFY, even one just before the confirmation
+ * erased it, is a rollback: ESP-IDF's bootloader cannot tell it from a
+ * crash either, and marks the entry ABORTED.) */
+static bool switch_lost(ota32_service *s, const svc_pending *p)
+{
+    const ota32_boot_ops *b = &s->plat->boot;
+    if (!b->slot_state)
+        return false; /* cannot tell: a rollback */
+    ota32_slot slot;
+    memset(&slot, 0, sizeof slot);
+    slot.index = p->slot_index;
+    slot.offset = p->slot_offset;
+    uint32_t st = OTA32_IMG_UNDEFINED;
+    int rc = b->slot_state(b->ctx, &slot, &st);
+    if (rc != OTA32_OK && rc != OTA32_ERR_NOT_FOUND)
+        return false;
+    if (rc == OTA32_OK && (st == OTA32_IMG_ABORTED || st == OTA32_IMG_INVALID))
+        return false;
+    svc_log(s, OTA32_LOG_WARN,
+            "ota: the switch to ota_%u for \"%s\" did not take (otadata entry %s, a torn "
+            "write): not a failed firmware; switching again from the image in flash",
+            (unsigned)p->slot_index, p->version, rc == OTA32_OK ? state_name(st) : "torn");
+    return true;
+}
+
 int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
 {
     const ota32_platform *plat = s->plat;
@@ -201,6 +234,10 @@ int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
                     "confirm once healthy",
                     s->running.label, p.version, state_name(s->running_state));
         }
+    } else if (rc == OTA32_OK && p.armed && switch_lost(s, &p)) {
+        rc = svc_kv_erase(&plat->kv, OTA32_NVS_KEY_PENDING);
+        if (rc != OTA32_OK)
+            return rc;
     } else if (rc == OTA32_OK && p.armed) {
         /* We switched to the pending slot, yet the old one runs: the new
          * firmware never confirmed and the bootloader rolled back. */

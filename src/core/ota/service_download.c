@@ -743,7 +743,10 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
     return OTA32_OK;
 }
 
-/* Pending record (not armed), switch, pending armed, progress erased. */
+/* Pending record (not armed), switch, pending armed. The progress record
+ * (complete) stays: should a power cut tear the otadata rewrites that
+ * follow, the next check switches again from the image in flash. It
+ * belongs to this slot, so the next update (to the other slot) drops it. */
 static int switch_slot(ota32_service *s, const ota32_ota_config *cfg, ota32_diag *diag)
 {
     svc_pending p;
@@ -763,8 +766,6 @@ static int switch_slot(ota32_service *s, const ota32_ota_config *cfg, ota32_diag
     svc_log(s, OTA32_LOG_INFO, "ota: next boot: %s (state NEW, rollback armed)", s->target.label);
     p.armed = true;
     rc = svc_pending_store(&s->plat->kv, &p);
-    if (rc == OTA32_OK)
-        rc = svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PROGRESS);
     if (rc != OTA32_OK)
         return ota32_diag_fail(diag, rc, 0, -1, "recording the switch: %s", ota32_strerror(rc));
     return OTA32_OK;
