@@ -1,10 +1,12 @@
 #include "serve_check.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "diag_text.h"
 #include "ota32/partition.h"
 #include "partition_csv.h"
 #include "posix_hash.h"
@@ -142,18 +144,20 @@ int serve_limits_from_csv(const char *path, serve_limits *lim, char *msg, size_t
     lim->table_name = path;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(msg, cap, "%s: cannot open", path);
+        snprintf(msg, cap, "%s: %s", path, strerror(errno));
         return OTA32_ERR_IO;
     }
     size_t max = 1u << 20, len = 0;
     char *text = malloc(max + 1);
     if (text)
         len = fread(text, 1, max, f);
-    bool bad = !text || ferror(f) || !feof(f);
+    int read_errno = text && ferror(f) ? errno : 0; /* EISDIR for a directory */
+    bool bad = !text || read_errno || !feof(f);
     fclose(f);
     if (bad) {
         free(text);
-        snprintf(msg, cap, "%s: cannot read (or larger than 1 MiB)", path);
+        snprintf(msg, cap, "%s: %s", path,
+                 read_errno ? strerror(read_errno) : "cannot read (or larger than 1 MiB)");
         return OTA32_ERR_IO;
     }
     text[len] = 0;
@@ -163,7 +167,7 @@ int serve_limits_from_csv(const char *path, serve_limits *lim, char *msg, size_t
     int err = t ? ota32_pt_parse_csv(text, len, NULL, t, &diag) : OTA32_ERR_NO_MEM;
     free(text);
     if (err != OTA32_OK) {
-        snprintf(msg, cap, "%s: %s", path, diag.msg[0] ? diag.msg : ota32_strerror(err));
+        ota32_diag_text(msg, cap, path, err, &diag); /* FILE:LINE: message */
         free(t);
         return err;
     }

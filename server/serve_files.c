@@ -50,6 +50,10 @@ static int config_reload(server *s, struct stat *st, char *msg, size_t cap)
         *st = now;
         return 0;
     }
+    if (S_ISDIR(now.st_mode)) {
+        snprintf(msg, cap, "%s: %s", path, strerror(EISDIR));
+        return s->cfg_body ? 0 : -1;
+    }
     if (!S_ISREG(now.st_mode) || now.st_size > (off_t)SERVE_CONFIG_MAX) {
         snprintf(msg, cap, "%s: not a regular file of at most %u bytes", path,
                  SERVE_CONFIG_MAX);
@@ -122,7 +126,8 @@ int serve_files_init(server *s, char *msg, size_t cap)
             return -1;
         }
         if (!S_ISREG(st.st_mode)) {
-            snprintf(msg, cap, "%s: not a regular file", o->files[i]);
+            snprintf(msg, cap, "%s: %s", o->files[i],
+                     S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
             free(real);
             return -1;
         }
