@@ -55,8 +55,8 @@ static const opt_def serve_opts[S_COUNT] = {
     [S_QUIET] = {"-q --quiet", OPT_FLAG, NULL, "no access log", 0, 0, NULL, NULL},
     [S_JSON] = {"--json", OPT_FLAG, NULL,
                 "once listening, print one JSON line on stdout (scheme,\n"
-                "port, addresses, each file's URLs and version, config\n"
-                "URL); the text goes to stderr",
+                "port, addresses, each file's URLs, service URL and\n"
+                "version, config URL); the text goes to stderr",
                 0, 0, NULL, NULL},
     [S_PUBLIC_URL] = {"--public-url", OPT_STRING, "URL",
                       "base URL devices reach this server at (a name, a NAT or\n"
