@@ -330,10 +330,12 @@ static char *read_config(const run_opts *o, const ota32_platform *plat, size_t *
         int rc = OTA32_OK;
         while (rc == OTA32_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
             rc = body_data(&b, (const uint8_t *)chunk, n);
+        int read_errno = ferror(f) ? errno : 0; /* EISDIR for a directory */
         fclose(f);
-        if (rc != OTA32_OK) {
+        if (rc != OTA32_OK || read_errno) {
             free(b.data);
-            ota32_diag_fail(diag, rc, 0, -1, "%s: %s", o->config, ota32_strerror(rc));
+            ota32_diag_fail(diag, rc != OTA32_OK ? rc : OTA32_ERR_IO, 0, -1, "%s: %s", o->config,
+                            rc != OTA32_OK ? ota32_strerror(rc) : strerror(read_errno));
             return NULL;
         }
         *len = b.len;
@@ -747,8 +749,10 @@ int cmd_device_run(int argc, char **argv)
         vdev_opts vo = {.timing = o.timing};
         int rc = vdev_open(&d, o.dev, &vo, &diag);
         if (rc != OTA32_OK) {
-            util_report(o.dev, rc, &diag);
-            return 1;
+            /* vdev's messages start with the file name */
+            if (diag.msg[0])
+                return util_fail("%s", diag.msg);
+            return util_fail("%s: %s", o.dev, ota32_strerror(rc));
         }
         vdev_boot b;
         rc = vdev_boot_once(d, true, &b, &diag);

@@ -69,7 +69,11 @@ typedef struct ota32_ota_config {
  * they are reset to the C library's afterwards.
  * Returns:
  *   OTA32_OK              *out filled
- *   OTA32_ERR_NOT_FOUND   valid config without an OTA service (nothing to do)
+ *   OTA32_ERR_NOT_FOUND   valid config without an OTA service (nothing to do);
+ *                         diag names a service that looks meant to be it and
+ *                         why it was skipped (model "ota_servic", or
+ *                         "ota_service" under another namespace or type),
+ *                         else is empty
  *   OTA32_ERR_CONFIG      rejected; diag names the field and the problem,
  *                         e.g. "services[2].attributes.version: 131 bytes, at most 128"
  *   OTA32_ERR_NO_MEM      the allocator ran out

@@ -79,6 +79,7 @@ typedef struct http_get {
     uint32_t goaway_error;
     int error;             /* first failure recorded inside a callback */
     bool location_too_long;
+    char reason[128]; /* an ota32-reason header: why the server refused */
     unsigned informational; /* 1xx responses seen on this hop */
     uint32_t header_bytes;  /* of the response being received (RFC 9113 sizes) */
     size_t refused_alloc;   /* an allocation over OTA32_HTTP_MAX_ALLOC was refused */
@@ -319,6 +320,10 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         copy_header(r->etag, sizeof r->etag, value, valuelen);
     } else if (name_is(name, namelen, "last-modified")) {
         copy_header(r->last_modified, sizeof r->last_modified, value, valuelen);
+    } else if (name_is(name, namelen, "ota32-reason")) {
+        size_t keep = valuelen < sizeof g->reason ? valuelen : sizeof g->reason - 1;
+        memcpy(g->reason, value, keep); /* cut, not dropped: it is only logged */
+        g->reason[keep] = '\0';
     } else if (name_is(name, namelen, "location")) {
         g->location_too_long = valuelen >= sizeof g->location;
         copy_header(g->location, sizeof g->location, value, valuelen);
@@ -338,6 +343,7 @@ static void reset_response_headers(http_get *g)
     r->body_bytes = 0;
     g->location[0] = '\0';
     g->location_too_long = false;
+    g->reason[0] = '\0';
 }
 
 static bool is_redirect(int status)
@@ -364,7 +370,8 @@ static int on_final_headers(http_get *g)
     }
     if (status != 200 && status != 206) {
         g->hop_done = true;
-        return fail(g, OTA32_ERR_HTTP, "server answered %d for %s", status, g->redacted);
+        return fail(g, OTA32_ERR_HTTP, "server answered %d for %s%s%s", status, g->redacted,
+                    g->reason[0] ? ": " : "", g->reason);
     }
     if (status == 206) {
         if (r->range_start == UINT64_MAX) {

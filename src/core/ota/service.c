@@ -424,6 +424,8 @@ int ota32_service_apply(ota32_service *s, const char *json, size_t len, ota32_ap
         return OTA32_ERR_INVALID_ARG;
     int rc = ota32_config_parse(json, len, &s->plat->alloc, &s->cfg, diag);
     if (rc == OTA32_ERR_NOT_FOUND) {
+        if (diag && diag->msg[0])
+            svc_log(s, OTA32_LOG_WARN, "ota: no OTA service in the config: %s", diag->msg);
         *result = OTA32_APPLY_NO_SERVICE;
         return OTA32_OK;
     }
