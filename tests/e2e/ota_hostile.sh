@@ -121,12 +121,17 @@ failed informational "more than 8 informational (1xx) responses" 6000
 hostile wflood window-flood
 failed wflood "too slow: 0 body bytes in" 6000
 # A config change during a slow download stops it at once.
+# (The new config is written once the download has begun.)
 (
-    sleep 2.5
+    for _ in $(seq 1 300); do
+        grep -qs "ota: updating" "$T/changed.out" && break
+        sleep 0.1
+    done
+    sleep 1
     write_config "$T/changed.cfg" "http://127.0.0.1:1/fw.bin" v3
 ) &
 hostile changed trickle --attempt-timeout 60000 --rate-window 60000
-failed changed "the update is no longer wanted" 6000
+failed changed "the update is no longer wanted" 15000
 expect_contains "changed: the change logged" "$T/changed.out" "the config changed during the download"
 
 # 4. Protocol violations keep nghttp2's reason; three requests, then the
