@@ -17,6 +17,7 @@
 #include "ota32/http.h"
 #include "ota32/service.h"
 #include "posix_platform.h"
+#include "svc_reference.h"
 #include "util.h"
 #include "vdev.h"
 
@@ -35,6 +36,7 @@ typedef struct run_opts {
     bool quiet;
     bool verbose;
     bool timing;
+    bool erase_whole_slot; /* the benchmarks' reference strategy */
     ota32_service_opts so;
 } run_opts;
 
@@ -326,6 +328,7 @@ static int run_boot(const run_opts *o, vdev *d, const ota32_platform *plat, ota3
         *status = 1;
         return 0;
     }
+    svc_reference_erase_whole_slot(svc, o->erase_whole_slot);
     ota32_boot_status bs;
     rc = ota32_service_boot(svc, &bs);
     int again = 0;
@@ -395,7 +398,7 @@ static int run_boot(const run_opts *o, vdev *d, const ota32_platform *plat, ota3
         ota32_service_get_stats(svc, &st);
         if (host->alloc.peak > t->peak_heap && (rc != OTA32_OK || res == OTA32_APPLY_REBOOT))
             t->peak_heap = host->alloc.peak;
-        if (rc == OTA32_ERR_POWER_CUT || vdev_power_lost(d)) {
+        if (vdev_power_lost(d)) {
             snprintf(t->error, sizeof t->error, "power lost");
             *status = 1;
             goto out;
@@ -478,7 +481,7 @@ static int parse_args(int argc, char **argv, run_opts *o)
         else if (!strcmp(a, "--insecure"))
             o->so.insecure = true;
         else if (!strcmp(a, "--erase-whole-slot"))
-            o->so.erase_whole_slot = true;
+            o->erase_whole_slot = true;
         else if (!strcmp(a, "--quiet"))
             o->quiet = true;
         else if (!strcmp(a, "--verbose"))

@@ -173,7 +173,7 @@ static int emu_read(void *ctx, uint32_t addr, void *buf, size_t len)
 {
     vdev *d = ctx;
     if (d->lost)
-        return OTA32_ERR_POWER_CUT;
+        return OTA32_ERR_IO;
     if (check_range(d, addr, len) != OTA32_OK || (!buf && len))
         return OTA32_ERR_RANGE;
     if (len)
@@ -208,7 +208,7 @@ static int emu_program(void *ctx, uint32_t addr, const void *buf, size_t len)
     const uint8_t *data = buf;
     bool lost_after = false;
     if (d->lost)
-        return OTA32_ERR_POWER_CUT;
+        return OTA32_ERR_IO;
     if (check_range(d, addr, len) != OTA32_OK || (!buf && len))
         return OTA32_ERR_RANGE;
     if (len == 0)
@@ -234,7 +234,7 @@ static int emu_program(void *ctx, uint32_t addr, const void *buf, size_t len)
         vdev_cut_kind cut = next_op(d);
         if (cut == VDEV_CUT_BEFORE) {
             d->lost = true;
-            return OTA32_ERR_POWER_CUT;
+            return OTA32_ERR_IO;
         }
         if (cut == VDEV_CUT_INSIDE) {
             tear t;
@@ -255,7 +255,7 @@ static int emu_program(void *ctx, uint32_t addr, const void *buf, size_t len)
     add_time(d, (uint64_t)pages * T_PAGE_PROGRAM_US);
     if (lost_after) {
         d->lost = true;
-        return OTA32_ERR_POWER_CUT;
+        return OTA32_ERR_IO;
     }
     return OTA32_OK;
 }
@@ -263,14 +263,14 @@ static int emu_program(void *ctx, uint32_t addr, const void *buf, size_t len)
 static int emu_erase(vdev *d, uint32_t addr, uint32_t unit)
 {
     if (d->lost)
-        return OTA32_ERR_POWER_CUT;
+        return OTA32_ERR_IO;
     if (addr % unit != 0 || check_range(d, addr, unit) != OTA32_OK)
         return OTA32_ERR_RANGE;
 
     vdev_cut_kind cut = next_op(d);
     if (cut == VDEV_CUT_BEFORE) {
         d->lost = true;
-        return OTA32_ERR_POWER_CUT;
+        return OTA32_ERR_IO;
     }
     tear t;
     if (cut == VDEV_CUT_INSIDE)
@@ -293,7 +293,7 @@ static int emu_erase(vdev *d, uint32_t addr, uint32_t unit)
     }
     if (cut != VDEV_CUT_NONE) {
         d->lost = true;
-        return OTA32_ERR_POWER_CUT;
+        return OTA32_ERR_IO;
     }
     return OTA32_OK;
 }

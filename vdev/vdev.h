@@ -65,8 +65,10 @@ void vdev_reset_stats(vdev *d);
  * prefix programmed and the rest untouched, or some bytes with only part of
  * their bits cleared; a torn erase leaves a prefix erased, or random bits set.
  * The same seed tears the same operation the same way. The operation that is
- * cut returns OTA32_ERR_POWER_CUT (even after VDEV_CUT_AFTER), and so does
- * every later flash op, reads included, until the device is reopened. */
+ * cut fails with OTA32_ERR_IO (even after VDEV_CUT_AFTER), as a flash whose
+ * power dropped would, and so does every later flash op, reads included,
+ * until the device is reopened. Whether a failure was the cut is for the
+ * harness to ask (vdev_power_lost), never for the code under test to see. */
 void vdev_arm_cut(vdev *d, uint64_t op, vdev_cut_kind kind, uint64_t seed);
 bool vdev_power_lost(const vdev *d);
 
@@ -105,7 +107,7 @@ int vdev_boot_once(vdev *d, bool rollback, vdev_boot *out, ota32_diag *diag);
  * Reads beyond f->size (a dump shorter than its partitions) make the slots
  * concerned unbootable with "no data" in the reason. Returns OK with
  * out->bricked set when nothing boots; a negative error only when the flash
- * itself fails (e.g. OTA32_ERR_POWER_CUT while rewriting otadata). */
+ * itself fails (e.g. OTA32_ERR_IO when power is lost while rewriting otadata). */
 int vdev_boot_select(const ota32_flash_ops *f, uint32_t table_offset, bool rollback, bool dry_run,
                      vdev_boot *out, ota32_diag *diag);
 

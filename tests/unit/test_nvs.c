@@ -56,7 +56,7 @@ static int ram_program(void *ctx, uint32_t addr, const void *buf, size_t len)
         if (cut == 1 && r->torn == 1) /* torn: the first half lands */
             for (size_t i = 0; i < len / 2; i++)
                 r->mem[addr + i] &= b[i];
-        return OTA32_ERR_POWER_CUT;
+        return OTA32_ERR_IO;
     }
     for (size_t i = 0; i < len; i++)
         r->mem[addr + i] &= b[i];
@@ -74,7 +74,7 @@ static int ram_erase(void *ctx, uint32_t addr)
             memset(r->mem + addr, 0xFF, 0x800);
         if (cut == 1 && r->torn == 2) /* header and bitmap survive */
             memset(r->mem + addr + 0x800, 0xFF, 0x800);
-        return OTA32_ERR_POWER_CUT;
+        return OTA32_ERR_IO;
     }
     memset(r->mem + addr, 0xFF, 0x1000);
     return 0;
@@ -413,7 +413,7 @@ static void cut_everywhere(ram *r, const uint8_t *base, unsigned gen)
                 CHECK_EQ(wb, 1);
                 break; /* every op of the update has been cut once */
             }
-            CHECK(a == OTA32_ERR_POWER_CUT || b == OTA32_ERR_POWER_CUT);
+            CHECK(a == OTA32_ERR_IO || b == OTA32_ERR_IO);
             cuts_tested++;
             if (a == 0)
                 CHECK_EQ(ws, 1); /* the string update had completed */

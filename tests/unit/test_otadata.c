@@ -45,7 +45,7 @@ static int ram_program(void *ctx, uint32_t addr, const void *buf, size_t len)
     if ((uint64_t)addr + len > RAM_SIZE)
         return OTA32_ERR_RANGE;
     if (r->fail_at >= 0 && r->ops++ >= r->fail_at)
-        return OTA32_ERR_POWER_CUT;
+        return OTA32_ERR_IO;
     const uint8_t *b = buf;
     for (size_t i = 0; i < len; i++)
         r->mem[addr + i] &= b[i];
@@ -59,7 +59,7 @@ static int ram_erase(void *ctx, uint32_t addr)
     if (addr % OTA32_FLASH_SECTOR || addr >= RAM_SIZE)
         return OTA32_ERR_RANGE;
     if (r->fail_at >= 0 && r->ops++ >= r->fail_at)
-        return OTA32_ERR_POWER_CUT;
+        return OTA32_ERR_IO;
     memset(r->mem + addr, 0xFF, OTA32_FLASH_SECTOR);
     ram_log(r, 'E', addr, 0);
     return 0;
@@ -280,7 +280,7 @@ TEST(flash_errors_are_returned)
     ota32_flash_ops f;
     ram *r = ram_new(&f);
     r->fail_at = 0;
-    CHECK_EQ(ota32_otadata_set_boot(&f, PART, 0, 2, false), OTA32_ERR_POWER_CUT);
+    CHECK_EQ(ota32_otadata_set_boot(&f, PART, 0, 2, false), OTA32_ERR_IO);
     CHECK_EQ(ota32_otadata_read(&f, 0x800, NULL), OTA32_ERR_RANGE);
     CHECK_EQ(ota32_otadata_read(&f, RAM_SIZE - 0x1000, NULL), OTA32_ERR_RANGE);
     free(r);

@@ -229,11 +229,11 @@ static void run_cut(const char *name, vdev_cut_kind kind, uint8_t out[3])
     CHECK_EQ(pg(d, 0x1000, &x, 1), OTA32_OK); /* setup, before arming */
     vdev_arm_cut(d, 1, kind, 7);
     CHECK_EQ(pg(d, 0x0, &x, 1), OTA32_OK);
-    CHECK_EQ(es(d, 0x1000), OTA32_ERR_POWER_CUT);
+    CHECK_EQ(es(d, 0x1000), OTA32_ERR_IO);
     CHECK(vdev_power_lost(d));
-    CHECK_EQ(pg(d, 0x2000, &x, 1), OTA32_ERR_POWER_CUT);
+    CHECK_EQ(pg(d, 0x2000, &x, 1), OTA32_ERR_IO);
     uint8_t b;
-    CHECK_EQ(rd(d, 0, &b, 1), OTA32_ERR_POWER_CUT);
+    CHECK_EQ(rd(d, 0, &b, 1), OTA32_ERR_IO);
     vdev_close(d);
     ota32_diag dg;
     CHECK_EQ(vdev_open(&d, check_tmp_path(name), NULL, &dg), OTA32_OK);
@@ -268,7 +268,7 @@ static void torn_program(uint64_t seed, uint8_t out[4096])
     for (int i = 0; i < 4096; i++)
         data[i] = (uint8_t)(i * 7 + 3);
     vdev_arm_cut(d, 0, VDEV_CUT_INSIDE, seed);
-    CHECK_EQ(pg(d, 0x3000, data, sizeof data), OTA32_ERR_POWER_CUT);
+    CHECK_EQ(pg(d, 0x3000, data, sizeof data), OTA32_ERR_IO);
     vdev_close(d);
     ota32_diag dg;
     CHECK_EQ(vdev_open(&d, check_tmp_path(name), NULL, &dg), OTA32_OK);
@@ -329,7 +329,7 @@ static void torn_erase(uint64_t seed, bool block, uint8_t *out, size_t len)
     uint8_t *zero = calloc(1, len);
     CHECK_EQ(pg(d, 0x20000, zero, len), OTA32_OK);
     vdev_arm_cut(d, 0, VDEV_CUT_INSIDE, seed);
-    CHECK_EQ(block ? eb(d, 0x20000) : es(d, 0x20000), OTA32_ERR_POWER_CUT);
+    CHECK_EQ(block ? eb(d, 0x20000) : es(d, 0x20000), OTA32_ERR_IO);
     vdev_close(d);
     ota32_diag dg;
     CHECK_EQ(vdev_open(&d, check_tmp_path(name), NULL, &dg), OTA32_OK);

@@ -246,7 +246,7 @@ static int resume_from_record(ota32_service *s, const uint8_t ident[OTA32_SHA256
         rc = ota32_diag_fail(&d, OTA32_ERR_VERIFY, 0, -1,
                              "the first %" PRIu32 " bytes in flash differ from what was downloaded",
                              p.offset);
-    if (rc == OTA32_ERR_POWER_CUT || rc == OTA32_ERR_NO_MEM)
+    if (rc == OTA32_ERR_NO_MEM)
         return rc;
     if (rc != OTA32_OK) {
         svc_log(s, OTA32_LOG_WARN, "ota: saved progress rejected (%s): starting over",
@@ -412,7 +412,6 @@ bool svc_error_transient(int rc, int http_status)
     case OTA32_ERR_TLS:
     case OTA32_ERR_IO:
     case OTA32_ERR_NO_MEM:
-    case OTA32_ERR_POWER_CUT:
     case OTA32_ERR_AGAIN:
         return true;
     case OTA32_ERR_HTTP:
@@ -583,8 +582,6 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
         rc = s->plat->hash.finish(s->plat->hash.ctx, s->stream_hash, again);
         s->stream_hash = NULL;
     }
-    if (rc == OTA32_ERR_POWER_CUT)
-        return rc;
     if (rc == OTA32_OK && memcmp(digest, again, sizeof digest) != 0)
         rc = OTA32_ERR_IO;
     if (rc != OTA32_OK) {
@@ -663,6 +660,12 @@ static int run(ota32_service *s, const ota32_ota_config *cfg, const uint8_t *ide
     return rc;
 }
 
+void svc_reference_erase_whole_slot(ota32_service *s, bool on)
+{
+    if (s)
+        s->erase_whole_slot = on;
+}
+
 int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_version,
                  const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag)
 {
@@ -679,7 +682,7 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
     if (!s->buf)
         return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "out of memory");
     svc_writer_init(&s->w, &plat->flash, s->target.offset, s->target.size, s->buf, SVC_WRITE_BUF);
-    s->w.whole_slot = s->o.erase_whole_slot;
+    s->w.whole_slot = s->erase_whole_slot;
     s->w.on_flush = on_flush;
     s->w.user = s;
 
