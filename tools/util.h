@@ -9,6 +9,7 @@
 #include "ota32/flash.h"
 #include "ota32/image.h"
 #include "ota32/ota32.h"
+#include "vdev.h"
 
 /* Read a whole file into a malloc'd buffer (NUL-terminated for text use; the
  * terminator is not counted in *len). Prints "ota32: PATH: reason" and returns
@@ -58,12 +59,12 @@ const char *util_esptool_value(const char *cmd, const char *const *names, size_t
                                const char *name, const char *arg, const char *val, int argc,
                                char **argv, int *i);
 
-/* A file's bytes in memory as flash: reads and NOR programming (clearing
- * bits) within `len`, 4 KB sector and 64 KB block erases. Writes stay in
- * `data`. */
+/* A file's bytes in memory as flash: the virtual device's NOR emulation
+ * (vdev_nor) over `data`. Writes stay in `data`. */
 typedef struct util_mem_flash {
     uint8_t *data;
     size_t len;
+    vdev_nor nor;
 } util_mem_flash;
 
 /* Ops over `m` (which must outlive them); the flash size is `len`, at most

@@ -40,10 +40,10 @@ struct ota32_service {
     bool parser_live;
     void *stream_hash; /* SHA-256 of the bytes programmed so far */
     svc_writer w;
-    uint8_t *buf;        /* SVC_WRITE_BUF bytes from plat->alloc */
-    int64_t total;       /* -1 unknown */
-    uint32_t offset;     /* bytes accepted (parsed and buffered or written) */
-    uint32_t last_saved; /* writer position of the last progress record */
+    uint8_t *buf;          /* SVC_WRITE_BUF bytes from plat->alloc */
+    int64_t total;         /* -1 unknown */
+    uint32_t offset;       /* bytes accepted (parsed and buffered or written) */
+    uint32_t last_saved;   /* writer position of the last progress record */
     bool erase_whole_slot; /* the benchmarks' reference strategy (svc_reference.h) */
     char validator[SVC_VALIDATOR_MAX + 1];
     int cb_err;      /* error raised inside an HTTP callback */
