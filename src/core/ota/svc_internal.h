@@ -38,8 +38,8 @@ struct ota32_service {
     ota32_slot target;
     ota32_image_parser parser;
     bool parser_live;
-    void *stream_hash; /* SHA-256 of the bytes programmed so far */
-    svc_writer w;
+    void *stream_hash;     /* SHA-256 of the bytes programmed so far */
+    svc_writer *w;         /* from plat->alloc, for one download */
     uint8_t *buf;          /* SVC_WRITE_BUF bytes from plat->alloc */
     int64_t total;         /* -1 unknown */
     uint32_t offset;       /* bytes accepted (parsed and buffered or written) */
