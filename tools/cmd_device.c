@@ -169,8 +169,12 @@ static int device_create(int argc, char **argv)
     }
 
     vdev_opts vo = {.flash_size = (uint32_t)flash_size};
-    if ((rc = vdev_create(dev, &vo, force, &dg)) != OTA32_OK ||
-        (rc = vdev_open(&d, dev, &vo, &dg)) != OTA32_OK) {
+    if ((rc = vdev_create(dev, &vo, force, &dg)) != OTA32_OK) {
+        bool exists = !force && access(dev, F_OK) == 0;
+        util_fail("%s%s", dg.msg, exists ? " (use --force to overwrite)" : "");
+        goto out;
+    }
+    if ((rc = vdev_open(&d, dev, &vo, &dg)) != OTA32_OK) {
         report_dev(rc, &dg);
         goto out;
     }

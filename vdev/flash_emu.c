@@ -70,8 +70,7 @@ int vdev_create(const char *path, const vdev_opts *opts, bool overwrite, ota32_d
                                (unsigned)size);
     int fd = open(path, O_RDWR | O_CREAT | (overwrite ? O_TRUNC : O_EXCL), 0644);
     if (fd < 0)
-        return ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1, "%s: %s%s", path, strerror(errno),
-                               errno == EEXIST ? " (use --force to overwrite)" : "");
+        return ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1, "%s: %s", path, strerror(errno));
     uint8_t buf[OTA32_FLASH_BLOCK];
     memset(buf, 0xFF, sizeof buf);
     int rc = OTA32_OK;

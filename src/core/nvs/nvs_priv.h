@@ -1,5 +1,5 @@
 /* NVS internals shared by the page layer (nvs_page.c), the storage layer
- * (nvs.c) and recovery at open (nvs_open.c). Format: esp-formats.md §4. */
+ * (nvs.c) and recovery at open (nvs_open.c). Format: docs/formats.md, NVS. */
 #ifndef OTA32_NVS_PRIV_H
 #define OTA32_NVS_PRIV_H
 
