@@ -37,11 +37,7 @@ enum {
 };
 _Static_assert(HDR_END == OTA32_IMAGE_HEADER_LEN, "esp_image_header_t is 24 bytes");
 /* esp_image_segment_header_t field offsets. */
-enum {
-    SEG_LOAD_ADDR = 0,
-    SEG_DATA_LEN = 4,
-    SEG_END = 8,
-};
+enum { SEG_LOAD_ADDR = 0, SEG_DATA_LEN = 4, SEG_END = 8 };
 _Static_assert(SEG_END == OTA32_IMAGE_SEG_HEADER_LEN, "esp_image_segment_header_t is 8 bytes");
 _Static_assert(OTA32_SHA256_LEN <= OTA32_APP_DESC_LEN, "p->field holds the hash");
 
