@@ -46,6 +46,7 @@ typedef enum ota32_err {
     OTA32_ERR_CONFIG = -17,      /* machine config rejected */
     OTA32_ERR_CHIP = -18,        /* image built for another chip/revision */
     OTA32_ERR_VERIFY = -19,      /* checksum or hash mismatch */
+    OTA32_ERR_ABORTED = -20,     /* stopped on request (still_wanted said no) */
 } ota32_err;
 
 /* A static, never-NULL description of an ota32_err (or of an unknown code). */

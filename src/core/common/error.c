@@ -25,6 +25,7 @@ const char *ota32_strerror(int err)
     case OTA32_ERR_CONFIG: return "invalid configuration";
     case OTA32_ERR_CHIP: return "wrong chip";
     case OTA32_ERR_VERIFY: return "verification failed";
+    case OTA32_ERR_ABORTED: return "aborted";
     default: return "unknown error";
     }
 }

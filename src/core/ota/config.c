@@ -57,6 +57,74 @@ static bool is_ota_model(const cJSON *svc)
            (!strcmp(model->valuestring, MODEL_SHORT) || !strcmp(model->valuestring, MODEL_TRIPLET));
 }
 
+/* Edit distance between a and b, ignoring ASCII case; strings longer than
+ * NEAR_MAX count as far. */
+#define NEAR_MAX 40
+static unsigned edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > NEAR_MAX || lb > NEAR_MAX)
+        return NEAR_MAX;
+    unsigned row[NEAR_MAX + 1];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            char ca = a[i - 1], cb = b[j - 1];
+            ca = (char)(ca >= 'A' && ca <= 'Z' ? ca + 32 : ca);
+            cb = (char)(cb >= 'A' && cb <= 'Z' ? cb + 32 : cb);
+            unsigned best = diag + (ca != cb);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = row[j];
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* One slip from "ota_service", or up to three when it starts with "ota"
+ * (so "data_service" is not taken for a typo). */
+static bool near_name(const char *m)
+{
+    unsigned d = edit_distance(m, MODEL_SHORT);
+    bool ota = (m[0] | 32) == 'o' && (m[1] | 32) == 't' && (m[2] | 32) == 'a';
+    return d <= 1 || (ota && d <= 3);
+}
+
+/* A service that is not the OTA service but looks meant to be: its model
+ * is "ota_service" under another namespace or type ("viam:builtin:
+ * ota_service"), or a few typing slips from it ("ota_servic", "OTA_Service").
+ * Records why it was skipped in diag (line 0, offset -1) and returns true. */
+static bool near_miss(const cJSON *svc, int index, ota32_diag *diag)
+{
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(svc, "model");
+    if (!cJSON_IsString(model))
+        return false;
+    const char *m = model->valuestring, *last = strrchr(m, ':');
+    last = last ? last + 1 : m;
+    const char *why;
+    if (!strcmp(last, MODEL_SHORT))
+        why = "another namespace or type than rdk:builtin";
+    else if (near_name(last))
+        why = "a misspelt model name?";
+    else
+        return false;
+    char at[PATH_MAX_LEN];
+    if (index < 0)
+        snprintf(at, sizeof at, "the service");
+    else
+        snprintf(at, sizeof at, "services[%d]", index);
+    ota32_diag_fail(diag, OTA32_ERR_NOT_FOUND, 0, -1,
+                    "%s skipped: model \"%.64s\" is not \"%s\" or \"%s\" (%s)", at, m,
+                    MODEL_SHORT, MODEL_TRIPLET, why);
+    return true;
+}
+
 /* Checks "namespace"/"type": required for the short model, optional (but
  * must agree) for the triplet. */
 static int check_ident(const cJSON *svc, const char *pfx, const char *field, const char *want,
@@ -162,8 +230,10 @@ static int find_service(const cJSON *root, const ota32_alloc_ops *alloc, ota32_o
     if (!services) {
         /* A bare service object, or a machine config without services. */
         if (cJSON_GetObjectItemCaseSensitive(root, "model")) {
-            if (!is_ota_model(root))
+            if (!is_ota_model(root)) {
+                near_miss(root, -1, diag);
                 return OTA32_ERR_NOT_FOUND;
+            }
             return extract(root, -1, alloc, out, diag);
         }
         return OTA32_ERR_NOT_FOUND;
@@ -174,6 +244,7 @@ static int find_service(const cJSON *root, const ota32_alloc_ops *alloc, ota32_o
         return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "services: not an array");
 
     int index = 0, found = -1;
+    bool noted = false;
     const cJSON *svc;
     cJSON_ArrayForEach(svc, services)
     {
@@ -190,9 +261,13 @@ static int find_service(const cJSON *root, const ota32_alloc_ops *alloc, ota32_o
             if (rc != OTA32_OK)
                 return rc;
             found = index;
+        } else if (!noted) {
+            noted = near_miss(svc, index, diag);
         }
         index++;
     }
+    if (found >= 0)
+        ota32_diag_clear(diag); /* a near miss beside the real one is no news */
     return found >= 0 ? OTA32_OK : OTA32_ERR_NOT_FOUND;
 }
 
