@@ -20,6 +20,7 @@
 #include "posix_alloc.h"
 #include "posix_platform.h"
 #include "opts.h"
+#include "svc_reference.h"
 #include "util.h"
 #include "vdev.h"
 
@@ -39,6 +40,7 @@ typedef struct run_opts {
     bool quiet;
     bool verbose;
     bool timing;
+    bool erase_whole_slot; /* the benchmarks' reference strategy */
     ota32_service_opts so;
 } run_opts;
 
@@ -527,6 +529,7 @@ static int run_boot(const run_opts *o, vdev *d, const ota32_platform *plat, ota3
         *status = 1;
         return 0;
     }
+    svc_reference_erase_whole_slot(svc, o->erase_whole_slot);
     ota32_boot_status bs;
     rc = ota32_service_boot(svc, &bs);
     int again = 0;
@@ -601,7 +604,7 @@ static int run_boot(const run_opts *o, vdev *d, const ota32_platform *plat, ota3
         ota32_service_get_stats(svc, &st);
         if (host->alloc.peak > t->peak_heap && (rc != OTA32_OK || res == OTA32_APPLY_REBOOT))
             t->peak_heap = host->alloc.peak;
-        if (rc == OTA32_ERR_POWER_CUT || vdev_power_lost(d)) {
+        if (vdev_power_lost(d)) {
             snprintf(t->error, sizeof t->error, "power lost");
             *status = 1;
             goto out;
@@ -690,7 +693,7 @@ static int parse_args(int argc, char **argv, run_opts *o)
     o->so.attempt_timeout_ms = (uint32_t)v[R_ATTEMPT_TIMEOUT].num;
     o->so.fault_backoff_ms = v[R_FAULT_BACKOFF].num * 1000;
     o->so.progress_interval = (uint32_t)v[R_PROGRESS].num;
-    o->so.erase_whole_slot = v[R_ERASE_WHOLE].set;
+    o->erase_whole_slot = v[R_ERASE_WHOLE].set;
     o->timing = v[R_TIMING].set;
     o->max_boots = v[R_MAX_BOOTS].set ? v[R_MAX_BOOTS].num : MAX_BOOTS_DEFAULT;
     o->quiet = v[R_QUIET].set;

@@ -387,7 +387,7 @@ static int add_item(void *arg, const ota32_nvs_item *it)
 
 static int dump_json(const char *path, image *im)
 {
-    util_mem_flash mem = {im->data, im->len};
+    util_mem_flash mem = {.data = im->data, .len = im->len};
     ota32_flash_ops f = util_mem_flash_ops(&mem);
     static ota32_nvs nvs;
     ota32_diag d;
@@ -452,7 +452,7 @@ static int cmd_get(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     /* Opening may repair power-cut leftovers: those writes stay in memory. */
-    util_mem_flash mem = {im.data, im.len};
+    util_mem_flash mem = {.data = im.data, .len = im.len};
     ota32_flash_ops f = util_mem_flash_ops(&mem);
     static ota32_nvs nvs;
     ota32_diag d;

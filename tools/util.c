@@ -162,56 +162,11 @@ int util_fail(const char *fmt, ...)
     return 1;
 }
 
-static int mem_read(void *ctx, uint32_t addr, void *buf, size_t len)
-{
-    util_mem_flash *m = ctx;
-    if ((uint64_t)addr + len > m->len)
-        return OTA32_ERR_RANGE;
-    memcpy(buf, m->data + addr, len);
-    return OTA32_OK;
-}
-
-static int mem_program(void *ctx, uint32_t addr, const void *buf, size_t len)
-{
-    util_mem_flash *m = ctx;
-    if ((uint64_t)addr + len > m->len)
-        return OTA32_ERR_RANGE;
-    const uint8_t *b = buf;
-    for (size_t i = 0; i < len; i++)
-        m->data[addr + i] &= b[i]; /* NOR: programming clears bits */
-    return OTA32_OK;
-}
-
-static int mem_erase(void *ctx, uint32_t addr)
-{
-    util_mem_flash *m = ctx;
-    if (addr % OTA32_FLASH_SECTOR || (uint64_t)addr + OTA32_FLASH_SECTOR > m->len)
-        return OTA32_ERR_RANGE;
-    memset(m->data + addr, 0xFF, OTA32_FLASH_SECTOR);
-    return OTA32_OK;
-}
-
-static int mem_erase_block(void *ctx, uint32_t addr)
-{
-    for (uint32_t a = 0; a < OTA32_FLASH_BLOCK; a += OTA32_FLASH_SECTOR) {
-        int rc = mem_erase(ctx, addr + a);
-        if (rc != OTA32_OK)
-            return rc;
-    }
-    return OTA32_OK;
-}
-
 ota32_flash_ops util_mem_flash_ops(util_mem_flash *m)
 {
-    ota32_flash_ops ops = {
-        .ctx = m,
-        .size = m->len > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)m->len,
-        .read = mem_read,
-        .program = mem_program,
-        .erase_sector = mem_erase,
-        .erase_block = mem_erase_block,
-    };
-    return ops;
+    uint32_t size = m->len > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)m->len;
+    vdev_nor_init(&m->nor, m->data, size, NULL);
+    return *vdev_nor_flash(&m->nor);
 }
 
 void util_hex(const uint8_t *data, size_t len, char *out)

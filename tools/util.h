@@ -10,6 +10,7 @@
 #include "ota32/image.h"
 #include "ota32/ota32.h"
 #include "ota32/partition.h"
+#include "vdev.h"
 
 /* Read a whole file into a malloc'd buffer (NUL-terminated for text use; the
  * terminator is not counted in *len). Prints "ota32: PATH: reason" and returns
@@ -46,12 +47,12 @@ void util_report_at(const char *file, int err, const ota32_diag *diag);
  * exit status for failure) so commands can `return util_fail(...)`. */
 int util_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A file's bytes in memory as flash: reads and NOR programming (clearing
- * bits) within `len`, 4 KB sector and 64 KB block erases. Writes stay in
- * `data`. */
+/* A file's bytes in memory as flash: the virtual device's NOR emulation
+ * (vdev_nor) over `data`. Writes stay in `data`. */
 typedef struct util_mem_flash {
     uint8_t *data;
     size_t len;
+    vdev_nor nor;
 } util_mem_flash;
 
 /* Ops over `m` (which must outlive them); the flash size is `len`, at most

@@ -105,7 +105,7 @@ typedef struct ota32_http_opts {
                                   most 16 KB */
     unsigned max_redirects;    /* default 5 */
     const char *ca_file;       /* NULL: platform default trust store */
-    bool insecure;             /* skip certificate verification (tests only) */
+    bool insecure;             /* skip certificate verification (development only) */
 } ota32_http_opts;
 
 typedef struct ota32_http_request {

@@ -40,8 +40,8 @@ void ota32_ota_entry_encode(const ota32_ota_entry *e, uint8_t raw[OTA32_OTADATA_
 /* seq != 0xFFFFFFFF, state not INVALID/ABORTED, crc matches. */
 bool ota32_ota_entry_valid(const ota32_ota_entry *e);
 
-/* "NEW", "PENDING_VERIFY", ..., or "0x%08x" for others (static buffer-free:
- * returns NULL for unknown values). */
+/* "NEW", "PENDING_VERIFY", ...; NULL for a value ESP-IDF does not define
+ * (the caller prints it as a number). */
 const char *ota32_img_state_name(uint32_t state);
 
 /* Index (0/1) of the active entry as bootloader_common_get_active_otadata

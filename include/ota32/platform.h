@@ -76,7 +76,7 @@ typedef struct ota32_transport_opts {
     bool tls;
     const char *alpn;       /* e.g. "h2"; NULL for none */
     const char *ca_file;    /* NULL: the platform's default trust store */
-    bool insecure;          /* skip certificate verification (tests only) */
+    bool insecure;          /* skip certificate verification (development only) */
     uint32_t timeout_ms;    /* connect + handshake */
 } ota32_transport_opts;
 

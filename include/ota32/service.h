@@ -95,7 +95,7 @@ typedef int (*ota32_service_get_fn)(const ota32_platform *plat, const ota32_http
 typedef struct ota32_service_opts {
     uint16_t chip_id;            /* OTA32_CHIP_*; 0 = ESP32 */
     const char *ca_file;         /* TLS trust anchors; NULL: platform default */
-    bool insecure;               /* skip certificate checks (tests only) */
+    bool insecure;               /* skip certificate checks (development only) */
     uint32_t window;             /* HTTP/2 stream window; default and max 64 KB */
     uint32_t connect_timeout_ms; /* default 10 s */
     uint32_t stall_timeout_ms;   /* default 30 s */
@@ -109,8 +109,6 @@ typedef struct ota32_service_opts {
                                     boot that saw it); default 24 h */
     uint32_t progress_interval;  /* bytes between progress records in NVS;
                                     default 256 KB */
-    bool erase_whole_slot;       /* erase the whole slot before writing instead of
-                                    ahead of the write position (benchmark only) */
     uint32_t min_rate;           /* body bytes/s a request must average over
                                     rate_window_ms, whatever else the server
                                     sends (PINGs, 1xx); default 1024 */

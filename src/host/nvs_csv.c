@@ -378,6 +378,74 @@ static uint8_t *read_whole(gen *g, const char *path, size_t *len, int *err)
     return buf;
 }
 
+/* hex2bin: the value's hex digits (surrounding white space ignored) as bytes
+ * in a new buffer `*out` of `*out_len` bytes. */
+static int hex_to_bytes(gen *g, const char *key, const uint8_t *val, size_t len, uint8_t **out,
+                        size_t *out_len)
+{
+    size_t a = 0, b = len;
+    while (a < b && isspace(val[a]))
+        a++;
+    while (b > a && isspace(val[b - 1]))
+        b--;
+    if ((b - a) % 2)
+        return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
+                               "%s: Invalid data length. Should be multiple of 2.", key);
+    uint8_t *conv = malloc((b - a) / 2 + 1);
+    if (!conv)
+        return OTA32_ERR_NO_MEM;
+    for (size_t i = a; i < b; i += 2) {
+        int hi = hexval(val[i]), lo = hexval(val[i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(conv);
+            return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
+                                   "%s: Non-hexadecimal digit found", key);
+        }
+        conv[(i - a) / 2] = (uint8_t)(hi << 4 | lo);
+    }
+    *out = conv;
+    *out_len = (b - a) / 2;
+    return OTA32_OK;
+}
+
+/* A string, binary, hex2bin or base64 row: `data` as decoded, `raw_ascii`
+ * whether the undecoded value is plain ASCII. */
+static int varlen_row(gen *g, uint8_t ns, const char *key, const char *enc, const uint8_t *data,
+                      size_t dlen, bool raw_ascii)
+{
+    /* The generator counts characters, not bytes: only ASCII agrees. */
+    if ((!strcmp(enc, "string") || !strcmp(enc, "binary")) && !raw_ascii)
+        return ota32_diag_fail(g->diag, OTA32_ERR_UNSUPPORTED, g->line, -1,
+                               "%s: non-ASCII text is not supported (the generator miscounts "
+                               "UTF-8 lengths)",
+                               key);
+    int rc = on_new_page_if_full(g, write_varlen(g, ns, key, enc, data, dlen));
+    if (rc == PAGE_FULL)
+        rc = write_varlen(g, ns, key, enc, data, dlen);
+    if (rc == PAGE_FULL)
+        rc = ota32_diag_fail(g->diag, OTA32_ERR_TOO_BIG, g->line, -1, "%s: does not fit in a page",
+                             key);
+    return rc;
+}
+
+/* An integer row of `type`. */
+static int int_row(gen *g, uint8_t ns, const char *key, const char *enc, uint8_t type,
+                   const char *val)
+{
+    int64_t neg;
+    uint64_t mag, v;
+    if (!parse_pyint(val, &neg, &mag))
+        return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
+                               "%s: invalid literal for int(): '%s'", key, val);
+    if (!int_in_range(type, neg, mag, &v))
+        return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
+                               "%s: value %s out of range for %s", key, val, enc);
+    int rc = on_new_page_if_full(g, write_int(g, ns, key, type, v));
+    if (rc == PAGE_FULL)
+        rc = write_int(g, ns, key, type, v);
+    return rc;
+}
+
 /* One data/file row: NVS.write_entry. `val` is owned by the caller. */
 static int data_row(gen *g, const char *key, const char *enc_raw, uint8_t *val, size_t len)
 {
@@ -386,28 +454,10 @@ static int data_row(gen *g, const char *key, const char *enc_raw, uint8_t *val, 
     size_t dlen = len;
     int rc = OTA32_OK;
     if (!strcmp(enc_raw, "hex2bin")) {
-        size_t a = 0, b = len;
-        while (a < b && isspace(val[a]))
-            a++;
-        while (b > a && isspace(val[b - 1]))
-            b--;
-        if ((b - a) % 2)
-            return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
-                                   "%s: Invalid data length. Should be multiple of 2.", key);
-        conv = malloc((b - a) / 2 + 1);
-        if (!conv)
-            return OTA32_ERR_NO_MEM;
-        for (size_t i = a; i < b; i += 2) {
-            int hi = hexval(val[i]), lo = hexval(val[i + 1]);
-            if (hi < 0 || lo < 0) {
-                free(conv);
-                return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
-                                       "%s: Non-hexadecimal digit found", key);
-            }
-            conv[(i - a) / 2] = (uint8_t)(hi << 4 | lo);
-        }
+        rc = hex_to_bytes(g, key, val, len, &conv, &dlen);
+        if (rc != OTA32_OK)
+            return rc;
         data = conv;
-        dlen = (b - a) / 2;
     } else if (!strcmp(enc_raw, "base64")) {
         conv = malloc(len / 4 * 3 + 3);
         if (!conv)
@@ -431,34 +481,9 @@ static int data_row(gen *g, const char *key, const char *enc_raw, uint8_t *val, 
         /* base64 error already reported */
     } else if (!strcmp(enc, "string") || !strcmp(enc, "binary") || !strcmp(enc, "hex2bin") ||
                !strcmp(enc, "base64")) {
-        /* The generator counts characters, not bytes: only ASCII agrees. */
-        if ((!strcmp(enc, "string") || !strcmp(enc, "binary")) && !conv && !ascii(data, len))
-            rc = ota32_diag_fail(g->diag, OTA32_ERR_UNSUPPORTED, g->line, -1,
-                                 "%s: non-ASCII text is not supported (the generator miscounts "
-                                 "UTF-8 lengths)",
-                                 key);
-        else {
-            rc = on_new_page_if_full(g, write_varlen(g, ns, key, enc, data, dlen));
-            if (rc == PAGE_FULL)
-                rc = write_varlen(g, ns, key, enc, data, dlen);
-            if (rc == PAGE_FULL)
-                rc = ota32_diag_fail(g->diag, OTA32_ERR_TOO_BIG, g->line, -1,
-                                     "%s: does not fit in a page", key);
-        }
+        rc = varlen_row(g, ns, key, enc, data, dlen, conv || ascii(data, len));
     } else if (type >= 0) {
-        int64_t neg;
-        uint64_t mag, v;
-        if (!parse_pyint((const char *)val, &neg, &mag))
-            rc = ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
-                                 "%s: invalid literal for int(): '%s'", key, (const char *)val);
-        else if (!int_in_range((uint8_t)type, neg, mag, &v))
-            rc = ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
-                                 "%s: value %s out of range for %s", key, (const char *)val, enc);
-        else {
-            rc = on_new_page_if_full(g, write_int(g, ns, key, (uint8_t)type, v));
-            if (rc == PAGE_FULL)
-                rc = write_int(g, ns, key, (uint8_t)type, v);
-        }
+        rc = int_row(g, ns, key, enc, (uint8_t)type, (const char *)val);
     } else {
         rc = ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1, "%s: Unsupported encoding",
                              enc_raw);

@@ -309,7 +309,7 @@ static int on_response(void *user, const ota32_http_response *resp)
     run *r = user;
     CHECK(resp->status == 200 || resp->status == 206);
     CHECK_EQ(r->body_len, 0);
-    return r->fail_response ? OTA32_ERR_ABORTED : OTA32_OK;
+    return r->fail_response ? OTA32_ERR_TOO_BIG : OTA32_OK;
 }
 
 static int on_data(void *user, const uint8_t *data, size_t len)
@@ -824,7 +824,7 @@ TEST(callbacks_abort)
     r->p.hops[0] = ok_hop(100000);
     r->p.nhops = 1;
     r->fail_response = true;
-    CHECK_EQ(get(r, "http://h/a", NULL, NULL), OTA32_ERR_ABORTED);
+    CHECK_EQ(get(r, "http://h/a", NULL, NULL), OTA32_ERR_TOO_BIG);
     CHECK_EQ(r->data_calls, 0);
     CHECK_CONTAINS(r->diag.msg, "response refused by the receiver");
     free(r);

@@ -36,7 +36,9 @@ enum {
     HDR_END = 24,
 };
 _Static_assert(HDR_END == OTA32_IMAGE_HEADER_LEN, "esp_image_header_t is 24 bytes");
-_Static_assert(OTA32_IMAGE_SEG_HEADER_LEN == 8, "esp_image_segment_header_t is 8 bytes");
+/* esp_image_segment_header_t field offsets. */
+enum { SEG_LOAD_ADDR = 0, SEG_DATA_LEN = 4, SEG_END = 8 };
+_Static_assert(SEG_END == OTA32_IMAGE_SEG_HEADER_LEN, "esp_image_segment_header_t is 8 bytes");
 _Static_assert(OTA32_SHA256_LEN <= OTA32_APP_DESC_LEN, "p->field holds the hash");
 
 /* Revision fields equal to 0 or 0xFFFF mean "not set" (IS_FIELD_SET). */
@@ -215,15 +217,15 @@ static int check_segment_header(ota32_image_parser *p)
 {
     uint32_t hdr_off = p->pos - OTA32_IMAGE_SEG_HEADER_LEN;
     uint32_t data_off = p->pos;
-    uint32_t load = ota32_le32(p->field);
-    uint32_t len = ota32_le32(p->field + 4);
+    uint32_t load = ota32_le32(p->field + SEG_LOAD_ADDR);
+    uint32_t len = ota32_le32(p->field + SEG_DATA_LEN);
     unsigned i = p->seg_index;
 
     if (len % 4 != 0)
-        return fail(p, OTA32_ERR_CORRUPT, hdr_off + 4,
+        return fail(p, OTA32_ERR_CORRUPT, hdr_off + SEG_DATA_LEN,
                     "segment %u data_len: 0x%x is not a multiple of 4", i, (unsigned)len);
     if (len >= OTA32_IMAGE_MAX_SEGMENT_LEN)
-        return fail(p, OTA32_ERR_CORRUPT, hdr_off + 4,
+        return fail(p, OTA32_ERR_CORRUPT, hdr_off + SEG_DATA_LEN,
                     "segment %u data_len: 0x%x is not below 16 MB", i, (unsigned)len);
     /* A flash-mapped segment is mapped page by page: its data must sit at the
      * same offset within a 64 KB page as its load address (app partitions
@@ -237,12 +239,12 @@ static int check_segment_header(ota32_image_parser *p)
                     (unsigned)(data_off % OTA32_IMAGE_MMU_PAGE),
                     (unsigned)(load % OTA32_IMAGE_MMU_PAGE));
     if (i == 0 && p->opts.require_app_desc && len < OTA32_APP_DESC_LEN)
-        return fail(p, OTA32_ERR_CORRUPT, hdr_off + 4,
+        return fail(p, OTA32_ERR_CORRUPT, hdr_off + SEG_DATA_LEN,
                     "segment 0 data_len: 0x%x is too short for the %u-byte app descriptor",
                     (unsigned)len, OTA32_APP_DESC_LEN);
     uint64_t at_least = image_len_after(p, (uint64_t)data_off + len);
     if (p->opts.max_len && at_least > p->opts.max_len)
-        return fail(p, OTA32_ERR_TOO_BIG, hdr_off + 4,
+        return fail(p, OTA32_ERR_TOO_BIG, hdr_off + SEG_DATA_LEN,
                     "segment %u data_len: the image needs at least %llu bytes, more than "
                     "the %u allowed",
                     i, (unsigned long long)at_least, (unsigned)p->opts.max_len);

@@ -189,8 +189,90 @@ static bool switch_lost(ota32_service *s, const svc_pending *p)
     return true;
 }
 
+/* The version that was rolled back, if recorded; an unreadable record goes. */
+static int load_failed(ota32_service *s)
+{
+    svc_failed f;
+    int rc = svc_failed_load(&s->plat->kv, &f);
+    if (rc == OTA32_OK) {
+        s->failed = f;
+        s->have_failed = true;
+    } else if (rc == OTA32_ERR_CORRUPT) {
+        svc_log(s, OTA32_LOG_WARN, "ota: unreadable failed-version record dropped");
+        return svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_FAILED);
+    }
+    return OTA32_OK;
+}
+
+/* We switched to the pending slot, yet the old one runs: the new firmware
+ * never confirmed and the bootloader rolled back. */
+static int record_rollback(ota32_service *s, const svc_pending *p)
+{
+    svc_failed nf;
+    memset(&nf, 0, sizeof nf);
+    nf.count = s->have_failed && !strcmp(s->failed.version, p->version) ? s->failed.count + 1 : 1;
+    memcpy(nf.version, p->version, sizeof nf.version);
+    int rc = svc_failed_store(&s->plat->kv, &nf);
+    if (rc == OTA32_OK)
+        rc = svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PENDING);
+    if (rc != OTA32_OK)
+        return rc;
+    s->failed = nf;
+    s->have_failed = true;
+    return OTA32_OK;
+}
+
+/* What the pending record says about this boot: confirmed, on probation,
+ * rolled back, or an update interrupted before the switch. */
+static int check_pending(ota32_service *s, ota32_boot_status *st)
+{
+    svc_pending p;
+    int rc = svc_pending_load(&s->plat->kv, &p);
+    if (rc == OTA32_ERR_CORRUPT) {
+        svc_log(s, OTA32_LOG_WARN, "ota: unreadable pending record dropped");
+        return svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PENDING);
+    }
+    if (rc == OTA32_ERR_NOT_FOUND)
+        return OTA32_OK;
+    if (rc != OTA32_OK)
+        return rc;
+    if (p.slot_index == s->running.index && p.slot_offset == s->running.offset) {
+        if (s->running_state == OTA32_IMG_VALID) {
+            rc = finish_confirm(s, &p);
+            if (rc != OTA32_OK)
+                return rc;
+            *st = OTA32_BOOT_CONFIRMED;
+            svc_log(s, OTA32_LOG_INFO, "ota: %s version \"%s\" confirmed (finished after a reset)",
+                    s->running.label, p.version);
+        } else {
+            s->probation = true;
+            s->pending = p;
+            *st = OTA32_BOOT_PROBATION;
+            svc_log(s, OTA32_LOG_INFO,
+                    "ota: running %s version \"%s\" on probation (state %s): "
+                    "confirm once healthy",
+                    s->running.label, p.version, state_name(s->running_state));
+        }
+        return OTA32_OK;
+    }
+    if (p.armed && switch_lost(s, &p))
+        return svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PENDING);
+    if (p.armed) {
+        rc = record_rollback(s, &p);
+        if (rc == OTA32_OK)
+            *st = OTA32_BOOT_ROLLED_BACK;
+        return rc;
+    }
+    /* Reset between recording the pending version and the switch. */
+    svc_log(s, OTA32_LOG_INFO, "ota: update to \"%s\" was interrupted before the switch",
+            p.version);
+    return svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PENDING);
+}
+
 int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
 {
+    if (!s)
+        return OTA32_ERR_INVALID_ARG;
     const ota32_platform *plat = s->plat;
     ota32_boot_status st = OTA32_BOOT_NORMAL;
     s->probation = false;
@@ -199,71 +281,11 @@ int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
     if (rc != OTA32_OK)
         return rc;
     s->booted = true;
-
-    svc_failed f;
-    rc = svc_failed_load(&plat->kv, &f);
-    if (rc == OTA32_OK) {
-        s->failed = f;
-        s->have_failed = true;
-    } else if (rc == OTA32_ERR_CORRUPT) {
-        svc_kv_erase(&plat->kv, OTA32_NVS_KEY_FAILED);
-    }
-
-    svc_pending p;
-    rc = svc_pending_load(&plat->kv, &p);
-    if (rc == OTA32_ERR_CORRUPT) {
-        svc_log(s, OTA32_LOG_WARN, "ota: unreadable pending record dropped");
-        rc = svc_kv_erase(&plat->kv, OTA32_NVS_KEY_PENDING);
-        if (rc != OTA32_OK)
-            return rc;
-    } else if (rc == OTA32_OK && p.slot_index == s->running.index &&
-               p.slot_offset == s->running.offset) {
-        if (s->running_state == OTA32_IMG_VALID) {
-            rc = finish_confirm(s, &p);
-            if (rc != OTA32_OK)
-                return rc;
-            st = OTA32_BOOT_CONFIRMED;
-            svc_log(s, OTA32_LOG_INFO, "ota: %s version \"%s\" confirmed (finished after a reset)",
-                    s->running.label, p.version);
-        } else {
-            s->probation = true;
-            s->pending = p;
-            st = OTA32_BOOT_PROBATION;
-            svc_log(s, OTA32_LOG_INFO,
-                    "ota: running %s version \"%s\" on probation (state %s): "
-                    "confirm once healthy",
-                    s->running.label, p.version, state_name(s->running_state));
-        }
-    } else if (rc == OTA32_OK && p.armed && switch_lost(s, &p)) {
-        rc = svc_kv_erase(&plat->kv, OTA32_NVS_KEY_PENDING);
-        if (rc != OTA32_OK)
-            return rc;
-    } else if (rc == OTA32_OK && p.armed) {
-        /* We switched to the pending slot, yet the old one runs: the new
-         * firmware never confirmed and the bootloader rolled back. */
-        svc_failed nf;
-        memset(&nf, 0, sizeof nf);
-        nf.count =
-            s->have_failed && !strcmp(s->failed.version, p.version) ? s->failed.count + 1 : 1;
-        memcpy(nf.version, p.version, sizeof nf.version);
-        rc = svc_failed_store(&plat->kv, &nf);
-        if (rc == OTA32_OK)
-            rc = svc_kv_erase(&plat->kv, OTA32_NVS_KEY_PENDING);
-        if (rc != OTA32_OK)
-            return rc;
-        s->failed = nf;
-        s->have_failed = true;
-        st = OTA32_BOOT_ROLLED_BACK;
-    } else if (rc == OTA32_OK) {
-        /* Reset between recording the pending version and the switch. */
-        svc_log(s, OTA32_LOG_INFO, "ota: update to \"%s\" was interrupted before the switch",
-                p.version);
-        rc = svc_kv_erase(&plat->kv, OTA32_NVS_KEY_PENDING);
-        if (rc != OTA32_OK)
-            return rc;
-    } else if (rc != OTA32_ERR_NOT_FOUND) {
+    rc = load_failed(s);
+    if (rc == OTA32_OK)
+        rc = check_pending(s, &st);
+    if (rc != OTA32_OK)
         return rc;
-    }
     if (s->have_failed) {
         arm_failed_backoff(s);
         uint64_t now = plat->clock.now_ms(plat->clock.ctx);
@@ -278,7 +300,7 @@ int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
         /* Switched to by something else (a tool): still needs confirming. */
         s->probation = true;
         memset(&s->pending, 0, sizeof s->pending);
-        s->pending.slot_index = 0xFF;
+        s->pending.slot_index = SVC_SLOT_NONE;
         st = OTA32_BOOT_PROBATION;
         svc_log(s, OTA32_LOG_INFO, "ota: running %s unconfirmed (no pending version)",
                 s->running.label);
@@ -290,6 +312,8 @@ int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
 
 int ota32_service_confirm(ota32_service *s)
 {
+    if (!s)
+        return OTA32_ERR_INVALID_ARG;
     if (!s->booted || !s->probation)
         return OTA32_ERR_STATE;
     int rc = s->plat->boot.mark_valid(s->plat->boot.ctx);
@@ -299,7 +323,7 @@ int ota32_service_confirm(ota32_service *s)
         return rc;
     }
     s->running_state = OTA32_IMG_VALID;
-    if (s->pending.slot_index != 0xFF) {
+    if (s->pending.slot_index != SVC_SLOT_NONE) {
         rc = finish_confirm(s, &s->pending);
         if (rc != OTA32_OK)
             return rc;
@@ -332,7 +356,8 @@ static uint64_t failure_wait(ota32_service *s, int rc)
         return s->o.fault_backoff_ms;
     if (!svc_error_transient(rc, s->last_status))
         return s->o.failed_backoff_ms;
-    uint64_t wait = svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms, s->fail_streak + 4,
+    uint64_t wait = svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms,
+                                      SVC_APPLY_BACKOFF_FROM + s->fail_streak,
                                       s->plat->clock.random(s->plat->clock.ctx));
     s->fail_streak++;
     return wait;

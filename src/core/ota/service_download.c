@@ -73,8 +73,7 @@ static int reset_stream(ota32_service *s)
     s->stream_hash = s->plat->hash.start(s->plat->hash.ctx, OTA32_HASH_SHA256);
     if (!s->stream_hash)
         return OTA32_ERR_NO_MEM;
-    svc_writer_restart(&s->w, 0);
-    s->w.armed = false;
+    svc_writer_start_over(s->w);
     s->offset = 0;
     s->last_saved = 0;
     s->total = -1;
@@ -107,7 +106,7 @@ static int save_progress(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN]
     memset(&p, 0, sizeof p);
     p.slot_index = s->target.index;
     p.slot_offset = s->target.offset;
-    p.offset = s->w.flushed;
+    p.offset = svc_writer_flushed(s->w);
     p.total = s->total >= 0 ? (uint32_t)s->total : SVC_TOTAL_UNKNOWN;
     memcpy(p.ident, ident, OTA32_SHA256_LEN);
     memcpy(p.validator, s->validator, sizeof p.validator);
@@ -115,7 +114,7 @@ static int save_progress(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN]
     if (rc == OTA32_OK)
         rc = svc_progress_store(&s->plat->kv, &p);
     if (rc == OTA32_OK)
-        s->last_saved = s->w.flushed;
+        s->last_saved = svc_writer_flushed(s->w);
     return rc;
 }
 
@@ -252,22 +251,20 @@ static int resume_from_record(ota32_service *s, const uint8_t ident[OTA32_SHA256
         rc = ota32_diag_fail(&d, OTA32_ERR_VERIFY, 0, -1,
                              "the first %" PRIu32 " bytes in flash differ from what was downloaded",
                              p.offset);
-    if (rc == OTA32_ERR_POWER_CUT || rc == OTA32_ERR_NO_MEM)
+    if (rc == OTA32_ERR_NO_MEM)
         return rc;
     if (rc != OTA32_OK) {
         svc_log(s, OTA32_LOG_WARN, "ota: saved progress rejected (%s): starting over",
                 d.msg[0] ? d.msg : ota32_strerror(rc));
         return start_fresh(s);
     }
-    if (!complete)
-        svc_writer_restart(&s->w, p.offset);
-    else
-        s->w.flushed = p.offset;
-    s->w.armed = true;
+    rc = svc_writer_resume(s->w, p.offset, complete);
+    if (rc != OTA32_OK)
+        return start_fresh(s);
     s->offset = p.offset;
     s->last_saved = p.offset;
     s->total = p.total == SVC_TOTAL_UNKNOWN ? -1 : (int64_t)p.total;
-    svc_writer_set_total(&s->w, s->total);
+    svc_writer_set_total(s->w, s->total);
     memcpy(s->validator, p.validator, sizeof s->validator);
     s->st.resumed_from = p.offset;
     while (s->total > 0 && s->next_pct <= 100 &&
@@ -292,8 +289,7 @@ static int cb_fail(ota32_service *s, int err)
 /* Whether a 206 answers what was asked: the offset, the validator sent in
  * If-Range (a server ignoring If-Range would splice two files), and the
  * length known so far (an unknown total, "*" after the slash, changes nothing). */
-static bool range_mismatch(ota32_service *s, const ota32_http_response *resp, char *why,
-                           size_t cap)
+static bool range_mismatch(ota32_service *s, const ota32_http_response *resp, char *why, size_t cap)
 {
     const char *v = s->validator;
     bool etag = v[0] == '"' || weak_etag(v);
@@ -361,7 +357,7 @@ static int on_response(void *user, const ota32_http_response *resp)
     s->st.image_len = total;
     if (total > 0 && (uint64_t)total * RX_BUDGET_FACTOR < s->rx_budget)
         s->rx_budget = (uint64_t)total * RX_BUDGET_FACTOR;
-    svc_writer_set_total(&s->w, total);
+    svc_writer_set_total(s->w, total);
     return OTA32_OK;
 }
 
@@ -404,9 +400,9 @@ static int on_data(void *user, const uint8_t *data, size_t len)
     int rc = ota32_image_parser_feed(&s->parser, data, len, &used, d);
     if (rc != OTA32_OK)
         return cb_fail(s, rc);
-    if (!s->w.armed && ota32_image_parser_stage(&s->parser) >= OTA32_IMAGE_STAGE_BODY)
-        s->w.armed = true;
-    rc = svc_writer_write(&s->w, data, len, d);
+    if (ota32_image_parser_stage(&s->parser) >= OTA32_IMAGE_STAGE_BODY)
+        svc_writer_arm(s->w);
+    rc = svc_writer_write(s->w, data, len, d);
     if (rc != OTA32_OK)
         return cb_fail(s, rc);
     s->offset += (uint32_t)len;
@@ -425,7 +421,8 @@ static int on_data_saving(void *user, const uint8_t *data, size_t len)
 {
     dl_ctx *c = user;
     int rc = on_data(c->s, data, len);
-    if (rc == OTA32_OK && c->s->w.flushed - c->s->last_saved >= c->s->o.progress_interval) {
+    if (rc == OTA32_OK &&
+        svc_writer_flushed(c->s->w) - c->s->last_saved >= c->s->o.progress_interval) {
         rc = save_progress(c->s, c->ident);
         if (rc != OTA32_OK)
             rc = cb_fail(c->s, ota32_diag_fail(&c->s->cb_diag, rc, 0, -1,
@@ -471,7 +468,6 @@ bool svc_error_transient(int rc, int http_status)
     case OTA32_ERR_TLS:
     case OTA32_ERR_IO:
     case OTA32_ERR_NO_MEM:
-    case OTA32_ERR_POWER_CUT:
     case OTA32_ERR_AGAIN:
         return true;
     case OTA32_ERR_HTTP:
@@ -658,30 +654,11 @@ static int fetch_with(ota32_service *s, const ota32_url *url, const uint8_t iden
     }
 }
 
-/* The image is complete in flash: check the stream, then read the slot back
- * through a fresh parser and hash and compare. */
-static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag)
+/* Read back what is in flash: a fresh parser (checksum, SHA-256 against the
+ * appended digest) and the stream hash (started by the caller), sharing one
+ * SHA-256 pass; `again` receives the stream hash. */
+static int read_back(ota32_service *s, uint8_t again[OTA32_SHA256_LEN], ota32_diag *d)
 {
-    int rc = svc_writer_finish(&s->w, diag);
-    if (rc != OTA32_OK)
-        return rc;
-    rc = ota32_image_parser_finish(&s->parser, diag);
-    s->parser_live = false;
-    if (rc != OTA32_OK)
-        return rc;
-    char app_ver[sizeof s->parser.info.app_desc.version];
-    memcpy(app_ver, s->parser.info.app_desc.version, sizeof app_ver);
-    uint8_t digest[OTA32_SHA256_LEN], again[OTA32_SHA256_LEN];
-    rc = s->plat->hash.finish(s->plat->hash.ctx, s->stream_hash, digest);
-    s->stream_hash = NULL;
-    if (rc != OTA32_OK)
-        return rc;
-
-    /* Read back what is in flash: a fresh parser (checksum, SHA-256 against
-     * the appended digest) and the stream hash, sharing one SHA-256 pass. */
-    s->stream_hash = s->plat->hash.start(s->plat->hash.ctx, OTA32_HASH_SHA256);
-    if (!s->stream_hash)
-        return OTA32_ERR_NO_MEM;
     shared_hash sh = {
         .ops = {.ctx = &sh,
                 .start = sh_start,
@@ -698,11 +675,9 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
         .hash = &sh.ops,
     };
     ota32_image_parser_init(&s->parser, &io);
-    ota32_diag d;
-    ota32_diag_clear(&d);
-    rc = reread(s, &sh, s->offset, &d);
+    int rc = reread(s, &sh, s->offset, d);
     if (rc == OTA32_OK)
-        rc = ota32_image_parser_finish(&s->parser, &d);
+        rc = ota32_image_parser_finish(&s->parser, d);
     /* sh lives in this frame: the parser is done with it whatever happened. */
     ota32_image_parser_abort(&s->parser);
     s->parser_live = false;
@@ -710,21 +685,14 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
         rc = s->plat->hash.finish(s->plat->hash.ctx, s->stream_hash, again);
         s->stream_hash = NULL;
     }
-    if (rc == OTA32_ERR_POWER_CUT)
-        return rc;
-    if (rc == OTA32_OK && memcmp(digest, again, sizeof digest) != 0)
-        rc = OTA32_ERR_IO;
-    if (rc != OTA32_OK) {
-        /* Bad flash, not a bad image: the quick back-off applies. */
-        ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1,
-                        "%s read back from flash does not match the "
-                        "download%s%s",
-                        s->target.label, d.msg[0] ? ": " : "", d.msg);
-        svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PROGRESS);
-        return OTA32_ERR_IO;
-    }
-    /* Mark the download complete, so a reset before the switch re-checks the
-     * flash instead of downloading again. */
+    return rc;
+}
+
+/* Mark the download complete, so a reset before the switch re-checks the
+ * flash instead of downloading again. */
+static int record_complete(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN],
+                           const uint8_t digest[OTA32_SHA256_LEN])
+{
     svc_progress p;
     memset(&p, 0, sizeof p);
     p.slot_index = s->target.index;
@@ -733,7 +701,49 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
     memcpy(p.ident, ident, OTA32_SHA256_LEN);
     memcpy(p.digest, digest, OTA32_SHA256_LEN);
     memcpy(p.validator, s->validator, sizeof p.validator);
-    rc = svc_progress_store(&s->plat->kv, &p);
+    return svc_progress_store(&s->plat->kv, &p);
+}
+
+/* The image is complete in flash: check the stream, then read the slot back
+ * through a fresh parser and hash and compare. */
+static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag)
+{
+    int rc = svc_writer_finish(s->w, diag);
+    if (rc != OTA32_OK)
+        return rc;
+    rc = ota32_image_parser_finish(&s->parser, diag);
+    s->parser_live = false;
+    if (rc != OTA32_OK)
+        return rc;
+    char app_ver[sizeof s->parser.info.app_desc.version];
+    memcpy(app_ver, s->parser.info.app_desc.version, sizeof app_ver);
+    uint8_t digest[OTA32_SHA256_LEN], again[OTA32_SHA256_LEN];
+    rc = s->plat->hash.finish(s->plat->hash.ctx, s->stream_hash, digest);
+    s->stream_hash = NULL;
+    if (rc != OTA32_OK)
+        return rc;
+
+    s->stream_hash = s->plat->hash.start(s->plat->hash.ctx, OTA32_HASH_SHA256);
+    if (!s->stream_hash)
+        return OTA32_ERR_NO_MEM;
+    ota32_diag d;
+    ota32_diag_clear(&d);
+    rc = read_back(s, again, &d);
+    if (rc == OTA32_OK && memcmp(digest, again, sizeof digest) != 0)
+        rc = OTA32_ERR_IO;
+    if (rc != OTA32_OK) {
+        /* Bad flash, not a bad image: the quick back-off applies. */
+        ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1,
+                        "%s read back from flash does not match the "
+                        "download%s%s",
+                        s->target.label, d.msg[0] ? ": " : "", d.msg);
+        /* Without the record the next attempt downloads again from byte 0;
+         * if it stays, the re-check at resume rejects it anyway. */
+        if (svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PROGRESS) != OTA32_OK)
+            svc_log(s, OTA32_LOG_WARN, "ota: could not drop the progress record");
+        return OTA32_ERR_IO;
+    }
+    rc = record_complete(s, ident, digest);
     if (rc != OTA32_OK)
         return ota32_diag_fail(diag, rc, 0, -1, "saving progress to NVS: %s", ota32_strerror(rc));
     svc_log(s, OTA32_LOG_INFO,
@@ -791,6 +801,12 @@ static int run(ota32_service *s, const ota32_ota_config *cfg, const uint8_t *ide
     return rc;
 }
 
+void svc_reference_erase_whole_slot(ota32_service *s, bool on)
+{
+    if (s)
+        s->erase_whole_slot = on;
+}
+
 int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_version,
                  const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag)
 {
@@ -807,10 +823,16 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
     s->buf = plat->alloc.malloc(plat->alloc.ctx, SVC_WRITE_BUF);
     if (!s->buf)
         return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "out of memory");
-    svc_writer_init(&s->w, &plat->flash, s->target.offset, s->target.size, s->buf, SVC_WRITE_BUF);
-    s->w.whole_slot = s->o.erase_whole_slot;
-    s->w.on_flush = on_flush;
-    s->w.user = s;
+    s->w = svc_writer_new(&plat->alloc, &plat->flash, s->target.offset, s->target.size, s->buf,
+                          SVC_WRITE_BUF);
+    if (!s->w) {
+        plat->alloc.free(plat->alloc.ctx, s->buf);
+        s->buf = NULL;
+        return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "out of memory");
+    }
+    if (s->erase_whole_slot)
+        svc_writer_erase_whole_slot(s->w);
+    svc_writer_on_flush(s->w, on_flush, s);
 
     memset(&s->st, 0, sizeof s->st);
     s->st.image_len = -1;
@@ -830,12 +852,16 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
 
     rc = run(s, cfg, ident, diag);
 
-    s->st.bytes_written = s->w.flushed;
-    s->st.erases_sector = s->w.sector_erases;
-    s->st.erases_block = s->w.block_erases;
-    s->st.programs = s->w.programs;
+    s->st.bytes_written = svc_writer_flushed(s->w);
+    svc_writer_counts wc;
+    svc_writer_get_counts(s->w, &wc);
+    s->st.erases_sector = wc.sector_erases;
+    s->st.erases_block = wc.block_erases;
+    s->st.programs = wc.programs;
     s->st.finished_ms = plat->clock.now_ms(plat->clock.ctx);
     release_stream(s);
+    svc_writer_free(s->w, &plat->alloc);
+    s->w = NULL;
     plat->alloc.free(plat->alloc.ctx, s->buf);
     s->buf = NULL;
     if (rc != OTA32_OK)

@@ -6,6 +6,7 @@
 #include "ota32/image.h"
 #include "ota32/service.h"
 #include "svc_records.h"
+#include "svc_reference.h"
 #include "svc_writer.h"
 
 #define SVC_WRITE_BUF 4096u
@@ -37,12 +38,13 @@ struct ota32_service {
     ota32_slot target;
     ota32_image_parser parser;
     bool parser_live;
-    void *stream_hash; /* SHA-256 of the bytes programmed so far */
-    svc_writer w;
-    uint8_t *buf;        /* SVC_WRITE_BUF bytes from plat->alloc */
-    int64_t total;       /* -1 unknown */
-    uint32_t offset;     /* bytes accepted (parsed and buffered or written) */
-    uint32_t last_saved; /* writer position of the last progress record */
+    void *stream_hash;     /* SHA-256 of the bytes programmed so far */
+    svc_writer *w;         /* from plat->alloc, for one download */
+    uint8_t *buf;          /* SVC_WRITE_BUF bytes from plat->alloc */
+    int64_t total;         /* -1 unknown */
+    uint32_t offset;       /* bytes accepted (parsed and buffered or written) */
+    uint32_t last_saved;   /* writer position of the last progress record */
+    bool erase_whole_slot; /* the benchmarks' reference strategy (svc_reference.h) */
     char validator[SVC_VALIDATOR_MAX + 1];
     int cb_err;      /* error raised inside an HTTP callback */
     int last_status; /* HTTP status of the last failed request */
