@@ -78,7 +78,7 @@ int serve_check_image(int fd, uint64_t size, const serve_limits *lim, serve_verd
     }
 
     ota32_image_opts opts = {
-        .chip_id = OTA32_CHIP_ANY,
+        .chip_id = lim ? lim->chip_id : OTA32_CHIP_ANY,
         .require_app_desc = true,
         .hash = ota32_posix_hash(),
     };
@@ -121,7 +121,14 @@ int serve_check_image(int fd, uint64_t size, const serve_limits *lim, serve_verd
     v->chip_id = p->info.chip_id;
     v->image_len = p->info.image_len;
     v->err = err;
-    if (err != OTA32_OK) {
+    if (err == OTA32_ERR_CHIP && lim && p->info.chip_id != lim->chip_id) {
+        const char *is = ota32_chip_name(p->info.chip_id);
+        const char *want = ota32_chip_name(lim->chip_id);
+        snprintf(v->msg, sizeof v->msg,
+                 "wrong chip: this app is for %s (chip id %u), the devices are %s (--chip "
+                 "names another)",
+                 is ? is : "an unknown chip", p->info.chip_id, want ? want : "?");
+    } else if (err != OTA32_OK) {
         /* the parser's message already names the offset and field */
         snprintf(v->msg, sizeof v->msg, "not a valid app image: %s",
                  diag.msg[0] ? diag.msg : ota32_strerror(err));
