@@ -481,7 +481,7 @@ static int fetch_with(ota32_service *s, const ota32_url *url, const uint8_t iden
         ota32_diag_clear(&hd);
         uint32_t before = s->offset;
         s->st.attempts++;
-        int rc = s->o.get(s->plat, &req, &ho, &cb, resp, &hd);
+        int rc = s->o.get(s->o.get_ctx, s->plat, &req, &ho, &cb, resp, &hd);
         s->st.bytes_received += resp->body_bytes;
         s->last_status = resp->status;
         const ota32_diag *why = &hd;
