@@ -296,9 +296,10 @@ else
     cat "$T/err" "$T/regmain" 2>/dev/null
 fi
 
-# The port's ops on the host, over fakes of the ESP-IDF calls
-# (check/host): arguments passed to ESP-IDF and results mapped back, under
-# ASan and UBSan when the compiler has them.
+# The port's ops and its update task's loop on the host, over fakes of the
+# ESP-IDF calls (check/host; otadata and the bootloader's choice modelled by
+# the virtual device's bootloader): arguments passed to ESP-IDF and results
+# mapped back, under ASan and UBSan when the compiler has them.
 # shellcheck disable=SC2054 # the comma belongs to the flag
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 echo 'int main(void) { return 0; }' >"$T/san.c"
@@ -307,8 +308,9 @@ mapfile -t core_srcs < <(find "$SRC/src/core" -name '*.c' | sort)
 read -ra LIBS <<<"$(pkg-config --libs libnghttp2 libcjson libcrypto 2>/dev/null)"
 if "$CC" -std=gnu11 -Wall -Wextra -Werror -g -O1 "${SAN[@]}" -I"$T/default" -I"$CHECK" \
     -I"$SRC/include" -I"$PORT/include" -I"$PORT" -I"$PORT/check/host" -I"$SRC/src/core" \
-    -I"$SRC/tests/unit" "${JSON_INC[@]}" "$PORT"/*.c "$PORT/check/host"/*.c "$SRC/tests/unit/check.c" \
-    "${core_srcs[@]}" "${LIBS[@]}" \
+    -I"$SRC/tests/unit" -I"$SRC/vdev" -I"$SRC/port/posix" "${JSON_INC[@]}" "$PORT"/*.c \
+    "$PORT/check/host"/*.c "$SRC/tests/unit/check.c" "$SRC/vdev/boot.c" "$SRC/vdev/mem_flash.c" \
+    "$SRC/port/posix/posix_hash.c" "${core_srcs[@]}" "${LIBS[@]}" \
     -o "$T/test_port" 2>"$T/err"; then
     (cd "$T" && ASAN_OPTIONS=detect_leaks=1 ./test_port) >"$T/out" 2>&1
     rc=$?

@@ -84,7 +84,8 @@ static int fetch_config(ota32_service *s, char **out, size_t *len, ota32_diag *d
     if (rc == OTA32_OK && *len >= cap)
         rc = OTA32_ERR_TOO_BIG;
     if (rc == OTA32_ERR_TOO_BIG && !diag->msg[0])
-        ota32_diag_fail(diag, rc, 0, -1, "config: larger than %u bytes", s->o.config_max);
+        ota32_diag_fail(diag, rc, 0, -1, "config: larger than %lu bytes",
+                        (unsigned long)s->o.config_max);
     if (rc != OTA32_OK) {
         if (!diag->msg[0])
             ota32_diag_fail(diag, rc, 0, -1, "config: %s", ota32_strerror(rc));
