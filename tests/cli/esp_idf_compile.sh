@@ -198,6 +198,41 @@ abi_probe pass 'PRIu32/PRIx32/PRId32/PRIu64' 'uint32_t x, int32_t y, uint64_t z'
     '"%" PRIu32 " %08" PRIx32 " %" PRId32 " %" PRIu64, x, x, y, z'
 abi_probe pass 'a uint32_t cast for %lu' 'uint32_t x' '"%lu", (unsigned long)x'
 
+# nghttp2's version guard in http2_client.c against the releases of the
+# ESP-IDF component espressif/nghttp (check/nghttp2/<release>: the
+# nghttp2ver.h each ships, over the host's nghttp2.h): the oldest release
+# idf_component.yml allows and the newest must compile and call only entry
+# points they have; 1.52.0, whose header declares a wrong number, must fail
+# (or the check proves nothing).
+NGH=$PORT/check/nghttp2
+nghttp2_guard() { # nghttp2_guard RELEASE -> 0 when http2_client.c builds for it
+    local rel=$1 obj=$T/nghttp2-$1.o
+    [ -d "$NGH/$rel" ] || { echo "no declarations of nghttp2 $rel in $NGH" >"$T/err"; return 1; }
+    "$CC" "${WARN[@]}" "${CORE[@]}" -O2 -I"$NGH/$rel" -I"$T/default" -I"$SRC/include" \
+        -I"$SRC/src/core" -c "$SRC/src/core/ota/http2_client.c" -o "$obj" 2>"$T/err" || return 1
+    if nm -u "$obj" | grep -q 'ota32_check_absent'; then
+        nm -u "$obj" | grep 'ota32_check_absent' >"$T/err"
+        return 1
+    fi
+}
+min_nghttp=$(sed -nE 's/^[ \t]*espressif\/nghttp:[ \t]*">=[ \t]*([0-9.]+)".*/\1/p' "$PORT/idf_component.yml")
+newest_nghttp=$(find "$NGH" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort -V | tail -n1)
+for rel in "$min_nghttp" "$newest_nghttp"; do
+    if [ -z "$rel" ]; then
+        ko "idf_component.yml: no espressif/nghttp \">=X.Y.Z\" requirement"
+    elif nghttp2_guard "$rel"; then
+        ok
+    else
+        ko "http2_client.c with espressif/nghttp $rel's declarations (allowed by idf_component.yml):"
+        cat "$T/err"
+    fi
+done
+if nghttp2_guard 1.52.0; then
+    ko "http2_client.c builds with nghttp2 1.52.0's declarations: the guard check proves nothing"
+else
+    ok
+fi
+
 # Every CONFIG_ symbol the port and the example use must be declared by their
 # Kconfig files or be one of the ESP-IDF options listed here.
 idf_symbols="IDF_TARGET_ESP32 IDF_FIRMWARE_CHIP_ID FREERTOS_HZ BOOTLOADER_APP_ROLLBACK_ENABLE ESP_TLS_USING_MBEDTLS
