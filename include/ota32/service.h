@@ -64,9 +64,11 @@ typedef struct ota32_ota_config {
 /* Parse a whole machine config ({"services":[...]}) or one service object and
  * extract the OTA service: model "ota_service" with namespace "rdk" and type
  * "generic", or model "rdk:builtin:ota_service" (namespace/type optional but
- * checked when present). `alloc` (required) backs cJSON for the duration of
- * the call; cJSON's hooks are process-wide, so this is not thread-safe, and
- * they are reset to the C library's afterwards.
+ * checked when present). No parse tree and no global state: the text is
+ * validated (RFC 8259, nesting at most 64 deep) and the OTA service's strings
+ * decoded into *out, so memory does not grow with the config; `alloc`
+ * (required) gives the URL check its scratch (about 2.6 KB). Safe to call
+ * from several tasks at once.
  * Returns:
  *   OTA32_OK              *out filled
  *   OTA32_ERR_NOT_FOUND   valid config without an OTA service (nothing to do)

@@ -666,7 +666,7 @@ TEST(every_allocation_failure_is_clean)
     CHECK_EQ(apply(&x, &o, "v2", &res, &d, NULL), OTA32_OK);
     CHECK_EQ(res, OTA32_APPLY_REBOOT);
     uint64_t total = x.alloc.attempts - start;
-    CHECK(total > 10);
+    CHECK(total >= 4); /* engine, write buffer, hashes, URL scratch, ... */
     fx_power_off(&x);
     for (uint64_t n = 1; n <= total; n++) {
         setup(&x, &src);
