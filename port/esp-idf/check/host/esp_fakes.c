@@ -23,6 +23,7 @@
 #include "mbedtls/sha256.h"
 #include "mbedtls/ssl.h"
 #include "nvs.h"
+#include "image_build.h"
 #include "ota32/image.h"
 #include "ota32/otadata.h"
 #include "ota32/partition.h"
@@ -258,18 +259,23 @@ static int ota_slot_of(const esp_partition_t *p)
     return (int)(p->subtype - ESP_PARTITION_SUBTYPE_APP_OTA_MIN);
 }
 
+/* The binary partition table of fake.parts at 0x8000, for the bootloader. */
 static void write_table(void)
 {
-    static const char csv[] = "nvs,data,nvs,0x9000,0x6000,\n"
-                              "otadata,data,ota,0xF000,0x2000,\n"
-                              "phy_init,data,phy,0x11000,0x1000,\n"
-                              "ota_0,app,ota_0,0x20000,0x377000,\n"
-                              "ota_1,app,ota_1,0x3A0000,0x377000,\n";
     static ota32_ptable t;
+    memset(&t, 0, sizeof t);
+    for (int i = 0; i < FAKE_NPART; i++) {
+        ota32_partition *e = &t.entries[i];
+        snprintf(e->label, sizeof e->label, "%s", fake.parts[i].label);
+        e->type = (uint8_t)fake.parts[i].type;
+        e->subtype = (uint8_t)fake.parts[i].subtype;
+        e->offset = fake.parts[i].address;
+        e->size = fake.parts[i].size;
+    }
+    t.count = FAKE_NPART;
     ota32_diag d;
     uint8_t bin[OTA32_PT_BIN_LEN];
-    if (ota32_pt_parse_csv(csv, strlen(csv), NULL, &t, &d) != OTA32_OK ||
-        ota32_pt_to_bin(&t, true, ota32_posix_hash(), bin, &d) != OTA32_OK)
+    if (ota32_pt_to_bin(&t, true, ota32_posix_hash(), bin, &d) != OTA32_OK)
         abort();
     memcpy(fake.flash + FAKE_TABLE_OFFSET, bin, sizeof bin);
 }

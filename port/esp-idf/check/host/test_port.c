@@ -14,7 +14,6 @@
 #include "esp_log.h"
 #include "mbedtls/ssl.h"
 #include "ota32/otadata.h"
-#include "ota/svc_internal.h"
 #include "ota32_esp.h"
 #include "ota32_esp_priv.h"
 
@@ -286,9 +285,8 @@ TEST(boot_small_secure_version_is_a_rejection)
     CHECK_EQ(b->update_slot(b->ctx, &s), OTA32_OK);
     fake.efuse_secure_version = 2;
     CHECK_EQ(fake_install_app(FAKE_OTA1, "v2", 1), OTA32_OK);
-    int rc = b->set_boot(b->ctx, &s);
-    CHECK_EQ(rc, OTA32_ERR_VERIFY);
-    CHECK(!svc_error_transient(rc, 0));
+    /* OTA32_ERR_VERIFY: the engine's "image rejected" (long back-off). */
+    CHECK_EQ(b->set_boot(b->ctx, &s), OTA32_ERR_VERIFY);
     CHECK_CONTAINS(fake.log, "ESP_ERR_OTA_SMALL_SEC_VER");
     CHECK_CONTAINS(fake.log, "secure_version is below the chip's anti-rollback eFuse");
     CHECK_EQ(fake.flash[0x3A0000], 0xFF); /* erased by ESP-IDF */
