@@ -207,8 +207,9 @@ NGH=$PORT/check/nghttp2
 nghttp2_guard() { # nghttp2_guard RELEASE -> 0 when http2_client.c builds for it
     local rel=$1 obj=$T/nghttp2-$1.o
     [ -d "$NGH/$rel" ] || { echo "no declarations of nghttp2 $rel in $NGH" >"$T/err"; return 1; }
+    local client=$SRC/src/core/ota/http2_client.c
     "$CC" "${WARN[@]}" "${CORE[@]}" -O2 -I"$NGH/$rel" -I"$T/default" -I"$SRC/include" \
-        -I"$SRC/src/internal" -c "$SRC/src/core/ota/http2_client.c" -o "$obj" 2>"$T/err" || return 1
+        -I"$SRC/src/internal" -c "$client" -o "$obj" 2>"$T/err" || return 1
     if nm -u "$obj" | grep -q 'ota32_check_absent'; then
         nm -u "$obj" | grep 'ota32_check_absent' >"$T/err"
         return 1
