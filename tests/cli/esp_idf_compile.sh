@@ -69,6 +69,7 @@ BOOTLOADER_APP_ROLLBACK_ENABLE=1
 ESP_TLS_USING_MBEDTLS=1
 MBEDTLS_SSL_ALPN=1
 MBEDTLS_CERTIFICATE_BUNDLE=1
+EXAMPLE_CONNECT_WIFI=1
 EOF
 }
 
@@ -236,7 +237,8 @@ fi
 # Every CONFIG_ symbol the port and the example use must be declared by their
 # Kconfig files or be one of the ESP-IDF options listed here.
 idf_symbols="IDF_TARGET_ESP32 IDF_FIRMWARE_CHIP_ID FREERTOS_HZ BOOTLOADER_APP_ROLLBACK_ENABLE ESP_TLS_USING_MBEDTLS
-MBEDTLS_SSL_ALPN MBEDTLS_CERTIFICATE_BUNDLE ESP_TLS_SKIP_SERVER_CERT_VERIFY"
+MBEDTLS_SSL_ALPN MBEDTLS_CERTIFICATE_BUNDLE ESP_TLS_SKIP_SERVER_CERT_VERIFY EXAMPLE_CONNECT_WIFI
+EXAMPLE_WIFI_CONN_MAX_RETRY"
 known=$( { sed -nE 's/^[ \t]*(menu)?config[ \t]+([A-Za-z0-9_]+).*/\2/p' "$PORT/Kconfig" \
            "$EXAMPLE/main/Kconfig.projbuild"; tr ' ' '\n' <<<"$idf_symbols"; } | sort -u)
 unknown=$(grep -ohE '\bCONFIG_[A-Z0-9_]+' "$PORT"/*.c "$PORT"/*.h "$PORT/include"/*.h \
@@ -369,7 +371,8 @@ read -ra LIBS <<<"$(pkg-config --libs libnghttp2 libcrypto 2>/dev/null)"
 if "$CC" -std=gnu11 -Wall -Wextra -Werror -g -O1 "${SAN[@]}" -I"$T/default" -I"$CHECK" \
     -I"$SRC/include" -I"$PORT/include" -I"$PORT" -I"$PORT/check/host" -I"$SRC/src/internal" \
     -I"$SRC/tests/unit" -I"$SRC/vdev" -I"$SRC/port/posix" -I"$SRC/src/host" "$PORT"/*.c \
-    "$PORT/check/host"/*.c "$SRC/tests/unit/check.c" "$SRC/vdev/boot.c" "$SRC/vdev/mem_flash.c" \
+    "$PORT/check/host"/*.c "$EXAMPLE/main/app_main.c" "$SRC/tests/unit/check.c" \
+    "$SRC/vdev/boot.c" "$SRC/vdev/mem_flash.c" \
     "$SRC/port/posix/posix_hash.c" "$SRC/src/host/image_build.c" "${core_srcs[@]}" "${LIBS[@]}" \
     -o "$T/test_port" 2>"$T/err"; then
     (cd "$T" && ASAN_OPTIONS=detect_leaks=1 ./test_port) >"$T/out" 2>&1

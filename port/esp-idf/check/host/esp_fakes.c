@@ -13,6 +13,9 @@
 #include "esp_crt_bundle.h"
 #include "esp_flash.h"
 #include "esp_log.h"
+#include "esp_netif.h"
+#include "esp_wifi.h"
+#include "protocol_examples_common.h"
 #include "esp_random.h"
 #include "esp_system.h"
 #include "esp_timer.h"
@@ -583,8 +586,12 @@ BaseType_t xTaskCreate(TaskFunction_t fn, const char *const name,
                        const configSTACK_DEPTH_TYPE depth, void *const arg, UBaseType_t prio,
                        TaskHandle_t *const out)
 {
-    (void)fn, (void)name, (void)depth, (void)arg, (void)prio, (void)out;
-    return pdFALSE; /* the task itself is not run on the host */
+    (void)fn, (void)name, (void)depth, (void)prio, (void)out;
+    if (fake.task_refused)
+        return pdFALSE;
+    fake.tasks_created++;
+    fake.task_arg = arg; /* the task itself is not run on the host */
+    return pdPASS;
 }
 
 UBaseType_t uxTaskGetStackHighWaterMark(TaskHandle_t t)
@@ -818,4 +825,73 @@ int setsockopt(int s, int level, int opt, const void *val, socklen_t len)
             fake.sndtimeo_ms = ms;
     }
     return 0;
+}
+
+/* ---- network bring-up, events, timers (for the example's app_main) ------ */
+
+esp_event_base_t const WIFI_EVENT = "WIFI_EVENT";
+esp_event_base_t const IP_EVENT = "IP_EVENT";
+
+esp_err_t example_connect(void)
+{
+    return fake.example_connect_result;
+}
+
+esp_err_t esp_netif_init(void)
+{
+    return ESP_OK;
+}
+
+esp_err_t esp_event_loop_create_default(void)
+{
+    return ESP_OK;
+}
+
+esp_err_t esp_event_handler_register(esp_event_base_t base, int32_t id, esp_event_handler_t fn,
+                                     void *arg)
+{
+    (void)arg;
+    if (base == WIFI_EVENT && id == WIFI_EVENT_STA_DISCONNECTED)
+        fake.on_wifi_lost = fn;
+    else if (base == IP_EVENT && id == IP_EVENT_STA_GOT_IP)
+        fake.on_got_ip = fn;
+    else
+        return ESP_ERR_INVALID_ARG;
+    return ESP_OK;
+}
+
+struct esp_timer {
+    int unused;
+};
+static struct esp_timer the_timer;
+
+esp_err_t esp_timer_create(const esp_timer_create_args_t *args, esp_timer_handle_t *out)
+{
+    fake.timer_cb = args->callback;
+    fake.timer_arg = args->arg;
+    *out = &the_timer;
+    return ESP_OK;
+}
+
+esp_err_t esp_timer_start_once(esp_timer_handle_t t, uint64_t timeout_us)
+{
+    if (t != &the_timer || fake.timer_armed)
+        return ESP_ERR_INVALID_STATE;
+    fake.timer_armed = true;
+    fake.timer_us = timeout_us;
+    return ESP_OK;
+}
+
+esp_err_t esp_timer_stop(esp_timer_handle_t t)
+{
+    if (t != &the_timer || !fake.timer_armed)
+        return ESP_ERR_INVALID_STATE;
+    fake.timer_armed = false;
+    return ESP_OK;
+}
+
+esp_err_t esp_wifi_connect(void)
+{
+    fake.wifi_connects++;
+    return ESP_OK;
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "esp_err.h"
+#include "esp_event.h"
+#include "esp_timer.h"
 #include "esp_ota_ops.h"
 #include "esp_partition.h"
 #include "esp_tls.h"
@@ -74,6 +76,21 @@ typedef struct fake_state {
     bool restart_armed;
     jmp_buf restart_jmp;
     unsigned stack_unused; /* uxTaskGetStackHighWaterMark, bytes */
+
+    /* tasks: xTaskCreate records, and refuses when task_refused */
+    bool task_refused;
+    unsigned tasks_created;
+    void *task_arg;
+
+    /* the example's network: example_connect's result, the handlers it
+     * registered, its one-shot timer, esp_wifi_connect calls */
+    esp_err_t example_connect_result;
+    esp_event_handler_t on_wifi_lost, on_got_ip;
+    esp_timer_cb_t timer_cb;
+    void *timer_arg;
+    bool timer_armed;
+    uint64_t timer_us;
+    unsigned wifi_connects;
 
     char last_log[512];
     char log[16384]; /* every line since the reset (the oldest dropped) */

@@ -12,6 +12,8 @@
 #include "esp_crt_bundle.h"
 #include "esp_fakes.h"
 #include "esp_log.h"
+#include "esp_netif.h"
+#include "esp_wifi.h"
 #include "mbedtls/ssl.h"
 #include "ota32/otadata.h"
 #include "ota32_esp.h"
@@ -748,6 +750,63 @@ TEST(runner_logs_stack_high_water)
     teardown();
 }
 
+/* ---- the example firmware ------------------------------------------------ */
+
+void app_main(void);
+
+static void stop_example_task(void)
+{
+    CHECK_EQ(fake.tasks_created, 1);
+    if (fake.task_arg) {
+        ota32_esp_runner_deinit(fake.task_arg);
+        free(fake.task_arg);
+    }
+}
+
+/* The network is down at boot: app_main logs it and starts the ota32 task
+ * anyway (no ESP_ERROR_CHECK abort, which for a new firmware would be a
+ * reset on probation, that is a rollback). */
+TEST(example_starts_without_network)
+{
+    fake_reset();
+    fake.example_connect_result = ESP_FAIL;
+    app_main();
+    CHECK_CONTAINS(fake.log, "app: network not up yet (ESP_FAIL): retrying in the background");
+    stop_example_task();
+    /* Positive control: with the network up, the same start, no warning. */
+    fake_reset();
+    app_main();
+    CHECK(strstr(fake.log, "network not up yet") == NULL);
+    stop_example_task();
+}
+
+/* An access point that stays away: Wi-Fi is reconnected forever (past
+ * protocol_examples_common's 6 retries), 1 s doubling to 1 min; an address
+ * resets the back-off. */
+TEST(example_reconnects_wifi_forever)
+{
+    fake_reset();
+    app_main();
+    CHECK(fake.on_wifi_lost != NULL && fake.on_got_ip != NULL && fake.timer_cb != NULL);
+    static const uint32_t want_ms[] = {1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000};
+    for (unsigned i = 0; i < 30; i++) {
+        fake.on_wifi_lost(NULL, WIFI_EVENT, WIFI_EVENT_STA_DISCONNECTED, NULL);
+        CHECK(fake.timer_armed);
+        CHECK_EQ(fake.timer_us, (uint64_t)want_ms[i < 7 ? i : 7] * 1000u);
+        fake.timer_armed = false; /* it fires */
+        fake.timer_cb(fake.timer_arg);
+    }
+    CHECK_EQ(fake.wifi_connects, 30);
+    fake.on_got_ip(NULL, IP_EVENT, IP_EVENT_STA_GOT_IP, NULL);
+    fake.on_wifi_lost(NULL, WIFI_EVENT, WIFI_EVENT_STA_DISCONNECTED, NULL);
+    CHECK_EQ(fake.timer_us, 1000000);
+    /* A loss while a reconnect is pending restarts the timer, never twice. */
+    fake.on_wifi_lost(NULL, WIFI_EVENT, WIFI_EVENT_STA_DISCONNECTED, NULL);
+    CHECK(fake.timer_armed);
+    CHECK_EQ(fake.timer_us, 2000000);
+    stop_example_task();
+}
+
 TEST(service_start_arguments)
 {
     fake_reset();
@@ -755,7 +814,9 @@ TEST(service_start_arguments)
     ota32_esp_config cfg = {0};
     CHECK_EQ(ota32_esp_service_start(&cfg), ESP_ERR_INVALID_ARG);
     cfg.config_url = "http://10.0.0.2:3001/config";
-    CHECK_EQ(ota32_esp_service_start(&cfg), ESP_ERR_NO_MEM); /* the fake refuses the task */
+    fake.task_refused = true;
+    CHECK_EQ(ota32_esp_service_start(&cfg), ESP_ERR_NO_MEM);
+    CHECK_EQ(fake.tasks_created, 0);
 }
 
 RUN_TESTS(CASE(boot_reset_on_probation_rolls_back), CASE(boot_mark_valid_fails_as_esp_idf),
@@ -764,6 +825,7 @@ RUN_TESTS(CASE(boot_reset_on_probation_rolls_back), CASE(boot_mark_valid_fails_a
           CASE(runner_nvs_config_dead_network_never_confirms),
           CASE(runner_nvs_config_confirms_with_health), CASE(runner_nvs_config_limits),
           CASE(runner_network_outage_on_probation), CASE(runner_logs_stack_high_water),
+          CASE(example_starts_without_network), CASE(example_reconnects_wifi_forever),
           CASE(platform_init), CASE(platform_needs_ota_slots), CASE(flash_write_read_relative),
           CASE(flash_refuses_outside_ota), CASE(flash_erase_units), CASE(flash_errors),
           CASE(kv_strings_and_blobs), CASE(boot_slots_and_states), CASE(boot_factory_running),
