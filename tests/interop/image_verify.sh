@@ -8,8 +8,10 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 # shellcheck source=../lib/flash.sh
 . "$(dirname "$0")/../lib/flash.sh"
-: "${OTA32:?}" "${OTA32_SHARED:?}"
-IMG=$OTA32_SHARED/esp-images
+: "${OTA32:?}"
+need_interop esp-images/app-template-esp32.bin esp-images/bootloader-esp32.bin \
+    esp-images/blink-esp32s2.bin
+IMG=$INTEROP/esp-images
 scratch
 
 # expect_ok DESC FILE EXPECTED-STDOUT [ARGS...]
