@@ -17,6 +17,7 @@
 #include "json_out.h"
 #include "ota32/http.h"
 #include "ota32/service.h"
+#include "posix_alloc.h"
 #include "posix_platform.h"
 #include "opts.h"
 #include "util.h"
@@ -48,6 +49,12 @@ typedef struct run_log {
     bool bar_shown;
     bool crashed; /* --no-confirm: the new firmware "crashed" */
     uint64_t start_ms;
+    /* a config file read again during a download: the OTA service of the
+     * config being applied, to notice a change */
+    const char *config_file;
+    ota32_ota_config applying;
+    bool have_applying;
+    uint64_t last_check_ms;
 } run_log;
 
 typedef struct run_totals {
@@ -80,6 +87,11 @@ enum {
     R_RETRY_BASE,
     R_MAX_RETRIES,
     R_FAILED_BACKOFF,
+    R_MIN_RATE,
+    R_RATE_WINDOW,
+    R_REQUEST_TIMEOUT,
+    R_ATTEMPT_TIMEOUT,
+    R_FAULT_BACKOFF,
     R_PROGRESS,
     R_ERASE_WHOLE,
     R_TIMING,
@@ -125,6 +137,20 @@ static const opt_def run_opts_table[R_COUNT] = {
                           "wait before retrying a rejected or rolled back version\n"
                           "(default 86400)",
                           1, 365ull * 86400, NULL, NULL},
+    [R_MIN_RATE] = {"--min-rate", OPT_SIZE, "BYTES",
+                    "body bytes/s a request must average over the rate\n"
+                    "window (default 1024)",
+                    1, 0x10000000, NULL, NULL},
+    [R_RATE_WINDOW] = {"--rate-window", OPT_NUMBER, "MS", "the window of --min-rate (default 60000)",
+                       1, 3600000, NULL, NULL},
+    [R_REQUEST_TIMEOUT] = {"--request-timeout", OPT_NUMBER, "MS",
+                           "deadline of one request (default 600000)", 1, 86400000, NULL, NULL},
+    [R_ATTEMPT_TIMEOUT] = {"--attempt-timeout", OPT_NUMBER, "MS",
+                           "deadline of one update attempt (default 1800000)", 1, 86400000, NULL,
+                           NULL},
+    [R_FAULT_BACKOFF] = {"--fault-backoff", OPT_NUMBER, "SECONDS",
+                         "wait after an attempt the server made fail\n(default 3600)", 1,
+                         365ull * 86400, NULL, NULL},
     [R_PROGRESS] = {"--progress-interval", OPT_SIZE, "BYTES",
                     "progress saved to NVS this often (default 256K)", 4096, 0x1000000, NULL,
                     NULL},
@@ -295,11 +321,14 @@ static int read_file_config(const char *path, body_buf *b, ota32_diag *diag)
     int rc = OTA32_OK;
     while (rc == OTA32_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
         rc = body_data(b, (const uint8_t *)chunk, n);
+    int read_errno = ferror(f) ? errno : 0; /* EISDIR for a directory */
     fclose(f);
     if (rc != OTA32_OK)
         return ota32_diag_fail(diag, rc, 0, -1, "%s: %s", path,
                                rc == OTA32_ERR_TOO_BIG ? "larger than the config limit"
                                                        : ota32_strerror(rc));
+    if (read_errno)
+        return ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1, "%s: %s", path, strerror(read_errno));
     return OTA32_OK;
 }
 
@@ -320,7 +349,7 @@ static int source_fetch(void *ctx, char *buf, size_t cap, size_t *len, ota32_dia
             ota32_http_opts ho = {.ca_file = rs->o->so.ca_file,
                                   .insecure = rs->o->so.insecure,
                                   .stall_timeout_ms = rs->o->so.stall_timeout_ms};
-            ota32_http_callbacks cb = {&b, NULL, body_data};
+            ota32_http_callbacks cb = {.user = &b, .on_data = body_data};
             ota32_http_response resp;
             rc = ota32_http_get(rs->plat, &req, &ho, &cb, &resp, diag);
         }
@@ -328,6 +357,47 @@ static int source_fetch(void *ctx, char *buf, size_t cap, size_t *len, ota32_dia
     }
     *len = b.len;
     return rc;
+}
+
+/* The OTA service of a config text (a separate allocator: the device's heap
+ * figures are the engine's alone). */
+static bool config_service(const char *text, size_t len, ota32_ota_config *out)
+{
+    ota32_posix_alloc count;
+    ota32_posix_alloc_init(&count);
+    ota32_alloc_ops a = ota32_posix_alloc_ops(&count);
+    return ota32_config_parse(text, len, &a, out, NULL) == OTA32_OK;
+}
+
+/* The same of the config file as it is now. */
+static bool config_file_service(const char *file, ota32_ota_config *out)
+{
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return false;
+    static char text[OTA32_CONFIG_TEXT_MAX];
+    size_t len = fread(text, 1, sizeof text, f);
+    fclose(f);
+    return config_service(text, len, out);
+}
+
+/* Asked by the engine during a download: a config file whose OTA service
+ * now names another url or version stops it (checked at most once a
+ * second). */
+static bool still_wanted(void *user)
+{
+    run_log *l = user;
+    uint64_t t = now_ms();
+    if (!l->have_applying || t - l->last_check_ms < 1000)
+        return true;
+    l->last_check_ms = t;
+    static ota32_ota_config now;
+    if (!config_file_service(l->config_file, &now))
+        return true; /* unreadable for a moment: keep going */
+    if (!strcmp(now.url, l->applying.url) && !strcmp(now.version, l->applying.version))
+        return true;
+    log_line(l, OTA32_LOG_WARN, "device: the config changed during the download");
+    return false;
 }
 
 /* ---- summary ------------------------------------------------------------- */
@@ -441,6 +511,15 @@ static void read_stored_version(const ota32_platform *plat, char *out, size_t ca
         out[0] = '\0';
 }
 
+/* Every config the service fetched, before it applies it: the OTA service
+ * a config file names, for still_wanted. */
+static void on_config(void *user, const char *json, size_t len)
+{
+    run_log *l = user;
+    if (l->config_file)
+        l->have_applying = config_service(json, len, &l->applying);
+}
+
 /* --no-confirm: the new firmware crashes where it would confirm. */
 static int crash_before_confirm(void *user, ota32_diag *diag)
 {
@@ -527,6 +606,7 @@ static int run_boot(const run_opts *o, vdev *d, const ota32_platform *plat, ota3
     ota32_service_opts so = o->so;
     so.source = (ota32_config_source){&rs, source_fetch, o->config_is_url};
     so.poll_interval_ms = (uint32_t)(o->poll_s * 1000u);
+    so.on_config = on_config;
     if (o->no_confirm)
         so.health = crash_before_confirm;
     ota32_service *svc = NULL;
@@ -602,6 +682,11 @@ static int parse_args(int argc, char **argv, run_opts *o)
     o->so.retry_base_ms = (uint32_t)v[R_RETRY_BASE].num;
     o->so.max_retries = (unsigned)v[R_MAX_RETRIES].num;
     o->so.failed_backoff_ms = v[R_FAILED_BACKOFF].num * 1000;
+    o->so.min_rate = (uint32_t)v[R_MIN_RATE].num;
+    o->so.rate_window_ms = (uint32_t)v[R_RATE_WINDOW].num;
+    o->so.request_timeout_ms = (uint32_t)v[R_REQUEST_TIMEOUT].num;
+    o->so.attempt_timeout_ms = (uint32_t)v[R_ATTEMPT_TIMEOUT].num;
+    o->so.fault_backoff_ms = v[R_FAULT_BACKOFF].num * 1000;
     o->so.progress_interval = (uint32_t)v[R_PROGRESS].num;
     o->so.erase_whole_slot = v[R_ERASE_WHOLE].set;
     o->timing = v[R_TIMING].set;
@@ -638,6 +723,10 @@ int cmd_device_run(int argc, char **argv)
     base.log = (ota32_log_ops){&lg, log_line};
     o.so.on_progress = progress_bar;
     o.so.user = &lg;
+    if (!o.config_is_url) {
+        lg.config_file = o.config;
+        o.so.still_wanted = still_wanted;
+    }
 
     run_totals t;
     memset(&t, 0, sizeof t);
@@ -658,8 +747,10 @@ int cmd_device_run(int argc, char **argv)
         vdev_opts vo = {.timing = o.timing};
         int rc = vdev_open(&d, o.dev, &vo, &diag);
         if (rc != OTA32_OK) {
-            util_report(o.dev, rc, &diag);
-            return 1;
+            /* vdev's messages start with the file name */
+            if (diag.msg[0])
+                return util_fail("%s", diag.msg);
+            return util_fail("%s: %s", o.dev, ota32_strerror(rc));
         }
         vdev_boot b;
         rc = vdev_boot_once(d, true, &b, &diag);

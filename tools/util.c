@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include "diag_text.h"
 #include "outfile.h"
 #include "ota32/nvs.h"
 
@@ -29,10 +30,13 @@ uint8_t *util_read_file(const char *path, size_t *len)
             buf = nb;
         }
     }
+    int read_errno = ferror(f) ? errno : 0;
     bool err = ferror(f);
     fclose(f);
     if (!buf || err) {
-        fprintf(stderr, "ota32: %s: %s\n", path, buf ? "read error" : "out of memory");
+        /* a directory opens but fails to read with EISDIR */
+        fprintf(stderr, "ota32: %s: %s\n", path,
+                !buf ? "out of memory" : strerror(read_errno ? read_errno : EIO));
         free(buf);
         return NULL;
     }
@@ -126,10 +130,18 @@ bool util_parse_size(const char *s, uint64_t *out)
 
 void util_report(const char *context, int err, const ota32_diag *diag)
 {
-    if (diag && diag->msg[0])
+    if (diag && diag->msg[0] && diag->line > 0)
+        util_report_at(context, err, diag); /* FILE:LINE: message */
+    else if (diag && diag->msg[0])
         fprintf(stderr, "ota32: %s: %s\n", context, diag->msg);
     else
         fprintf(stderr, "ota32: %s: %s\n", context, ota32_strerror(err));
+}
+
+void util_report_at(const char *file, int err, const ota32_diag *diag)
+{
+    char line[OTA32_DIAG_MSG_MAX + 4200];
+    fprintf(stderr, "ota32: %s\n", ota32_diag_text(line, sizeof line, file, err, diag));
 }
 
 static void vfail(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
@@ -227,6 +239,38 @@ cJSON *util_app_desc_json(const ota32_app_desc *a)
     return o;
 }
 
+/* What a file is by its first bytes, for inputs given to the wrong command. */
+util_kind util_file_kind(const uint8_t *data, size_t len, uint32_t table_offset)
+{
+    if (len >= 4 && !memcmp(data, "\x7f" "ELF", 4))
+        return UTIL_KIND_ELF;
+    if (len >= 2 && data[0] == 0xAA && data[1] == 0x50)
+        return UTIL_KIND_PTABLE;
+    if (table_offset && len >= (size_t)table_offset + 2 && data[table_offset] == 0xAA &&
+        data[table_offset + 1] == 0x50)
+        return UTIL_KIND_FLASH;
+    if (len >= 1 && data[0] == 0xE9)
+        return UTIL_KIND_IMAGE;
+    return UTIL_KIND_OTHER;
+}
+
+const char *util_kind_hint(util_kind kind)
+{
+    switch (kind) {
+    case UTIL_KIND_ELF:
+        return "an ELF file, not an image: convert it with `ota32 image elf2image ELF -o app.bin`";
+    case UTIL_KIND_PTABLE:
+        return "a partition table on its own: read it with `ota32 part show`";
+    case UTIL_KIND_FLASH:
+        return "a whole-flash image (partition table at 0x8000), not an app image: read it with "
+               "`ota32 flash inspect`";
+    case UTIL_KIND_IMAGE:
+        return "an app or bootloader image, not a whole-flash image: read it with "
+               "`ota32 image info`";
+    default:
+        return NULL;
+    }
+}
 cJSON *util_partition_json(const ota32_partition *p)
 {
     cJSON *o = cJSON_CreateObject();

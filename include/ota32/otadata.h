@@ -51,6 +51,12 @@ int ota32_otadata_active(const ota32_ota_entry e[2]);
 /* Slot booted for an active entry: (seq - 1) % app_count. */
 unsigned ota32_otadata_slot(const ota32_ota_entry *e, unsigned app_count);
 
+/* esp_ota_get_state_partition: the state of the newest intact entry (seq
+ * set, CRC right, whatever its state) that selects `slot`; NOT_FOUND when
+ * none does (never written, or its rewrite was torn). */
+int ota32_otadata_slot_state(const ota32_ota_entry e[2], unsigned slot, unsigned app_count,
+                             uint32_t *state);
+
 /* Compute what esp_ota_set_boot_partition (v5.5.5) writes to boot ota_`slot`:
  * fills *copy with 0/1 and *out with the new entry (seq_label kept from the
  * record it replaces). `rollback` selects state NEW versus UNDEFINED.

@@ -59,6 +59,11 @@ typedef struct ota32_boot_ops {
     int (*mark_valid)(void *ctx);
     /* Reject the running app (-> INVALID) so the previous one boots. */
     int (*mark_invalid)(void *ctx);
+    /* Optional: the state of the otadata entry selecting `slot`
+     * (esp_ota_get_state_partition), or OTA32_ERR_NOT_FOUND when no intact
+     * entry selects it, e.g. a rewrite of it was torn by a power cut. It
+     * tells such a lost switch from a rollback (ABORTED or INVALID). */
+    int (*slot_state)(void *ctx, const ota32_slot *slot, uint32_t *state);
     /* Restart the device. On a real device it does not return; the virtual
      * device returns and the host loop re-runs the boot. */
     void (*reboot)(void *ctx);

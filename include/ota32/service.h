@@ -28,8 +28,10 @@
  *
  * Order of the switch, so that a reset at any point is understood on the
  * next boot: progress record marked complete -> OTA_PENDING (not armed) ->
- * set_boot (otadata NEW) -> OTA_PENDING armed -> OTA_PROGRESS erased ->
- * reboot. At boot, a pending record for the running slot means probation
+ * set_boot (otadata NEW) -> OTA_PENDING armed -> reboot. The complete
+ * progress record stays, so that a switch lost to a torn otadata rewrite
+ * (no intact entry selects the slot, boot.slot_state) is made again from
+ * the image in flash, at once, instead of counting as a rollback. At boot, a pending record for the running slot means probation
  * (or, if already VALID, a confirmation to finish); an armed record for
  * another slot means the new firmware never confirmed and the bootloader
  * rolled back (recorded in OTA_FAILED); an unarmed one means the reset came
@@ -71,7 +73,11 @@ typedef struct ota32_ota_config {
  * from several tasks at once.
  * Returns:
  *   OTA32_OK              *out filled
- *   OTA32_ERR_NOT_FOUND   valid config without an OTA service (nothing to do)
+ *   OTA32_ERR_NOT_FOUND   valid config without an OTA service (nothing to do);
+ *                         diag names a service that looks meant to be it and
+ *                         why it was skipped (model "ota_servic", or
+ *                         "ota_service" under another namespace or type),
+ *                         else is empty
  *   OTA32_ERR_CONFIG      rejected; diag names the field and the problem,
  *                         e.g. "services[2].attributes.version: 131 bytes, at most 128"
  *   OTA32_ERR_NO_MEM      the allocator ran out
@@ -130,6 +136,21 @@ typedef struct ota32_service_opts {
                                     default 256 KB */
     bool erase_whole_slot;       /* erase the whole slot before writing instead of
                                     ahead of the write position (benchmark only) */
+    uint32_t min_rate;           /* body bytes/s a request must average over
+                                    rate_window_ms, whatever else the server
+                                    sends (PINGs, 1xx); default 1024 */
+    uint32_t rate_window_ms;     /* default 60 s */
+    uint32_t request_timeout_ms; /* deadline of one request; default 10 min */
+    uint32_t attempt_timeout_ms; /* deadline of one update attempt (every request
+                                    and retry of one apply); default 30 min */
+    uint64_t fault_backoff_ms;   /* long back-off after an attempt the server made
+                                    fail: 3x the image received without a whole
+                                    one, HTTP/2 protocol violations, the attempt
+                                    deadline; default 1 h */
+    /* Asked about once a second during a download (may be NULL): false stops
+     * it (OTA32_ERR_ABORTED, no back-off), e.g. when the machine config has
+     * changed since apply was called. */
+    bool (*still_wanted)(void *user);
     ota32_service_get_fn get;    /* NULL: ota32_http_get */
     void *get_ctx;               /* handed to get */
     /* Called as bytes are written (for a progress bar); may be NULL. */

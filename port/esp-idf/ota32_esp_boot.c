@@ -78,6 +78,21 @@ static int boot_running_slot(void *ctx, ota32_slot *slot, uint32_t *state)
     return OTA32_OK;
 }
 
+static int boot_slot_state(void *ctx, const ota32_slot *slot, uint32_t *state)
+{
+    const esp_partition_t *p = ota32_esp_flash_find(ctx, slot->offset);
+    if (!p)
+        return OTA32_ERR_NOT_FOUND;
+    esp_ota_img_states_t st;
+    esp_err_t e = esp_ota_get_state_partition(p, &st);
+    if (e == ESP_ERR_NOT_FOUND)
+        return OTA32_ERR_NOT_FOUND;
+    if (e != ESP_OK)
+        return fail(e, "esp_ota_get_state_partition");
+    *state = state_from(st);
+    return OTA32_OK;
+}
+
 static int boot_update_slot(void *ctx, ota32_slot *slot)
 {
     (void)ctx;
@@ -135,6 +150,7 @@ ota32_boot_ops ota32_esp_boot_ops(ota32_esp_flash *f)
         .set_boot = boot_set_boot,
         .mark_valid = boot_mark_valid,
         .mark_invalid = boot_mark_invalid,
+        .slot_state = boot_slot_state,
         .reboot = boot_reboot,
     };
     return ops;

@@ -363,8 +363,14 @@ static uint8_t *read_whole(gen *g, const char *path, size_t *len, int *err)
             buf = nb;
         }
     }
+    int read_errno = ferror(f) ? errno : 0; /* EISDIR for a directory */
     fclose(f);
-    if (!buf)
+    if (buf && read_errno) {
+        free(buf);
+        buf = NULL;
+        *err = ota32_diag_fail(g->diag, OTA32_ERR_IO, g->line, -1, "%s: %s", path,
+                               strerror(read_errno));
+    } else if (!buf)
         *err = ota32_diag_fail(g->diag, OTA32_ERR_TOO_BIG, g->line, -1, "%s: too large", path);
     else
         buf[n] = 0;
@@ -604,6 +610,12 @@ static int run(gen *g, const char *csv, size_t len)
                                  "Length of key `%s` should be <= 15 characters.", f[0]);
         } else if (!strcmp(f[1], "namespace")) {
             rc = namespace_row(g, f[0]);
+        } else if (g->ns_count == 0) {
+            /* the generator's rule: every key belongs to a namespace */
+            rc = ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
+                                 "%s: a %s row before any namespace row (add one first, e.g. "
+                                 "'storage,namespace,,')",
+                                 f[0], f[1]);
         } else if (!strcmp(f[1], "file")) {
             size_t n = 0;
             uint8_t *content = read_whole(g, f[3], &n, &rc);
@@ -632,13 +644,14 @@ int ota32_nvs_csv_generate(const char *csv, size_t len, uint32_t size, int versi
     if (size % PAGE != 0)
         return ota32_diag_fail(diag, OTA32_ERR_INVALID_ARG, 0, -1,
                                "Size of partition must be multiple of 4096");
-    if (size < PAGE)
+    /* the generator's check_size(): two pages of data and a reserved one */
+    if (size < 3 * PAGE)
         return ota32_diag_fail(diag, OTA32_ERR_INVALID_ARG, 0, -1,
-                               "Minimum partition size for read/write NVS is 0x3000 bytes and "
-                               "for read-only NVS is 0x1000 bytes.");
+                               "Minimum NVS partition size needs to be 0x3000 bytes (size "
+                               "given: 0x%x)",
+                               (unsigned)size);
     if (version != 1 && version != 2)
         return ota32_diag_fail(diag, OTA32_ERR_INVALID_ARG, 0, -1, "version must be 1 or 2");
-    bool read_only = size - PAGE < 2 * PAGE; /* check_size() */
     gen *g = calloc(1, sizeof *g);
     if (!g)
         return OTA32_ERR_NO_MEM;
@@ -649,14 +662,14 @@ int ota32_nvs_csv_generate(const char *csv, size_t len, uint32_t size, int versi
         return OTA32_ERR_NO_MEM;
     }
     memset(g->img, 0xFF, size);
-    g->size_left = read_only ? size : size - PAGE; /* one page stays blank */
+    g->size_left = size - PAGE; /* one page stays blank */
     g->page = -1;
     g->version = version == 2 ? 0xFE : 0xFF;
     g->diag = diag;
     int rc = new_page(g, false, false);
     if (rc == OTA32_OK)
         rc = run(g, csv, len);
-    if (rc == OTA32_OK && !read_only) {
+    if (rc == OTA32_OK) {
         /* The rest stays 0xFF: empty pages while size lasts, then the
          * reserved one. */
         while (rc == OTA32_OK && g->size_left > 0)

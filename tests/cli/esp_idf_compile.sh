@@ -370,7 +370,7 @@ mapfile -t core_srcs < <(find "$SRC/src/core" -name '*.c' | sort)
 read -ra LIBS <<<"$(pkg-config --libs libnghttp2 libcrypto 2>/dev/null)"
 if "$CC" -std=gnu11 -Wall -Wextra -Werror -g -O1 "${SAN[@]}" -I"$T/default" -I"$CHECK" \
     -I"$SRC/include" -I"$PORT/include" -I"$PORT" -I"$PORT/check/host" -I"$SRC/src/internal" \
-    -I"$SRC/tests/unit" -I"$SRC/vdev" -I"$SRC/port/posix" -I"$SRC/src/host" "$PORT"/*.c \
+    -I"$SRC/tests/unit" -DOTA32_TESTS_DIR="\"$SRC/tests\"" -I"$SRC/vdev" -I"$SRC/port/posix" -I"$SRC/src/host" "$PORT"/*.c \
     "$PORT/check/host"/*.c "$EXAMPLE/main/app_main.c" "$SRC/tests/unit/check.c" \
     "$SRC/vdev/boot.c" "$SRC/vdev/mem_flash.c" \
     "$SRC/port/posix/posix_hash.c" "$SRC/src/host/image_build.c" "${core_srcs[@]}" "${LIBS[@]}" \

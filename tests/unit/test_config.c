@@ -75,6 +75,49 @@ TEST(no_ota_service_is_distinct)
     CHECK_EQ(parse("{\"components\":[]}"), OTA32_ERR_NOT_FOUND);
     CHECK_EQ(parse("{\"services\":null}"), OTA32_ERR_NOT_FOUND);
     CHECK_EQ(parse("{\"model\":\"webcam\"}"), OTA32_ERR_NOT_FOUND);
+    CHECK_STR(diag.msg, ""); /* nothing came close */
+}
+
+TEST(near_miss_is_named_with_the_reason)
+{
+    /* a typo in the model */
+    CHECK_EQ(parse("{\"services\":[{\"name\":\"cam\",\"model\":\"webcam\"},"
+                   "{\"name\":\"OTA\",\"namespace\":\"rdk\",\"type\":\"generic\","
+                   "\"model\":\"ota_servic\",\"attributes\":{\"url\":\"http://h/x\","
+                   "\"version\":\"1\"}}]}"),
+             OTA32_ERR_NOT_FOUND);
+    CHECK_STR(diag.msg, "services[1] skipped: model \"ota_servic\" is not \"ota_service\" or "
+                        "\"rdk:builtin:ota_service\" (a misspelt model name?)");
+    CHECK_EQ(diag.line, 0);
+    /* case and separators count as slips too */
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"OTA-Service\"}]}"), OTA32_ERR_NOT_FOUND);
+    CHECK_CONTAINS(diag.msg, "services[0] skipped: model \"OTA-Service\"");
+    /* the OTA model under another namespace or type */
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"viam:builtin:ota_service\",\"attributes\":"
+                   "{\"url\":\"http://h/x\",\"version\":\"1\"}}]}"),
+             OTA32_ERR_NOT_FOUND);
+    CHECK_CONTAINS(diag.msg, "services[0] skipped: model \"viam:builtin:ota_service\"");
+    CHECK_CONTAINS(diag.msg, "(another namespace or type than rdk:builtin)");
+    CHECK_EQ(parse("{\"model\":\"rdk:component:ota_service\"}"), OTA32_ERR_NOT_FOUND);
+    CHECK_CONTAINS(diag.msg, "the service skipped: model \"rdk:component:ota_service\"");
+    /* the first near miss is named */
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"ota_srvice\"},{\"model\":\"ota_servce\"}]}"),
+             OTA32_ERR_NOT_FOUND);
+    CHECK_CONTAINS(diag.msg, "services[0] skipped: model \"ota_srvice\"");
+    /* far from it, or close but another service: not named */
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"motion_service\"}]}"), OTA32_ERR_NOT_FOUND);
+    CHECK_STR(diag.msg, "");
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"data_service\"}]}"), OTA32_ERR_NOT_FOUND);
+    CHECK_STR(diag.msg, "");
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"o\"}]}"), OTA32_ERR_NOT_FOUND);
+    CHECK_STR(diag.msg, "");
+    /* a near miss beside the real service is not news */
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"ota_servic\"},{\"model\":"
+                   "\"rdk:builtin:ota_service\",\"attributes\":{\"url\":\"http://h/x\","
+                   "\"version\":\"1\"}}]}"),
+             OTA32_OK);
+    CHECK_STR(diag.msg, "");
+    CHECK_EQ(cfg.index, 1);
 }
 
 static char big[4096];
@@ -258,6 +301,7 @@ TEST(json_details)
 }
 
 RUN_TESTS(CASE(machine_config_with_ota_service), CASE(triplet_model_without_namespace_and_type),
-          CASE(bare_service_object), CASE(no_ota_service_is_distinct), CASE(version_length_limit),
+          CASE(bare_service_object), CASE(no_ota_service_is_distinct),
+          CASE(near_miss_is_named_with_the_reason), CASE(version_length_limit),
           CASE(rejections_name_the_field), CASE(two_ota_services_are_ambiguous),
           CASE(syntax_errors_have_a_position), CASE(memory_is_bounded), CASE(json_details))

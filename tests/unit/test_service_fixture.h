@@ -100,6 +100,12 @@ typedef struct fx_source {
     int64_t claim_len;     /* announced length override; 0 = real */
     size_t drop_after[16]; /* per request (0-based): cut after N body bytes; 0 = none */
     size_t frame;          /* max bytes per on_data; 0 = pseudo-random 1..20000 */
+    const char *range_etag; /* the ETag a 206 carries; NULL: the file's */
+    bool range_total_star; /* 206 with an unknown total ("*" after the slash) */
+    uint64_t range_skew;   /* a 206 starts this many bytes after the range asked */
+    uint32_t stall_ms;     /* each request waits this long (virtual clock), then
+                              times out without a byte */
+    bool protocol_error;   /* every request fails with an HTTP/2 protocol error */
     uint32_t rng;
     bool down; /* the network is down: every request fails to connect */
     /* observed */
@@ -124,7 +130,6 @@ static inline int fx_get(void *ctx, const ota32_platform *plat, const ota32_http
                          const ota32_http_opts *opts, const ota32_http_callbacks *cb,
                          ota32_http_response *resp, ota32_diag *diag)
 {
-    (void)plat;
     (void)opts;
     fx_source *s = ctx;
     if (s->down) {
@@ -139,6 +144,17 @@ static inline int fx_get(void *ctx, const ota32_platform *plat, const ota32_http
         return OTA32_OK;
     }
     unsigned n = s->requests++;
+    if (s->stall_ms) {
+        plat->clock.sleep_ms(plat->clock.ctx, s->stall_ms);
+        return ota32_diag_fail(diag, OTA32_ERR_TIMEOUT, 0, -1, "no data for %u ms", s->stall_ms);
+    }
+    if (s->protocol_error) {
+        memset(resp, 0, sizeof *resp);
+        resp->protocol_error = true;
+        return ota32_diag_fail(diag, OTA32_ERR_HTTP, 0, -1,
+                               "HTTP/2 protocol error from http://fw.local/fw.bin: "
+                               "WINDOW_UPDATE: window_size_increment == 0");
+    }
     if (s->change_at && s->requests == s->change_at) {
         s->file = s->next_file;
         s->len = s->next_len;
@@ -162,15 +178,18 @@ static inline int fx_get(void *ctx, const ota32_platform *plat, const ota32_http
                 resp->status = 416;
                 return ota32_diag_fail(diag, OTA32_ERR_HTTP, 0, -1, "server answered 416");
             }
-            start = req->range_start;
+            start = req->range_start + s->range_skew;
             resp->status = 206;
         }
     }
     resp->range_start = start;
     resp->content_length = (int64_t)(s->len - start);
     resp->total_length = s->claim_len ? s->claim_len : (int64_t)s->len;
+    if (resp->status == 206 && s->range_total_star)
+        resp->total_length = -1;
     if (!s->no_validator)
-        snprintf(resp->etag, sizeof resp->etag, "%s", s->etag);
+        snprintf(resp->etag, sizeof resp->etag, "%s",
+                 resp->status == 206 && s->range_etag ? s->range_etag : s->etag);
     if (cb->on_response) {
         int rc = cb->on_response(cb->user, resp);
         if (rc != OTA32_OK)
@@ -184,6 +203,11 @@ static inline int fx_get(void *ctx, const ota32_platform *plat, const ota32_http
             chunk = s->len - pos;
         if (drop && resp->body_bytes + chunk > drop)
             chunk = drop - resp->body_bytes;
+        if (chunk && cb->on_tick) {
+            int rc = cb->on_tick(cb->user);
+            if (rc != OTA32_OK)
+                return rc;
+        }
         if (chunk) {
             int rc = cb->on_data(cb->user, s->file + pos, chunk);
             if (rc != OTA32_OK)

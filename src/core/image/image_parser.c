@@ -395,6 +395,16 @@ static int step_footer(ota32_image_parser *p, const uint8_t *d, size_t avail, si
     return OTA32_OK;
 }
 
+static void hex_digest(const uint8_t d[OTA32_SHA256_LEN], char out[2 * OTA32_SHA256_LEN + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < OTA32_SHA256_LEN; i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 15];
+    }
+    out[2 * OTA32_SHA256_LEN] = 0;
+}
+
 static int step_hash(ota32_image_parser *p, const uint8_t *d, size_t avail, size_t *n)
 {
     *n = gather(p, d, avail, OTA32_SHA256_LEN);
@@ -405,13 +415,15 @@ static int step_hash(ota32_image_parser *p, const uint8_t *d, size_t avail, size
     memcpy(in->sha256_stored, p->field, OTA32_SHA256_LEN);
     in->sha256_ok =
         in->sha256_checked && memcmp(in->sha256_stored, in->sha256_calc, OTA32_SHA256_LEN) == 0;
-    if (in->sha256_checked && !in->sha256_ok && !p->opts.lenient_digests)
+    if (in->sha256_checked && !in->sha256_ok && !p->opts.lenient_digests) {
+        /* Both digests whole: two images that differ only in the last
+         * byte share any prefix. */
+        char stored[2 * OTA32_SHA256_LEN + 1], calc[2 * OTA32_SHA256_LEN + 1];
+        hex_digest(in->sha256_stored, stored);
+        hex_digest(in->sha256_calc, calc);
         return fail(p, OTA32_ERR_VERIFY, p->body_end + 1,
-                    "SHA-256: stored %02x%02x%02x%02x..., calculated %02x%02x%02x%02x... "
-                    "(image is corrupt)",
-                    in->sha256_stored[0], in->sha256_stored[1], in->sha256_stored[2],
-                    in->sha256_stored[3], in->sha256_calc[0], in->sha256_calc[1],
-                    in->sha256_calc[2], in->sha256_calc[3]);
+                    "SHA-256: stored %s, calculated %s (image is corrupt)", stored, calc);
+    }
     p->field_pos = 0;
     p->step = STEP_DONE;
     p->stage = OTA32_IMAGE_STAGE_DONE;

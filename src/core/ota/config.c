@@ -34,7 +34,7 @@ typedef struct field {
  * and version go straight to the output while no OTA service was found. */
 typedef struct svc_scan {
     field model, ns, type, name, attrs, url, version;
-    char model_v[32];
+    char model_v[IDENT_MAX + 1];
     char ns_v[IDENT_MAX + 1], type_v[IDENT_MAX + 1];
 } svc_scan;
 
@@ -119,6 +119,73 @@ static void path_prefix(char *out, size_t cap, int index)
         out[0] = '\0';
     else
         snprintf(out, cap, "services[%d].", index);
+}
+
+/* Edit distance between a and b, ignoring ASCII case; strings longer than
+ * NEAR_MAX count as far. */
+#define NEAR_MAX 40
+static unsigned edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > NEAR_MAX || lb > NEAR_MAX)
+        return NEAR_MAX;
+    unsigned row[NEAR_MAX + 1];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            char ca = a[i - 1], cb = b[j - 1];
+            ca = (char)(ca >= 'A' && ca <= 'Z' ? ca + 32 : ca);
+            cb = (char)(cb >= 'A' && cb <= 'Z' ? cb + 32 : cb);
+            unsigned best = diag + (ca != cb);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = row[j];
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* One slip from "ota_service", or up to three when it starts with "ota"
+ * (so "data_service" is not taken for a typo). */
+static bool near_name(const char *m)
+{
+    unsigned d = edit_distance(m, MODEL_SHORT);
+    bool ota = (m[0] | 32) == 'o' && (m[1] | 32) == 't' && (m[2] | 32) == 'a';
+    return d <= 1 || (ota && d <= 3);
+}
+
+/* A service that is not the OTA service but looks meant to be: its model
+ * is "ota_service" under another namespace or type ("viam:builtin:
+ * ota_service"), or a few typing slips from it ("ota_servic", "OTA_Service").
+ * Records why it was skipped in diag (line 0, offset -1) and returns true. */
+static bool near_miss(const svc_scan *sv, int index, ota32_diag *diag)
+{
+    if (sv->model.t != F_STRING || sv->model.len >= sizeof sv->model_v)
+        return false;
+    const char *m = sv->model_v, *last = strrchr(m, ':');
+    last = last ? last + 1 : m;
+    const char *why;
+    if (!strcmp(last, MODEL_SHORT))
+        why = "another namespace or type than rdk:builtin";
+    else if (near_name(last))
+        why = "a misspelt model name?";
+    else
+        return false;
+    char at[PATH_MAX_LEN];
+    if (index < 0)
+        snprintf(at, sizeof at, "the service");
+    else
+        snprintf(at, sizeof at, "services[%d]", index);
+    ota32_diag_fail(diag, OTA32_ERR_NOT_FOUND, 0, -1,
+                    "%s skipped: model \"%.64s\" is not \"%s\" or \"%s\" (%s)", at, m,
+                    MODEL_SHORT, MODEL_TRIPLET, why);
+    return true;
 }
 
 /* Checks "namespace"/"type": required for the short model, optional (but
@@ -220,14 +287,17 @@ static int scan_services(json_cur *c, const ota32_alloc_ops *alloc, ota32_ota_co
     if (first != '[')
         return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "services: not an array");
     int index = 0, found = -1;
+    bool noted = false;
     svc_scan sv;
     for (; json_element(c); index++) {
         if (json_peek(c) != '{')
             return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1, "services[%d]: not an object",
                                    index);
         scan_service(c, &sv, out, found < 0);
-        if (!is_ota_model(&sv))
+        if (!is_ota_model(&sv)) {
+            noted = noted || near_miss(&sv, index, diag);
             continue;
+        }
         if (found >= 0)
             return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1,
                                    "services[%d]: a second OTA service (the first is "
@@ -238,6 +308,8 @@ static int scan_services(json_cur *c, const ota32_alloc_ops *alloc, ota32_ota_co
             return rc;
         found = index;
     }
+    if (found >= 0)
+        ota32_diag_clear(diag); /* a near miss beside the real one is no news */
     return found >= 0 ? OTA32_OK : OTA32_ERR_NOT_FOUND;
 }
 
@@ -267,7 +339,10 @@ static int find_service(json_cur *root, const ota32_alloc_ops *alloc, ota32_ota_
     c = *root;
     svc_scan sv;
     scan_service(&c, &sv, out, true);
-    return is_ota_model(&sv) ? extract(&sv, -1, alloc, out, diag) : OTA32_ERR_NOT_FOUND;
+    if (is_ota_model(&sv))
+        return extract(&sv, -1, alloc, out, diag);
+    near_miss(&sv, -1, diag);
+    return OTA32_ERR_NOT_FOUND;
 }
 
 static int syntax_error(const char *json, size_t len, size_t off, bool deep, ota32_diag *diag)

@@ -96,6 +96,16 @@ int ota32_service_new(const ota32_platform *plat, const ota32_service_opts *opts
         o->progress_interval = 256u * 1024u;
     if (o->progress_interval < SVC_WRITE_BUF)
         o->progress_interval = SVC_WRITE_BUF;
+    if (!o->min_rate)
+        o->min_rate = 1024;
+    if (!o->rate_window_ms)
+        o->rate_window_ms = 60u * 1000u;
+    if (!o->request_timeout_ms)
+        o->request_timeout_ms = 10u * 60u * 1000u;
+    if (!o->attempt_timeout_ms)
+        o->attempt_timeout_ms = 30u * 60u * 1000u;
+    if (!o->fault_backoff_ms)
+        o->fault_backoff_ms = 60u * 60u * 1000u;
     if (!o->get)
         o->get = http_get_hook;
     svc_poll_defaults(o);
@@ -156,6 +166,39 @@ static int finish_confirm(ota32_service *s, const svc_pending *p)
     return rc;
 }
 
+/* An armed pending record for another slot than the running one: either
+ * the new firmware failed (the bootloader marked its entry ABORTED, or it
+ * marked itself INVALID), or the switch never took hold: no intact otadata
+ * entry selects the slot, because a power cut tore a rewrite of it (the
+ * bootloader's NEW -> PENDING_VERIFY, or the confirmation's) and the
+ * bootloader fell back to the other copy, as ESP-IDF's does. The image is
+ * still in the slot and its progress record complete: the next check
+ * re-verifies it from flash and switches again, at once. (A reset with the
+ * entry intact in PENDING_VERIFY, even one just before the confirmation
+ * erased it, is a rollback: ESP-IDF's bootloader cannot tell it from a
+ * crash either, and marks the entry ABORTED.) */
+static bool switch_lost(ota32_service *s, const svc_pending *p)
+{
+    const ota32_boot_ops *b = &s->plat->boot;
+    if (!b->slot_state)
+        return false; /* cannot tell: a rollback */
+    ota32_slot slot;
+    memset(&slot, 0, sizeof slot);
+    slot.index = p->slot_index;
+    slot.offset = p->slot_offset;
+    uint32_t st = OTA32_IMG_UNDEFINED;
+    int rc = b->slot_state(b->ctx, &slot, &st);
+    if (rc != OTA32_OK && rc != OTA32_ERR_NOT_FOUND)
+        return false;
+    if (rc == OTA32_OK && (st == OTA32_IMG_ABORTED || st == OTA32_IMG_INVALID))
+        return false;
+    svc_log(s, OTA32_LOG_WARN,
+            "ota: the switch to ota_%u for \"%s\" did not take (otadata entry %s, a torn "
+            "write): not a failed firmware; switching again from the image in flash",
+            (unsigned)p->slot_index, p->version, rc == OTA32_OK ? state_name(st) : "torn");
+    return true;
+}
+
 int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
 {
     const ota32_platform *plat = s->plat;
@@ -201,6 +244,10 @@ int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
                     "confirm once healthy",
                     s->running.label, p.version, state_name(s->running_state));
         }
+    } else if (rc == OTA32_OK && p.armed && switch_lost(s, &p)) {
+        rc = svc_kv_erase(&plat->kv, OTA32_NVS_KEY_PENDING);
+        if (rc != OTA32_OK)
+            return rc;
     } else if (rc == OTA32_OK && p.armed) {
         /* We switched to the pending slot, yet the old one runs: the new
          * firmware never confirmed and the bootloader rolled back. */
@@ -285,6 +332,23 @@ static int deferred(ota32_service *s, ota32_apply_result *result, uint64_t until
     return OTA32_OK;
 }
 
+/* How long apply waits after a failed attempt: none when it was stopped for
+ * a config change, long when the server made it fail, short and growing
+ * for the network, longest for a rejected image or a 4xx. */
+static uint64_t failure_wait(ota32_service *s, int rc)
+{
+    if (rc == OTA32_ERR_ABORTED)
+        return 0;
+    if (s->server_fault)
+        return s->o.fault_backoff_ms;
+    if (!svc_error_transient(rc, s->last_status))
+        return s->o.failed_backoff_ms;
+    uint64_t wait = svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms, s->fail_streak + 4,
+                                      s->plat->clock.random(s->plat->clock.ctx));
+    s->fail_streak++;
+    return wait;
+}
+
 int ota32_service_apply_config(ota32_service *s, const ota32_ota_config *cfg,
                                ota32_apply_result *result, ota32_diag *diag)
 {
@@ -353,14 +417,7 @@ int ota32_service_apply_config(ota32_service *s, const ota32_ota_config *cfg,
         *result = OTA32_APPLY_REBOOT;
         return OTA32_OK;
     }
-    uint64_t wait;
-    if (svc_error_transient(rc, s->last_status)) {
-        wait = svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms, s->fail_streak + 4,
-                                 s->plat->clock.random(s->plat->clock.ctx));
-        s->fail_streak++;
-    } else {
-        wait = s->o.failed_backoff_ms;
-    }
+    uint64_t wait = failure_wait(s, rc);
     s->next_attempt_ms = now + wait;
     svc_log(s, OTA32_LOG_ERROR, "ota: update to \"%s\" failed: %s; next attempt in %llu s",
             cfg->version, diag->msg[0] ? diag->msg : ota32_strerror(rc),
@@ -378,6 +435,8 @@ int ota32_service_apply(ota32_service *s, const char *json, size_t len, ota32_ap
         return OTA32_ERR_INVALID_ARG;
     int rc = ota32_config_parse(json, len, &s->plat->alloc, &s->cfg, diag);
     if (rc == OTA32_ERR_NOT_FOUND) {
+        if (diag && diag->msg[0])
+            svc_log(s, OTA32_LOG_WARN, "ota: no OTA service in the config: %s", diag->msg);
         *result = OTA32_APPLY_NO_SERVICE;
         return OTA32_OK;
     }

@@ -22,6 +22,12 @@
 
 #define MAX_REQUESTS 64u /* per apply, whatever happens */
 #define MB (1024u * 1024u)
+/* An attempt receives at most this many times the image: restarts, ignored
+ * ranges and drops cannot turn one update into an unbounded download. */
+#define RX_BUDGET_FACTOR 3u
+/* Requests in a row broken by HTTP/2 protocol violations before giving up:
+ * the server is at fault, and retrying at the network's pace cannot help. */
+#define PROTOCOL_RETRIES 2u
 
 static bool weak_etag(const char *etag)
 {
@@ -283,19 +289,39 @@ static int cb_fail(ota32_service *s, int err)
     return err;
 }
 
+/* Whether a 206 answers what was asked: the offset, the validator sent in
+ * If-Range (a server ignoring If-Range would splice two files), and the
+ * length known so far (an unknown total, "*" after the slash, changes nothing). */
+static bool range_mismatch(ota32_service *s, const ota32_http_response *resp, char *why,
+                           size_t cap)
+{
+    const char *v = s->validator;
+    bool etag = v[0] == '"' || weak_etag(v);
+    const char *got = etag ? resp->etag : resp->last_modified;
+    if (resp->range_start != s->offset)
+        snprintf(why, cap, "server resumed at %llu, asked for %" PRIu32,
+                 (unsigned long long)resp->range_start, s->offset);
+    else if (strcmp(got, v) != 0)
+        snprintf(why, cap, "the 206's %s \"%.40s\" is not the If-Range sent, \"%.40s\"",
+                 etag ? "ETag" : "Last-Modified", got, v);
+    else if (s->total >= 0 && resp->total_length >= 0 && resp->total_length != s->total)
+        snprintf(why, cap, "file length changed (%lld -> %lld)", (long long)s->total,
+                 (long long)resp->total_length);
+    else
+        return false;
+    return true;
+}
+
 static int on_response(void *user, const ota32_http_response *resp)
 {
     ota32_service *s = user;
     ota32_diag *d = &s->cb_diag;
     if (resp->status == 206) {
-        if (resp->range_start != s->offset)
-            return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_HTTP, 0, -1,
-                                              "server resumed at %llu, asked for %" PRIu32,
-                                              (unsigned long long)resp->range_start, s->offset));
-        if (s->total >= 0 && resp->total_length != s->total) {
-            svc_log(s, OTA32_LOG_WARN, "ota: file length changed (%lld -> %lld): starting over",
-                    (long long)s->total, (long long)resp->total_length);
-            return cb_fail(s, OTA32_ERR_AGAIN);
+        char why[160];
+        if (range_mismatch(s, resp, why, sizeof why)) {
+            /* The server is inconsistent, the image is not bad: start over. */
+            svc_log(s, OTA32_LOG_WARN, "ota: %s: starting over", why);
+            return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_AGAIN, 0, -1, "%s", why));
         }
         s->st.resumes++;
         s->st.resumed_from = s->offset;
@@ -320,6 +346,8 @@ static int on_response(void *user, const ota32_http_response *resp)
         s->validator[n] = '\0';
     }
     int64_t total = resp->total_length;
+    if (resp->status == 206 && total < 0)
+        total = s->total; /* unknown length ("bytes X-Y/" then "*"): not a change */
     if (total > (int64_t)s->target.size)
         return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_TOO_BIG, 0, -1,
                                           "image is %lld bytes, larger than %s (%" PRIu32 " bytes)",
@@ -331,6 +359,8 @@ static int on_response(void *user, const ota32_http_response *resp)
                                           (long long)total, OTA32_IMAGE_PREFIX_LEN));
     s->total = total;
     s->st.image_len = total;
+    if (total > 0 && (uint64_t)total * RX_BUDGET_FACTOR < s->rx_budget)
+        s->rx_budget = (uint64_t)total * RX_BUDGET_FACTOR;
     svc_writer_set_total(&s->w, total);
     return OTA32_OK;
 }
@@ -358,6 +388,14 @@ static int on_data(void *user, const uint8_t *data, size_t len)
 {
     ota32_service *s = user;
     ota32_diag *d = &s->cb_diag;
+    s->rx += len;
+    if (s->rx > s->rx_budget) {
+        s->server_fault = true;
+        return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_HTTP, 0, (long)s->offset,
+                                          "%llu bytes received, %ux the image, without a whole "
+                                          "image: the server keeps dropping or restarting it",
+                                          (unsigned long long)s->rx, RX_BUDGET_FACTOR));
+    }
     if ((uint64_t)s->offset + len > s->target.size)
         return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_TOO_BIG, 0, (long)s->offset,
                                           "server sent more than %s holds (%" PRIu32 " bytes)",
@@ -402,6 +440,27 @@ static int on_response_ctx(void *user, const ota32_http_response *resp)
     return on_response(c->s, resp);
 }
 
+/* The config may have changed while a slow download runs. */
+static bool still_wanted(ota32_service *s)
+{
+    return !s->o.still_wanted || s->o.still_wanted(s->o.user);
+}
+
+static int stopped(ota32_service *s, ota32_diag *d)
+{
+    return ota32_diag_fail(d, OTA32_ERR_ABORTED, 0, -1,
+                           "stopped at byte %" PRIu32 ": the update is no longer wanted",
+                           s->offset);
+}
+
+static int on_tick_ctx(void *user)
+{
+    dl_ctx *c = user;
+    if (still_wanted(c->s))
+        return OTA32_OK;
+    return cb_fail(c->s, stopped(c->s, &c->s->cb_diag));
+}
+
 /* ---- the request loop --------------------------------------------------- */
 
 bool svc_error_transient(int rc, int http_status)
@@ -433,101 +492,169 @@ static int fetch(ota32_service *s, const ota32_url *url, const uint8_t ident[OTA
     ota32_http_response *resp = s->plat->alloc.malloc(s->plat->alloc.ctx, sizeof *resp);
     if (!resp)
         return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "out of memory");
+    s->high_water = s->offset;
     int rc = fetch_with(s, url, ident, resp, diag);
     s->plat->alloc.free(s->plat->alloc.ctx, resp);
     return rc;
 }
 
+static int attempt_deadline(ota32_service *s, ota32_diag *diag)
+{
+    s->server_fault = true;
+    return ota32_diag_fail(diag, OTA32_ERR_TIMEOUT, 0, -1,
+                           "no whole image within %" PRIu32 " ms (at byte %" PRIu32 ")",
+                           s->o.attempt_timeout_ms, s->offset);
+}
+
+/* Before each request: the request count, the attempt deadline, and a
+ * resume that would need a validator the server never gave. */
+static int before_request(ota32_service *s, unsigned req_no, ota32_diag *diag)
+{
+    if (req_no >= MAX_REQUESTS) {
+        s->server_fault = true;
+        return ota32_diag_fail(diag, OTA32_ERR_NET, 0, -1, "gave up after %u requests",
+                               MAX_REQUESTS);
+    }
+    if (s->plat->clock.now_ms(s->plat->clock.ctx) >= s->deadline_ms)
+        return attempt_deadline(s, diag);
+    if (!still_wanted(s))
+        return stopped(s, diag);
+    if (s->offset > 0 && !s->validator[0]) {
+        /* Without a validator a range could splice two different files. */
+        svc_log(s, OTA32_LOG_WARN,
+                "ota: no ETag or Last-Modified to resume safely: "
+                "starting over");
+        int rc = start_fresh(s);
+        if (rc != OTA32_OK)
+            return rc;
+        s->st.restarts++;
+    }
+    return OTA32_OK;
+}
+
+/* One request from s->offset on. Returns its outcome with the diag saying
+ * why it failed: the callbacks' (image, flash) or the client's. */
+static int request(ota32_service *s, const ota32_url *url, ota32_http_opts *ho,
+                   const ota32_http_callbacks *cb, ota32_http_response *resp, ota32_diag *why)
+{
+    ota32_http_request req = {
+        .url = url,
+        .range_start = s->offset,
+        .if_range = s->offset > 0 ? s->validator : NULL,
+    };
+    uint64_t now = s->plat->clock.now_ms(s->plat->clock.ctx);
+    ho->deadline_ms = now + s->o.request_timeout_ms;
+    if (ho->deadline_ms > s->deadline_ms)
+        ho->deadline_ms = s->deadline_ms;
+    memset(resp, 0, sizeof *resp);
+    s->cb_err = 0;
+    ota32_diag_clear(&s->cb_diag);
+    ota32_diag_clear(why);
+    s->st.attempts++;
+    int rc = s->o.get(s->o.get_ctx, s->plat, &req, ho, cb, resp, why);
+    s->st.bytes_received += resp->body_bytes;
+    s->last_status = resp->status;
+    if (s->cb_err) {
+        rc = s->cb_err;
+        *why = s->cb_diag;
+    }
+    if (rc == OTA32_OK && s->total >= 0 && s->offset != (uint64_t)s->total)
+        rc = ota32_diag_fail(why, OTA32_ERR_NET, 0, -1, "stream ended at %" PRIu32 " of %lld bytes",
+                             s->offset, (long long)s->total);
+    return rc;
+}
+
+/* The server contradicted itself (a file that changed, a range no longer
+ * valid, a 206 that is not the range asked for): start over from byte 0. */
+static bool needs_restart(const ota32_service *s, int rc, const ota32_http_response *resp)
+{
+    if (rc == OTA32_ERR_AGAIN)
+        return true;
+    return rc == OTA32_ERR_HTTP && !resp->protocol_error && s->cb_err == 0 &&
+           (resp->status == 416 || resp->status == 206);
+}
+
+/* Sleep before the next request, within the attempt deadline, asking
+ * whether the update is still wanted about once a second. */
+static void retry_sleep(ota32_service *s, uint32_t delay)
+{
+    const ota32_clock_ops *c = &s->plat->clock;
+    uint64_t now = c->now_ms(c->ctx);
+    if (now + delay > s->deadline_ms)
+        delay = now < s->deadline_ms ? (uint32_t)(s->deadline_ms - now) : 0;
+    uint32_t step = s->o.still_wanted ? 1000u : delay;
+    while (delay > 0 && still_wanted(s)) {
+        uint32_t d = delay < step ? delay : step;
+        c->sleep_ms(c->ctx, d);
+        delay -= d;
+    }
+}
+
 static int fetch_with(ota32_service *s, const ota32_url *url, const uint8_t ident[OTA32_SHA256_LEN],
-                      ota32_http_response *resp_buf, ota32_diag *diag)
+                      ota32_http_response *resp, ota32_diag *diag)
 {
     ota32_http_opts ho = {
         .window = s->o.window,
         .connect_timeout_ms = s->o.connect_timeout_ms,
         .stall_timeout_ms = s->o.stall_timeout_ms,
+        .min_rate = s->o.min_rate,
+        .rate_window_ms = s->o.rate_window_ms,
         .ca_file = s->o.ca_file,
         .insecure = s->o.insecure,
     };
     dl_ctx c = {s, ident};
-    ota32_http_callbacks cb = {&c, on_response_ctx, on_data_saving};
-    unsigned streak = 0; /* failed requests in a row without progress */
+    ota32_http_callbacks cb = {&c, on_response_ctx, on_data_saving, on_tick_ctx};
+    unsigned streak = 0, violations = 0; /* failed requests in a row without progress */
 
     for (unsigned req_no = 0;; req_no++) {
         if (s->total >= 0 && s->offset == (uint64_t)s->total && s->offset > 0)
             return OTA32_OK; /* complete (e.g. resumed from a finished download) */
-        if (req_no >= MAX_REQUESTS)
-            return ota32_diag_fail(diag, OTA32_ERR_NET, 0, -1, "gave up after %u requests",
-                                   MAX_REQUESTS);
-        if (s->offset > 0 && !s->validator[0]) {
-            /* Without a validator a range could splice two different files. */
-            svc_log(s, OTA32_LOG_WARN,
-                    "ota: no ETag or Last-Modified to resume safely: "
-                    "starting over");
-            int rc = start_fresh(s);
-            if (rc != OTA32_OK)
-                return rc;
-            s->st.restarts++;
-        }
-        ota32_http_request req = {
-            .url = url,
-            .range_start = s->offset,
-            .if_range = s->offset > 0 ? s->validator : NULL,
-        };
-        ota32_http_response *resp = resp_buf;
-        memset(resp, 0, sizeof *resp);
-        s->cb_err = 0;
-        ota32_diag_clear(&s->cb_diag);
-        ota32_diag hd;
-        ota32_diag_clear(&hd);
-        uint32_t before = s->offset;
-        s->st.attempts++;
-        int rc = s->o.get(s->o.get_ctx, s->plat, &req, &ho, &cb, resp, &hd);
-        s->st.bytes_received += resp->body_bytes;
-        s->last_status = resp->status;
-        const ota32_diag *why = &hd;
-        if (s->cb_err) {
-            rc = s->cb_err;
-            why = &s->cb_diag;
-        }
-        if (rc == OTA32_OK) {
-            if (s->total < 0 || s->offset == (uint64_t)s->total)
-                return OTA32_OK;
-            rc = ota32_diag_fail(&hd, OTA32_ERR_NET, 0, -1,
-                                 "stream ended at %" PRIu32 " of %lld bytes", s->offset,
-                                 (long long)s->total);
-            why = &hd;
-        }
-        /* Only the network is retried here: a callback's error is the
-         * image's or the flash's, and retrying it in place cannot help. */
-        bool from_callback = s->cb_err != 0 && s->cb_err != OTA32_ERR_AGAIN;
-        if (from_callback || !svc_error_transient(rc, resp->status)) {
-            if (diag)
-                *diag = *why;
+        int rc = before_request(s, req_no, diag);
+        if (rc != OTA32_OK)
             return rc;
-        }
-        if (rc == OTA32_ERR_AGAIN || (rc == OTA32_ERR_HTTP && resp->status == 416)) {
-            /* The file changed under us or the range is no longer valid. */
+        ota32_diag why;
+        rc = request(s, url, &ho, &cb, resp, &why);
+        if (rc == OTA32_OK)
+            return OTA32_OK;
+        /* Progress is going past the furthest byte reached, not the bytes
+         * received again after a restart. */
+        streak = s->offset > s->high_water ? 0 : streak + 1;
+        if (s->offset > s->high_water)
+            s->high_water = s->offset;
+        bool violation = false;
+        if (needs_restart(s, rc, resp)) {
             int frc = start_fresh(s);
             if (frc != OTA32_OK)
                 return frc;
             s->st.restarts++;
-            continue;
+            if (streak == 0)
+                continue;
+        } else {
+            /* Only the network and the server are retried here: a
+             * callback's error is the image's or the flash's. */
+            bool from_callback = s->cb_err != 0;
+            violation = resp->protocol_error && !from_callback;
+            if (from_callback || (!violation && !svc_error_transient(rc, resp->status))) {
+                if (diag)
+                    *diag = why;
+                return rc;
+            }
         }
-        if (s->offset > before)
-            streak = 0;
-        else
-            streak++;
-        if (streak > s->o.max_retries) {
+        violations = violation ? violations + 1 : 0;
+        if (s->plat->clock.now_ms(s->plat->clock.ctx) >= s->deadline_ms)
+            return attempt_deadline(s, diag);
+        if (streak > s->o.max_retries || violations > PROTOCOL_RETRIES) {
+            s->server_fault = violations > 0;
             if (diag)
-                *diag = *why;
+                *diag = why;
             return rc;
         }
-        uint32_t delay =
-            svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms, streak ? streak - 1 : 0,
-                              s->plat->clock.random(s->plat->clock.ctx));
+        unsigned step = (streak ? streak - 1 : 0) + (violation ? 2u : 0u);
+        uint32_t delay = svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms, step,
+                                           s->plat->clock.random(s->plat->clock.ctx));
         svc_log(s, OTA32_LOG_WARN, "ota: %s at byte %" PRIu32 "; retrying in %" PRIu32 " ms",
-                why->msg[0] ? why->msg : ota32_strerror(rc), s->offset, delay);
-        s->plat->clock.sleep_ms(s->plat->clock.ctx, delay);
+                why.msg[0] ? why.msg : ota32_strerror(rc), s->offset, delay);
+        retry_sleep(s, delay);
     }
 }
 
@@ -616,7 +743,10 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
     return OTA32_OK;
 }
 
-/* Pending record (not armed), switch, pending armed, progress erased. */
+/* Pending record (not armed), switch, pending armed. The progress record
+ * (complete) stays: should a power cut tear the otadata rewrites that
+ * follow, the next check switches again from the image in flash. It
+ * belongs to this slot, so the next update (to the other slot) drops it. */
 static int switch_slot(ota32_service *s, const ota32_ota_config *cfg, ota32_diag *diag)
 {
     svc_pending p;
@@ -636,8 +766,6 @@ static int switch_slot(ota32_service *s, const ota32_ota_config *cfg, ota32_diag
     svc_log(s, OTA32_LOG_INFO, "ota: next boot: %s (state NEW, rollback armed)", s->target.label);
     p.armed = true;
     rc = svc_pending_store(&s->plat->kv, &p);
-    if (rc == OTA32_OK)
-        rc = svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PROGRESS);
     if (rc != OTA32_OK)
         return ota32_diag_fail(diag, rc, 0, -1, "recording the switch: %s", ota32_strerror(rc));
     return OTA32_OK;
@@ -667,6 +795,7 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
                  const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag)
 {
     const ota32_platform *plat = s->plat;
+    s->server_fault = false;
     int rc = plat->boot.update_slot(plat->boot.ctx, &s->target);
     if (rc != OTA32_OK)
         return ota32_diag_fail(diag, rc, 0, -1, "no slot to update: %s", ota32_strerror(rc));
@@ -686,6 +815,9 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
     memset(&s->st, 0, sizeof s->st);
     s->st.image_len = -1;
     s->st.started_ms = plat->clock.now_ms(plat->clock.ctx);
+    s->rx = 0;
+    s->rx_budget = (uint64_t)s->target.size * RX_BUDGET_FACTOR;
+    s->deadline_ms = s->st.started_ms + s->o.attempt_timeout_ms;
     s->st.old_slot = s->booted ? s->running.index : -1;
     s->st.new_slot = s->target.index;
     snprintf(s->st.old_version, sizeof s->st.old_version, "%s", old_version);

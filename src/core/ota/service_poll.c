@@ -118,7 +118,7 @@ static int probe_server(ota32_service *s, const ota32_ota_config *cfg, ota32_dia
             .ca_file = s->o.ca_file,
             .insecure = s->o.insecure,
         };
-        ota32_http_callbacks cb = {NULL, NULL, probe_ignore};
+        ota32_http_callbacks cb = {.on_data = probe_ignore};
         memset(resp, 0, sizeof *resp);
         rc = s->o.get(s->o.get_ctx, s->plat, &req, &ho, &cb, resp, diag);
         if (rc == OTA32_ERR_HTTP && resp->status >= 200 && resp->status < 500)

@@ -57,6 +57,13 @@ struct ota32_service {
     uint64_t next_mb;
     char url_log[SVC_LOG_URL_MAX];
     ota32_service_stats st;
+
+    /* bounds of one update cycle (one svc_download) */
+    uint64_t rx;          /* body bytes received */
+    uint64_t rx_budget;   /* most body bytes it may receive: 3x the image */
+    uint32_t high_water;  /* furthest offset reached: progress is going past it */
+    uint64_t deadline_ms; /* the attempt deadline */
+    bool server_fault;    /* given up because of the server: the long back-off */
 };
 
 /* printf-style line to plat->log (no-op without a logger). */
