@@ -35,6 +35,12 @@ static int fail(esp_err_t e, const char *what)
 {
     ESP_LOGE(OTA32_ESP_TAG, "%s: %s", what, esp_err_to_name(e));
     switch (e) {
+    case ESP_ERR_OTA_SMALL_SEC_VER:
+        /* Anti-rollback: esp_ota_set_boot_partition erased the slot. A
+         * rejected image to the engine (long back-off, no quick retry). */
+        ESP_LOGE(OTA32_ESP_TAG, "the image's secure_version is below the chip's anti-rollback "
+                                "eFuse: refused, and its partition erased");
+        return OTA32_ERR_VERIFY;
     case ESP_ERR_OTA_VALIDATE_FAILED:
         return OTA32_ERR_VERIFY;
     case ESP_ERR_NOT_FOUND:
@@ -59,8 +65,10 @@ static int boot_running_slot(void *ctx, ota32_slot *slot, uint32_t *state)
     *state = OTA32_IMG_UNDEFINED;
     if (!ota32_esp_slot_from(p, slot))
         return OTA32_OK; /* factory/test: no otadata entry */
-    /* ESP_ERR_NOT_FOUND: no otadata entry for this slot yet (first boot
-     * after a serial flash), which is UNDEFINED. */
+    /* ESP_ERR_NOT_FOUND: otadata holds no entry for the running slot. An ota
+     * slot boots only through an otadata entry (without a factory app the
+     * bootloader writes seq 1 VALID on the first boot), so this means otadata
+     * was erased or damaged since: UNDEFINED, nothing to confirm. */
     esp_ota_img_states_t st;
     esp_err_t e = esp_ota_get_state_partition(p, &st);
     if (e == ESP_OK)

@@ -47,13 +47,14 @@ typedef struct outcome {
     char why[OTA32_DIAG_MSG_MAX + 320];
 } outcome;
 
-/* The firmware's life: boot, confirm if on probation, check the config;
- * whatever fails because power went away, power-cycle and go on. */
+/* The firmware's life: the service's poll loop, as on a device; whatever
+ * fails because power went away, power-cycle and go on. */
 static void live(fx_dev *x, outcome *out)
 {
     memset(out, 0, sizeof *out);
+    fx_cfg c = {.json = cfg, .net = x->src};
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_poll_opts(&o, x, &c, true);
     for (out->boots = 0; out->boots < MAX_BOOTS; out->boots++) {
         fx_power_off(x);
         x->clock.now += 60000;
@@ -70,28 +71,22 @@ static void live(fx_dev *x, outcome *out)
             snprintf(out->why, sizeof out->why, "engine allocation failed");
             return;
         }
-        ota32_boot_status bs;
-        rc = ota32_service_boot(s, &bs);
-        if (rc == OTA32_OK && bs == OTA32_BOOT_ROLLED_BACK)
-            out->rollbacks++;
-        if (rc == OTA32_OK && bs == OTA32_BOOT_PROBATION)
-            rc = ota32_service_confirm(s);
-        ota32_apply_result res = OTA32_APPLY_DEFERRED;
+        ota32_poll_result r;
         ota32_diag d;
-        ota32_diag_clear(&d);
-        /* The config monitor polls; a deferred check is repeated later. */
-        for (int poll = 0; rc == OTA32_OK && poll < 3; poll++) {
-            rc = ota32_service_apply(s, cfg, strlen(cfg), &res, &d);
-            if (rc != OTA32_OK || res != OTA32_APPLY_DEFERRED)
+        for (int poll = 0; poll < 4; poll++) {
+            rc = ota32_service_poll(s, &r, &d);
+            if (r.first && r.boot == OTA32_BOOT_ROLLED_BACK)
+                out->rollbacks++;
+            if (rc != OTA32_OK || r.reboot || (r.applied && r.apply != OTA32_APPLY_DEFERRED))
                 break;
-            x->clock.now += 60000;
+            x->clock.now += r.next_poll_ms;
         }
         ota32_service_free(s);
         if (getenv("OTA32_TEST_VERBOSE"))
             fprintf(stderr, "  boot %u: %s state %u: rc %d res %d power %s\n", out->boots,
-                    x->boot.label, x->boot.ota_state, rc, (int)res,
+                    x->boot.label, x->boot.ota_state, rc, (int)r.apply,
                     vdev_power_lost(x->d) ? "lost" : "on");
-        if (rc == OTA32_OK && res == OTA32_APPLY_UP_TO_DATE) {
+        if (rc == OTA32_OK && r.applied && r.apply == OTA32_APPLY_UP_TO_DATE) {
             out->done = true;
             return;
         }
@@ -177,7 +172,7 @@ static void fresh_device(fx_dev *x)
     src.len = IMG_LEN;
     snprintf(src.etag, sizeof src.etag, "\"v2\"");
     src.frame = 3000;
-    fx_src = &src;
+    x->src = &src;
 }
 
 static uint64_t clean_cycle_ops(void)

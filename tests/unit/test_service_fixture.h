@@ -107,14 +107,15 @@ typedef struct fx_source {
                               times out without a byte */
     bool protocol_error;   /* every request fails with an HTTP/2 protocol error */
     uint32_t rng;
+    bool down; /* the network is down: every request fails to connect */
     /* observed */
+    unsigned heads;   /* HEAD requests answered */
+    unsigned refused; /* requests while down */
     unsigned requests;
     unsigned range_requests;
     uint64_t body_sent;
     uint64_t last_range;
 } fx_source;
-
-static fx_source *fx_src;
 
 static inline uint32_t fx_rand(uint32_t *s)
 {
@@ -125,12 +126,23 @@ static inline uint32_t fx_rand(uint32_t *s)
     return *s = x;
 }
 
-static inline int fx_get(const ota32_platform *plat, const ota32_http_request *req,
+static inline int fx_get(void *ctx, const ota32_platform *plat, const ota32_http_request *req,
                          const ota32_http_opts *opts, const ota32_http_callbacks *cb,
                          ota32_http_response *resp, ota32_diag *diag)
 {
     (void)opts;
-    fx_source *s = fx_src;
+    fx_source *s = ctx;
+    if (s->down) {
+        s->refused++;
+        return ota32_diag_fail(diag, OTA32_ERR_NET, 0, -1, "connect to fw.local:80: refused");
+    }
+    if (req->head) {
+        s->heads++;
+        memset(resp, 0, sizeof *resp);
+        resp->status = 200;
+        resp->content_length = resp->total_length = (int64_t)s->len;
+        return OTA32_OK;
+    }
     unsigned n = s->requests++;
     if (s->stall_ms) {
         plat->clock.sleep_ms(plat->clock.ctx, s->stall_ms);
@@ -244,6 +256,7 @@ static inline uint32_t fx_random(void *ctx)
 
 typedef struct fx_dev {
     const char *path;
+    fx_source *src; /* the scripted server (ota32_service_opts.get_ctx) */
     vdev *d;
     vdev_boot boot;
     ota32_platform plat;
@@ -315,12 +328,45 @@ static inline int fx_reboot(fx_dev *x)
     return fx_power_on(x);
 }
 
-static inline void fx_opts(ota32_service_opts *o)
+static inline void fx_opts(ota32_service_opts *o, fx_dev *x)
 {
     memset(o, 0, sizeof *o);
     o->get = fx_get;
+    o->get_ctx = x->src;
     o->retry_base_ms = 1000;
     o->progress_interval = 16 * 1024;
+}
+
+/* A config source for ota32_service_poll: `json` as the server (remote) or
+ * NVS (local) would give it; unavailable while `net` is down (remote) or
+ * when json is NULL. */
+typedef struct fx_cfg {
+    const char *json;
+    fx_source *net;
+    unsigned fetches, failures;
+} fx_cfg;
+
+static inline int fx_cfg_fetch(void *ctx, char *buf, size_t cap, size_t *len, ota32_diag *diag)
+{
+    fx_cfg *c = ctx;
+    c->fetches++;
+    if (!c->json || (c->net && c->net->down)) {
+        c->failures++;
+        return ota32_diag_fail(diag, OTA32_ERR_NET, 0, -1, "config: network unreachable");
+    }
+    size_t n = strlen(c->json);
+    if (n >= cap)
+        return ota32_diag_fail(diag, OTA32_ERR_TOO_BIG, 0, -1, "config: %zu bytes", n);
+    memcpy(buf, c->json, n + 1);
+    *len = n;
+    return OTA32_OK;
+}
+
+/* Options for ota32_service_poll with the config of `c`. */
+static inline void fx_poll_opts(ota32_service_opts *o, fx_dev *x, fx_cfg *c, bool remote)
+{
+    fx_opts(o, x);
+    o->source = (ota32_config_source){c, fx_cfg_fetch, remote};
 }
 
 static inline int fx_get_str(fx_dev *x, const char *key, char *buf, size_t cap)

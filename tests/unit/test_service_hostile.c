@@ -35,7 +35,7 @@ static void setup(fx_dev *x, fx_source *src)
     src->len = IMG_LEN;
     snprintf(src->etag, sizeof src->etag, "\"v2\"");
     src->rng = 7;
-    fx_src = src;
+    x->src = src;
 }
 
 typedef struct outcome {
@@ -85,7 +85,7 @@ TEST(restarts_are_not_progress)
     for (unsigned i = 0; i < 16; i++)
         src.drop_after[i] = 100000 + i * 12000;
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     outcome r = apply(&x, &o);
     CHECK_EQ(r.rc, OTA32_ERR_HTTP);
     CHECK_CONTAINS(r.diag.msg, "3x the image, without a whole image");
@@ -118,7 +118,7 @@ TEST(same_offset_drops_give_up_after_the_retries)
     for (unsigned i = 0; i < 16; i++)
         src.drop_after[i] = 20000;
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     o.max_retries = 3;
     outcome r = apply(&x, &o);
     CHECK_EQ(r.rc, OTA32_ERR_NET);
@@ -136,7 +136,7 @@ TEST(if_range_mismatch_starts_over)
     src.drop_after[0] = 100000;
     src.range_etag = "\"other\""; /* a server that ignores If-Range */
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     outcome r = apply(&x, &o);
     /* Request 2 is a 206 of another file: refused before any byte of it,
      * request 3 starts over and completes. */
@@ -158,7 +158,7 @@ TEST(range_at_the_wrong_offset_starts_over)
     src.drop_after[1] = 1; /* the 206 is refused before this matters */
     src.range_skew = 4096;
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     outcome r = apply(&x, &o);
     CHECK_EQ(r.rc, OTA32_OK);
     CHECK_EQ(r.st.restarts, 1);
@@ -174,7 +174,7 @@ TEST(unknown_total_in_content_range_resumes)
     src.drop_after[0] = 100000;
     src.range_total_star = true;
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     outcome r = apply(&x, &o);
     CHECK_EQ(r.rc, OTA32_OK);
     CHECK_EQ(r.st.resumes, 1);
@@ -192,7 +192,7 @@ TEST(attempt_deadline_is_a_server_fault)
     setup(&x, &src);
     src.stall_ms = 2000; /* every request times out after 2 s */
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     o.retry_base_ms = 100;
     o.max_retries = 100;
     o.attempt_timeout_ms = 10000;
@@ -213,7 +213,7 @@ TEST(protocol_violations_back_off_then_give_up)
     setup(&x, &src);
     src.protocol_error = true;
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     uint64_t t0 = x.clock.now;
     outcome r = apply(&x, &o);
     CHECK_EQ(r.rc, OTA32_ERR_HTTP);
@@ -255,7 +255,7 @@ TEST(torn_otadata_is_not_a_failed_firmware)
     fx_source src;
     setup(&x, &src);
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     outcome r = apply(&x, &o);
     CHECK_EQ(r.res, OTA32_APPLY_REBOOT);
     /* The bootloader's NEW -> PENDING_VERIFY rewrite is torn. */
@@ -314,7 +314,7 @@ TEST(no_longer_wanted_stops_without_backoff)
     setup(&x, &src);
     src.frame = 4096;
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     o.still_wanted = still_wanted;
     wanted_calls = 0;
     wanted_until = 20;

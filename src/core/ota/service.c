@@ -46,6 +46,15 @@ int svc_ident(ota32_service *s, const ota32_ota_config *cfg, uint8_t out[OTA32_S
     return rc != OTA32_OK ? rc : frc;
 }
 
+/* ota32_http_get as a download hook (it needs no context). */
+static int http_get_hook(void *ctx, const ota32_platform *plat, const ota32_http_request *req,
+                         const ota32_http_opts *opts, const ota32_http_callbacks *cb,
+                         ota32_http_response *resp, ota32_diag *diag)
+{
+    (void)ctx;
+    return ota32_http_get(plat, req, opts, cb, resp, diag);
+}
+
 static bool platform_complete(const ota32_platform *p)
 {
     return p->flash.read && p->flash.program && p->flash.erase_sector && p->flash.erase_block &&
@@ -98,7 +107,8 @@ int ota32_service_new(const ota32_platform *plat, const ota32_service_opts *opts
     if (!o->fault_backoff_ms)
         o->fault_backoff_ms = 60u * 60u * 1000u;
     if (!o->get)
-        o->get = ota32_http_get;
+        o->get = http_get_hook;
+    svc_poll_defaults(o);
     s->st.old_slot = s->st.new_slot = -1;
     s->st.image_len = -1;
     *out = s;
@@ -305,6 +315,7 @@ int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
         svc_log(s, OTA32_LOG_INFO, "ota: running %s unconfirmed (no pending version)",
                 s->running.label);
     }
+    s->boot_status = st;
     if (status)
         *status = st;
     return OTA32_OK;

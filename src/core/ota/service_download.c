@@ -547,7 +547,7 @@ static int request(ota32_service *s, const ota32_url *url, ota32_http_opts *ho,
     ota32_diag_clear(&s->cb_diag);
     ota32_diag_clear(why);
     s->st.attempts++;
-    int rc = s->o.get(s->plat, &req, ho, cb, resp, why);
+    int rc = s->o.get(s->o.get_ctx, s->plat, &req, ho, cb, resp, why);
     s->st.bytes_received += resp->body_bytes;
     s->last_status = resp->status;
     if (s->cb_err) {

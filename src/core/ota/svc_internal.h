@@ -27,6 +27,12 @@ struct ota32_service {
     svc_failed failed;
     uint64_t failed_until_ms;
 
+    /* the life cycle (service_poll.c) */
+    bool poll_started;
+    ota32_boot_status boot_status;
+    uint64_t boot_ms;     /* clock at the first poll */
+    unsigned fetch_fails; /* config fetches failed in a row */
+
     /* back-off, tied to the (url, version) it was computed for */
     uint8_t ident[OTA32_SHA256_LEN];
     bool have_ident;
@@ -76,6 +82,10 @@ int svc_ident(ota32_service *s, const ota32_ota_config *cfg, uint8_t out[OTA32_S
  * Retries transient failures itself. */
 int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_version,
                  const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag);
+
+/* Fill in the life cycle's defaults (poll interval, probation timeout,
+ * config size). */
+void svc_poll_defaults(ota32_service_opts *o);
 
 /* Whether an error from svc_download deserves the quick back-off. */
 bool svc_error_transient(int rc, int http_status);
