@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "digits.h"
 #include "ota32/crc.h"
 #include "ota32/nvs.h"
 
@@ -267,14 +268,6 @@ static bool int_in_range(uint8_t type, int64_t neg, uint64_t mag, uint64_t *out)
     return true;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 static int b64val(int c)
 {
     if (c >= 'A' && c <= 'Z')
@@ -395,7 +388,8 @@ static int hex_to_bytes(gen *g, const char *key, const uint8_t *val, size_t len,
     if (!conv)
         return OTA32_ERR_NO_MEM;
     for (size_t i = a; i < b; i += 2) {
-        int hi = hexval(val[i]), lo = hexval(val[i + 1]);
+        int hi = ota32_hex_digit((unsigned char)val[i]);
+        int lo = ota32_hex_digit((unsigned char)val[i + 1]);
         if (hi < 0 || lo < 0) {
             free(conv);
             return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,

@@ -6,6 +6,8 @@
  */
 #include "pt_pytext.h"
 
+#include "digits.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -128,15 +130,11 @@ static size_t int_space_at(const uint8_t *p, const uint8_t *end)
     return *p >= 0x80 ? uspace_at(p, end) : 0;
 }
 
+/* A digit's value, 99 (above every base) for a non-digit. */
 static int digit_value(uint8_t c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A' + 10;
-    return 99;
+    int v = ota32_digit36(c);
+    return v < 0 ? 99 : v;
 }
 
 int pt_py_int(const uint8_t *s, size_t n, int64_t *out)

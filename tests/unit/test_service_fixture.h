@@ -392,4 +392,23 @@ static const char *fx_config(char *buf, size_t cap, const char *url, const char 
     return buf;
 }
 
+/* A virtual ESP32 at PATH running FROM (ota_0, booted once), and a scripted
+ * server offering TO under ETag "v2". */
+static inline void fx_start(fx_dev *x, fx_source *src, const char *path, const uint8_t *from,
+                            const uint8_t *to, uint32_t len)
+{
+    memset(x, 0, sizeof *x);
+    x->path = path;
+    x->clock.now = 1000000;
+    x->clock.rng = 42;
+    ota32_posix_alloc_init(&x->alloc);
+    CHECK_EQ(fx_device_create(path, from, len), OTA32_OK);
+    CHECK_EQ(fx_power_on(x), OTA32_OK);
+    memset(src, 0, sizeof *src);
+    src->file = to;
+    src->len = len;
+    snprintf(src->etag, sizeof src->etag, "\"v2\"");
+    x->src = src;
+}
+
 #endif

@@ -23,19 +23,8 @@ static void setup(fx_dev *x, fx_source *src)
         v2 = fx_image("v2", IMG_LEN);
     }
     snprintf(path, sizeof path, "%s/dev.flash", check_tmpdir());
-    memset(x, 0, sizeof *x);
-    x->path = path;
-    x->clock.now = 1000000;
-    x->clock.rng = 42;
-    ota32_posix_alloc_init(&x->alloc);
-    CHECK_EQ(fx_device_create(path, v1, IMG_LEN), OTA32_OK);
-    CHECK_EQ(fx_power_on(x), OTA32_OK);
-    memset(src, 0, sizeof *src);
-    src->file = v2;
-    src->len = IMG_LEN;
-    snprintf(src->etag, sizeof src->etag, "\"v2\"");
+    fx_start(x, src, path, v1, v2, IMG_LEN);
     src->rng = 7;
-    x->src = src;
 }
 
 typedef struct outcome {

@@ -1,6 +1,8 @@
 /* The machine config's JSON reader (see json_scan.h). */
 #include "json_scan.h"
 
+#include "digits.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -14,17 +16,6 @@ static size_t skip_ws(const char *s, size_t len, size_t i)
     while (i < len && is_ws(s[i]))
         i++;
     return i;
-}
-
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* The string opening at s[i]: the offset after its closing quote, or 0 with
@@ -44,7 +35,7 @@ static size_t scan_string(const char *s, size_t len, size_t i, size_t *err)
         char e = s[i];
         if (e == 'u') {
             size_t k = 1;
-            while (k <= 4 && i + k < len && hex_val(s[i + k]) >= 0)
+            while (k <= 4 && i + k < len && ota32_hex_digit((unsigned char)s[i + k]) >= 0)
                 k++;
             if (k <= 4) {
                 i += k;
@@ -268,7 +259,7 @@ static uint32_t hex4(const char *p)
 {
     uint32_t v = 0;
     for (int k = 0; k < 4; k++)
-        v = v << 4 | (uint32_t)hex_val(p[k]);
+        v = v << 4 | (uint32_t)ota32_hex_digit((unsigned char)p[k]);
     return v;
 }
 
@@ -330,15 +321,24 @@ size_t json_string(json_cur *c, char *out, size_t cap)
     return n;
 }
 
-bool json_member(json_cur *c, char *key, size_t cap, size_t *key_len)
+/* Past the opening bracket or the comma before the next item: false (and
+ * past the closing bracket) when the container ends there. */
+static bool next_item(json_cur *c, char close)
 {
     char ch = json_peek(c);
-    c->pos++; /* the '{' or the ',' after the previous member */
-    if (ch == '}' || json_peek(c) == '}') {
-        if (ch != '}')
+    c->pos++; /* the opening bracket or the ',' after the previous item */
+    if (ch == close || json_peek(c) == close) {
+        if (ch != close)
             c->pos++;
         return false;
     }
+    return true;
+}
+
+bool json_member(json_cur *c, char *key, size_t cap, size_t *key_len)
+{
+    if (!next_item(c, '}'))
+        return false;
     *key_len = json_string(c, key, cap);
     json_peek(c);
     c->pos++; /* ':' */
@@ -348,13 +348,8 @@ bool json_member(json_cur *c, char *key, size_t cap, size_t *key_len)
 
 bool json_element(json_cur *c)
 {
-    char ch = json_peek(c);
-    c->pos++; /* the '[' or the ',' after the previous element */
-    if (ch == ']' || json_peek(c) == ']') {
-        if (ch != ']')
-            c->pos++;
+    if (!next_item(c, ']'))
         return false;
-    }
     json_peek(c);
     return true;
 }

@@ -321,19 +321,28 @@ int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
     return OTA32_OK;
 }
 
+int svc_mark_running(ota32_service *s, bool valid)
+{
+    const ota32_boot_ops *b = &s->plat->boot;
+    int rc = valid ? b->mark_valid(b->ctx) : b->mark_invalid(b->ctx);
+    if (rc != OTA32_OK) {
+        svc_log(s, OTA32_LOG_ERROR, "ota: marking %s %s failed: %s", s->running.label,
+                valid ? "valid" : "invalid", ota32_strerror(rc));
+        return rc;
+    }
+    s->running_state = valid ? OTA32_IMG_VALID : OTA32_IMG_INVALID;
+    return OTA32_OK;
+}
+
 int ota32_service_confirm(ota32_service *s)
 {
     if (!s)
         return OTA32_ERR_INVALID_ARG;
     if (!s->booted || !s->probation)
         return OTA32_ERR_STATE;
-    int rc = s->plat->boot.mark_valid(s->plat->boot.ctx);
-    if (rc != OTA32_OK) {
-        svc_log(s, OTA32_LOG_ERROR, "ota: marking %s valid failed: %s", s->running.label,
-                ota32_strerror(rc));
+    int rc = svc_mark_running(s, true);
+    if (rc != OTA32_OK)
         return rc;
-    }
-    s->running_state = OTA32_IMG_VALID;
     if (s->pending.slot_index != SVC_SLOT_NONE) {
         rc = finish_confirm(s, &s->pending);
         if (rc != OTA32_OK)

@@ -58,14 +58,10 @@ int ota32_service_reject(ota32_service *s, const char *why)
     svc_log(s, OTA32_LOG_ERROR, "ota: %s rejected: %s: rolling back", s->running.label, why);
     /* On a device this restarts into the previous firmware and returns only
      * when that cannot be armed. */
-    int rc = s->plat->boot.mark_invalid(s->plat->boot.ctx);
-    if (rc != OTA32_OK) {
-        svc_log(s, OTA32_LOG_ERROR, "ota: marking %s invalid failed: %s", s->running.label,
-                ota32_strerror(rc));
+    int rc = svc_mark_running(s, false);
+    if (rc != OTA32_OK)
         return rc;
-    }
     s->probation = false;
-    s->running_state = OTA32_IMG_INVALID;
     s->plat->boot.reboot(s->plat->boot.ctx);
     return OTA32_OK;
 }
@@ -212,6 +208,8 @@ static int poll_config(ota32_service *s, ota32_poll_result *res, ota32_diag *dia
         return frc;
     res->applied = true;
     if (prc == OTA32_ERR_NOT_FOUND) {
+        if (diag->msg[0]) /* a near miss: the entry that came close and why */
+            svc_log(s, OTA32_LOG_WARN, "ota: no OTA service in the config: %s", diag->msg);
         res->apply = OTA32_APPLY_NO_SERVICE;
         return OTA32_OK;
     }

@@ -83,6 +83,10 @@ int svc_ident(ota32_service *s, const ota32_ota_config *cfg, uint8_t out[OTA32_S
 int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_version,
                  const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag);
 
+/* Mark the running firmware valid (confirm) or invalid (reject) through the
+ * boot op; logs a failure. */
+int svc_mark_running(ota32_service *s, bool valid);
+
 /* Fill in the life cycle's defaults (poll interval, probation timeout,
  * config size). */
 void svc_poll_defaults(ota32_service_opts *o);
