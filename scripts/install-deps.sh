@@ -10,7 +10,9 @@ packages=(
   # libraries
   libssl-dev libnghttp2-dev libevent-dev libcjson-dev
   # peers used by tests, the demo and benchmarks
-  curl openssl nghttp2-client nghttp2-server nginx python3-h2
+  curl openssl nghttp2-client nghttp2-server nginx python3 python3-h2 iproute2
+  # the man page check
+  groff-base
 )
 
 missing=()
