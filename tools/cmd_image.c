@@ -20,6 +20,7 @@
 #include "ota32/image.h"
 #include "ota32/partition.h"
 #include "posix_hash.h"
+#include "sig_util.h"
 #include "util.h"
 
 #define MAX_TYPES 8
@@ -212,7 +213,7 @@ static void print_bootloader_desc(const uint8_t *raw)
     printf("Compile time: %s\n", s);
 }
 
-static void print_info_text(const uint8_t *data, size_t len, const ota32_image_info *in,
+static void print_info_text(const char *path, const uint8_t *data, size_t len, const ota32_image_info *in,
                             uint16_t chip)
 {
     const char *chip_name = ota32_chip_name(chip);
@@ -299,6 +300,7 @@ static void print_info_text(const uint8_t *data, size_t len, const ota32_image_i
         const ota32_image_segment *s = &in->segments[boot_seg];
         print_bootloader_desc(data + s->file_offset + OTA32_IMAGE_SEG_HEADER_LEN);
     }
+    sig_print_blocks(path, data, len, in);
 }
 
 static char *hex_dup(const uint8_t *d, size_t n, char *buf)
@@ -307,7 +309,8 @@ static char *hex_dup(const uint8_t *d, size_t n, char *buf)
     return buf;
 }
 
-static void print_info_json(size_t len, const ota32_image_info *in, uint16_t chip)
+static void print_info_json(const uint8_t *data, size_t len, const ota32_image_info *in,
+                            uint16_t chip)
 {
     char hex[65];
     cJSON *o = cJSON_CreateObject();
@@ -400,6 +403,7 @@ static void print_info_json(size_t len, const ota32_image_info *in, uint16_t chi
         cJSON_AddNumberToObject(sig, "offset", in->sig_offset);
     else
         cJSON_AddNullToObject(sig, "offset");
+    sig_add_json(sig, data, len, in);
 
     char *text = cJSON_Print(o);
     if (text) {
@@ -466,9 +470,9 @@ static int image_info(int argc, char **argv)
         goto out;
     }
     if (json)
-        print_info_json(len, &p.info, chip);
+        print_info_json(data, len, &p.info, chip);
     else
-        print_info_text(data, len, &p.info, chip);
+        print_info_text(path, data, len, &p.info, chip);
     status = 0;
 out:
     free(data);
@@ -529,8 +533,8 @@ static int image_verify(int argc, char **argv)
                "Check an image as the ESP-IDF bootloader and esp_ota_end() do: magic, chip\n"
                "id, chip revision range, segment count, segment lengths, the 64 KB MMU rule\n"
                "for flash-mapped segments, the app descriptor, checksum and SHA-256, and\n"
-               "the total length. Bytes after the image must be a secure boot v2 signature\n"
-               "sector (reported, not verified).\n\n"
+               "the total length. Bytes after the image must be a well-formed secure boot v2\n"
+               "signature sector (its signatures checked with --key).\n\n"
                "  --chip CHIP          expected chip (esp32, esp32s2, ...); default: any\n"
                "  --chip-rev X.Y       running chip revision, checked against the image's\n"
                "                       min/max revision\n"
@@ -539,7 +543,11 @@ static int image_verify(int argc, char **argv)
                "                       smallest ota_N partition (as make build-esp32-ota)\n"
                "  --flash-size SIZE    flash size for --partitions (default: not checked)\n"
                "  --app, --bootloader  image kind; default: an app when its first segment\n"
-               "                       is flash-mapped (apps start with the DROM segment)\n\n"
+               "                       is flash-mapped (apps start with the DROM segment)\n"
+               "  --key PUB.pem        check the Secure Boot v2 signature with this public\n"
+               "                       (or private) key; repeatable: the image passes when a\n"
+               "                       block verifies with one of them, as on a device that\n"
+               "                       trusts those keys. Says which block matched which key.\n\n"
                "Prints one OK line and exits 0, or prints the reason (offset and field)\n"
                "and exits 1.\n");
         return 0;
@@ -549,10 +557,17 @@ static int image_verify(int argc, char **argv)
     int kind = -1; /* -1 auto, 0 bootloader, 1 app */
     const char *csv_path = NULL;
     uint64_t flash_size = 0;
+    const char *keys[8];
+    unsigned nkeys = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--partitions")) {
+        if (!strcmp(a, "--key")) {
+            if (!v || nkeys == sizeof keys / sizeof keys[0])
+                return usage_error("verify: %s", "--key needs a PEM file (at most 8)");
+            keys[nkeys++] = v;
+            i++;
+        } else if (!strcmp(a, "--partitions")) {
             if (!v)
                 return usage_error("verify: %s", "--partitions needs a CSV file");
             csv_path = v;
@@ -627,19 +642,18 @@ static int image_verify(int argc, char **argv)
     if (parse_buffer(path, data, len, &opts, &p, &consumed) != OTA32_OK)
         goto out;
     const ota32_image_info *in = &p.info;
+    ota32_sig_sector sec = {0};
     if (in->sig_present) {
-        uint64_t want = (uint64_t)in->sig_offset + OTA32_SIG_SECTOR_LEN;
-        if (len != want) {
-            util_fail("%s: offset 0x%x: signature sector: file has %zu bytes, expected %llu", path,
-                      (unsigned)in->sig_offset, len, (unsigned long long)want);
+        if (sig_sector_of(path, data, len, in, &sec) != 0)
             goto out;
-        }
     } else if (consumed != len) {
         util_fail("%s: offset 0x%zx: %zu bytes after the end of the image, not a secure boot "
                   "v2 signature sector",
                   path, consumed, len - consumed);
         goto out;
     }
+    if (nkeys > 0 && sig_verify_with_keys(path, data, len, in, keys, nkeys) != 0)
+        goto out;
     const char *chip = ota32_chip_name(in->chip_id);
     printf("OK: %s: %s %s", path, chip ? chip : "unknown-chip", kind ? "app" : "bootloader");
     if (in->has_app_desc)
@@ -648,7 +662,8 @@ static int image_verify(int argc, char **argv)
            (unsigned)in->image_len, in->checksum_stored,
            in->hash_appended ? "valid" : "not appended");
     if (in->sig_present)
-        printf(", signature sector at 0x%x (not verified)", (unsigned)in->sig_offset);
+        printf(", signature sector at 0x%x (%u block%s, %s)", (unsigned)in->sig_offset, sec.count,
+               sec.count == 1 ? "" : "s", nkeys ? "verified" : "not verified");
     printf("\n");
     status = 0;
 out:
@@ -753,9 +768,10 @@ static int image_make(int argc, char **argv)
 
 static void image_usage(FILE *f)
 {
-    fprintf(f, "usage: ota32 image <info|verify|make|elf2image> [args...]\n\n"
+    fprintf(f, "usage: ota32 image <info|verify|sign|make|elf2image> [args...]\n\n"
                "  info FILE [--json]         what esptool image-info prints\n"
                "  verify FILE [options]      check an image as the device would\n"
+               "  sign --key K IN -o OUT     append Secure Boot v2 signature blocks\n"
                "  make --version V ... -o F  write a valid ESP32 app image\n"
                "  elf2image ...              convert an ELF to an image (esptool elf2image)\n\n"
                "`ota32 image <command> --help` describes each.\n");
@@ -778,6 +794,8 @@ int cmd_image(int argc, char **argv)
         return image_verify(argc - 1, argv + 1);
     if (!strcmp(sub, "make"))
         return image_make(argc - 1, argv + 1);
+    if (!strcmp(sub, "sign"))
+        return cmd_image_sign(argc - 1, argv + 1);
     if (!strcmp(sub, "elf2image"))
         return cmd_image_elf2image(argc - 1, argv + 1);
     fprintf(stderr, "ota32: image: unknown command '%s'\n\n", sub);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "sig_util.h"
 #include "ota32/ota32.h"
 
 static const struct group {
@@ -11,7 +12,8 @@ static const struct group {
     const char *summary;
 } groups[] = {
     {"part", cmd_part, "partition tables: gen CSV -> binary, show binary or CSV"},
-    {"image", cmd_image, "app images: info, verify, make, elf2image"},
+    {"image", cmd_image, "app images: info, verify, sign, make, elf2image"},
+    {"key", cmd_key, "Secure Boot v2 keys: the eFuse digest of a key"},
     {"nvs", cmd_nvs, "NVS partitions: gen from CSV, dump, get a key"},
     {"otadata", cmd_otadata, "otadata: show, switch the boot slot, mark valid/invalid"},
     {"merge", cmd_merge, "merge images into one flash image (esptool merge-bin)"},
