@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "efuse_util.h"
 #include "ota32/partition.h"
 #include "posix_hash.h"
 #include "util.h"
@@ -20,9 +21,13 @@ static void usage(FILE *f)
                "A virtual ESP32: a flash file with NOR semantics and the ESP-IDF bootloader's\n"
                "boot selection.\n\n"
                "  create DEV.flash --partitions CSV --app APP.bin [--bootloader BL.bin]\n"
-               "         [--flash-size 8MB] [--force]\n"
+               "         [--flash-size 8MB] [--force] [--trust-key KEY.pem]...\n"
                "      a fresh device: bootloader at 0x1000, partition table at 0x8000, the app\n"
-               "      in ota_0 (or factory), otadata and NVS blank (0xFF)\n"
+               "      in ota_0 (or factory), otadata and NVS blank (0xFF); --trust-key burns\n"
+               "      a Secure Boot v2 key digest into its eFuse (up to 3): it then installs\n"
+               "      only images signed by one of them\n"
+               "  efuse DEV.flash [--trust-key K] [--revoke-key N|K] [--secure-version N]\n"
+               "      show or burn the emulated eFuse (`device efuse --help`)\n"
                "  flash DEV.flash MERGED.bin [--flash-size 8MB]\n"
                "      write a merged image at 0x0, as `esptool write-flash 0x0` does\n"
                "  boot DEV.flash [--json] [--no-rollback]\n"
@@ -62,12 +67,16 @@ static int program_at(vdev *d, uint32_t addr, const uint8_t *buf, size_t len, co
 static int device_create(int argc, char **argv)
 {
     const char *dev = NULL, *csv = NULL, *app = NULL, *bl = NULL;
+    const char *trust[OTA32_TRUSTED_KEYS_MAX];
+    unsigned ntrust = 0;
     uint64_t flash_size = 8u * 1024 * 1024;
     bool force = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_val = i + 1 < argc;
-        if (!strcmp(a, "--partitions") && has_val)
+        if (!strcmp(a, "--trust-key") && has_val && ntrust < OTA32_TRUSTED_KEYS_MAX)
+            trust[ntrust++] = argv[++i];
+        else if (!strcmp(a, "--partitions") && has_val)
             csv = argv[++i];
         else if (!strcmp(a, "--app") && has_val)
             app = argv[++i];
@@ -178,6 +187,8 @@ static int device_create(int argc, char **argv)
     if (program_at(d, OTA32_PT_OFFSET_DEFAULT, table, sizeof table, dev) ||
         program_at(d, slot->offset, app_img, app_len, dev))
         goto out;
+    if (ntrust && efuse_trust_keys(dev, trust, ntrust) != 0)
+        goto out;
 
     printf("created %s: %u MB flash\n", dev, (unsigned)(flash_size >> 20));
     if (bl_img)
@@ -186,6 +197,8 @@ static int device_create(int argc, char **argv)
     printf("  0x%06x %-16s %s %s (%zu bytes)\n", (unsigned)slot->offset, slot->label,
            desc.project_name, desc.version, app_len);
     printf("  otadata and nvs blank\n");
+    if (ntrust)
+        efuse_print(dev);
     status = 0;
 out:
     vdev_close(d);
@@ -362,6 +375,8 @@ int cmd_device(int argc, char **argv)
     /* `device run` belongs to the OTA service; it gets argv from "run" on */
     if (!strcmp(sub, "run"))
         return cmd_device_run(argc - 1, argv + 1);
+    if (!strcmp(sub, "efuse"))
+        return cmd_device_efuse(argc - 1, argv + 1);
     if (strcmp(sub, "create") && strcmp(sub, "flash") && strcmp(sub, "boot")) {
         fprintf(stderr, "ota32: device: unknown command '%s'\n\n", sub);
         usage(stderr);

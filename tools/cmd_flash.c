@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "ota32/nvs.h"
 #include "ota32/partition.h"
+#include "efuse_util.h"
 #include "util.h"
 #include "vdev.h"
 
@@ -483,6 +484,7 @@ static int flash_inspect(int argc, char **argv)
         boot_section(b, rc, &dg, false, NULL);
         apps_section(&f, b, false, NULL);
         nvs_section(&f, b, false, NULL);
+        efuse_print(path);
     }
     if (!b->has_table)
         status = 1;

@@ -103,6 +103,8 @@ typedef struct ota32_service_opts {
                                     boot that saw it); default 24 h */
     uint32_t progress_interval;  /* bytes between progress records in NVS;
                                     default 256 KB */
+    bool require_same_project;   /* refuse an image whose project_name differs from
+                                    the running app's (before any erase) */
     bool erase_whole_slot;       /* erase the whole slot before writing instead of
                                     ahead of the write position (benchmark only) */
     ota32_service_get_fn get;    /* NULL: ota32_http_get */
