@@ -89,6 +89,8 @@ static void usage(FILE *f)
             "                        (default 86400)\n"
             "  --progress-interval BYTES  progress saved to NVS this often (default 256K)\n"
             "  --erase-whole-slot    erase the whole slot before writing (benchmark only)\n"
+            "  --require-https       refuse http:// image URLs (production setting)\n"
+            "  --require-same-project  refuse images of another project_name\n"
             "  --timing              flash timing model (4 KB erase 45 ms, 64 KB 150 ms,\n"
             "                        page 0.4 ms): virtual flash time in the summary\n"
             "  --max-boots N         stop after N boots (default 100)\n"
@@ -479,6 +481,10 @@ static int parse_args(int argc, char **argv, run_opts *o)
             o->so.insecure = true;
         else if (!strcmp(a, "--erase-whole-slot"))
             o->so.erase_whole_slot = true;
+        else if (!strcmp(a, "--require-https"))
+            o->so.require_https = true;
+        else if (!strcmp(a, "--require-same-project"))
+            o->so.require_same_project = true;
         else if (!strcmp(a, "--quiet"))
             o->quiet = true;
         else if (!strcmp(a, "--verbose"))

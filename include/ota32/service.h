@@ -105,6 +105,9 @@ typedef struct ota32_service_opts {
                                     default 256 KB */
     bool require_same_project;   /* refuse an image whose project_name differs from
                                     the running app's (before any erase) */
+    bool require_https;          /* refuse http:// URLs (production: no image or
+                                    credentials in cleartext); redirects from
+                                    https:// to http:// are always refused */
     bool erase_whole_slot;       /* erase the whole slot before writing instead of
                                     ahead of the write position (benchmark only) */
     ota32_service_get_fn get;    /* NULL: ota32_http_get */

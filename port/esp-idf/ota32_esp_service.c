@@ -72,6 +72,9 @@ static ota32_service_opts service_opts(void)
     o.max_retries = CONFIG_OTA32_MAX_RETRIES;
     o.failed_backoff_ms = (uint64_t)CONFIG_OTA32_FAILED_BACKOFF_S * 1000u;
     o.progress_interval = (uint32_t)CONFIG_OTA32_PROGRESS_INTERVAL_KB * 1024u;
+#if CONFIG_OTA32_REQUIRE_SAME_PROJECT
+    o.require_same_project = true;
+#endif
     return o;
 }
 

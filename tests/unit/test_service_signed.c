@@ -315,5 +315,36 @@ TEST(anti_rollback_and_project_refused_before_any_erase)
     free(next);
 }
 
-RUN_TESTS(CASE(signed_update_applies), CASE(each_refusal_before_the_switch),
+TEST(require_https_refuses_http)
+{
+    uint8_t *img = image("v2", "ota32-test", 0);
+    sign(img, 0, "rsa3072_a");
+    fx_dev x;
+    fx_source src;
+    setup(&x, &src, img, SIGNED_LEN);
+    ota32_service_opts o;
+    fx_opts(&o);
+    o.require_https = true;
+    vdev_reset_stats(x.d);
+    ota32_service *s = NULL;
+    CHECK_EQ(ota32_service_new(&x.plat, &o, &s), OTA32_OK);
+    ota32_apply_result res;
+    ota32_diag d;
+    fx_config(cfgbuf, sizeof cfgbuf, "http://fw.local/app.bin?token=s3cret", "v2");
+    CHECK_EQ(ota32_service_apply(s, cfgbuf, strlen(cfgbuf), &res, &d), OTA32_ERR_CONFIG);
+    CHECK_CONTAINS(d.msg, "the OTA url is not https:// and this device requires https");
+    CHECK(strstr(d.msg, "s3cret") == NULL);
+    CHECK_EQ(src.requests, 0);
+    /* positive control: the same image from an https:// URL */
+    fx_config(cfgbuf, sizeof cfgbuf, "HTTPS://fw.local/app.bin", "v3");
+    CHECK_EQ(ota32_service_apply(s, cfgbuf, strlen(cfgbuf), &res, &d), OTA32_OK);
+    CHECK_EQ(res, OTA32_APPLY_REBOOT);
+    CHECK_EQ(src.requests, 1);
+    ota32_service_free(s);
+    fx_power_off(&x);
+    free(img);
+}
+
+RUN_TESTS(CASE(signed_update_applies), CASE(require_https_refuses_http),
+          CASE(each_refusal_before_the_switch),
           CASE(anti_rollback_and_project_refused_before_any_erase))

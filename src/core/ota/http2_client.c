@@ -777,6 +777,12 @@ int ota32_http_get(const ota32_platform *plat, const ota32_http_request *req,
             rc = fail(g, rc, "bad redirect from %s: %s", g->redacted, d.msg);
             break;
         }
+        if (req->url->tls && !g->next.tls) {
+            /* Never a downgrade: what started over TLS stays on TLS. */
+            rc = fail(g, OTA32_ERR_HTTP, "redirect from %s to http:// refused: a download "
+                      "that starts on https:// never continues in cleartext", g->redacted);
+            break;
+        }
         int status = resp->status;
         g->url = g->next;
         resp->redirects++;

@@ -689,7 +689,7 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
     s->w.on_flush = on_flush;
     s->w.user = s;
 
-    rc = svc_sig_start(s, diag);
+    rc = svc_sig_start(s, cfg, diag);
     if (rc != OTA32_OK) {
         plat->alloc.free(plat->alloc.ctx, s->buf);
         s->buf = NULL;

@@ -7,10 +7,24 @@
 
 #include "svc_internal.h"
 
-int svc_sig_start(ota32_service *s, ota32_diag *diag)
+static bool is_https(const char *url)
+{
+    static const char want[] = "https://";
+    for (size_t i = 0; i < sizeof want - 1; i++)
+        if (url[i] != want[i] && url[i] != want[i] - ('a' - 'A'))
+            return false;
+    return true;
+}
+
+int svc_sig_start(ota32_service *s, const ota32_ota_config *cfg, ota32_diag *diag)
 {
     const ota32_secure_ops *sec = &s->plat->secure;
     memset(&s->sig, 0, sizeof s->sig);
+    if (s->o.require_https && !is_https(cfg->url))
+        return ota32_diag_fail(diag, OTA32_ERR_CONFIG, 0, -1,
+                               "the OTA url is not https:// and this device requires https "
+                               "(require_https): %s",
+                               s->url_log);
     if (!sec->trusted_keys)
         return OTA32_OK;
     int rc = sec->trusted_keys(sec->ctx, &s->sig.keys);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ota32/service.h"
 #include "ota32/signature.h"
 
 typedef struct ota32_service ota32_service;
@@ -27,8 +28,9 @@ typedef struct svc_sig {
     uint8_t digest[OTA32_SHA256_LEN];
 } svc_sig;
 
-/* Read the device's trusted keys for one download. */
-int svc_sig_start(ota32_service *s, ota32_diag *diag);
+/* Before one download: the URL policy (require_https) and the device's
+ * trusted keys. */
+int svc_sig_start(ota32_service *s, const ota32_ota_config *cfg, ota32_diag *diag);
 
 /* Add [pos, pos+len) of the image to the stream hash (s->stream_hash),
  * noting its digest when the stream passes the signature sector's offset.
