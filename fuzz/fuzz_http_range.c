@@ -1,14 +1,14 @@
 /* Fuzz the firmware server's request parsers: the Range header, If-Range,
- * request-target decoding and the HTTP/1.1 request head. They are pure
- * functions with no dependencies, compiled in directly. The first input byte
+ * request-target decoding and the HTTP/1.1 request head: pure functions of
+ * the server library, called through its headers. The first input byte
  * selects the representation size for Range. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../server/http1_parse.c"
-#include "../server/http_range.c"
-#include "../server/serve_path.c"
+#include "http1_parse.h"
+#include "http_range.h"
+#include "serve_path.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

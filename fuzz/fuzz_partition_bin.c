@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ota32/partition.h"
+#include "partition_csv.h"
 #include "posix_hash.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

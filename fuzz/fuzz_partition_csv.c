@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ota32/partition.h"
+#include "partition_csv.h"
 #include "posix_hash.h"
 
 static const char *env(void *ctx, const char *name)

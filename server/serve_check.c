@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "ota32/partition.h"
+#include "partition_csv.h"
 #include "posix_hash.h"
 
 /* The two kinds of binary, as the OTA service documentation explains them. */

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "efuse_util.h"
 #include "ota32/partition.h"
+#include "partition_csv.h"
 #include "posix_hash.h"
 #include "util.h"
 #include "vdev.h"

@@ -16,9 +16,12 @@
 #include <cjson/cJSON.h>
 
 #include "commands.h"
-#include "common/bytes.h"
+#include "bytes.h"
 #include "ota32/image.h"
 #include "ota32/partition.h"
+#include "image_build.h"
+#include "image_memmap.h"
+#include "partition_csv.h"
 #include "posix_hash.h"
 #include "sig_util.h"
 #include "util.h"

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "json_out.h"
 #include "ota32/partition.h"
+#include "partition_csv.h"
 #include "posix_hash.h"
 #include "util.h"
 

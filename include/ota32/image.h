@@ -7,8 +7,9 @@
  * a segment header implies it. Every chunking of the same bytes gives the same
  * result. See docs/formats.md.
  *
- * Also here: the chip table (names, flash-mapped ranges, esptool's memory
- * map) and ota32_image_build(), which writes a valid app image for tests.
+ * Also here: the chip table (names and flash-mapped ranges). The host adds
+ * esptool's memory map (src/host/image_memmap.h) and an image builder for
+ * tests (src/host/image_build.h).
  */
 #ifndef OTA32_IMAGE_H
 #define OTA32_IMAGE_H
@@ -203,42 +204,6 @@ int ota32_chip_from_name(const char *name, uint16_t *chip_id);
  * segment is mapped by the MMU and must satisfy the 64 KB page rule. false for
  * chips without a known map. */
 bool ota32_image_addr_is_flash_mapped(uint16_t chip_id, uint32_t addr);
-
-/* The memory types esptool names for a load address (its MEMORY_MAP, in its
- * order), e.g. {"BYTE_ACCESSIBLE", "DRAM"}. Stores up to `max` names and
- * returns how many apply (possibly 0), or OTA32_ERR_UNSUPPORTED when the
- * chip's map is not known (ESP32, S2, S3 and C3 are). */
-int ota32_image_memory_types(uint16_t chip_id, uint32_t addr, const char **names, size_t max);
-
-/* --- building an app image (tests, benchmarks, the demo) ----------------- */
-
-/* Smallest image ota32_image_build() makes: a DROM page, then IROM. The
- * largest keeps DROM within the 4 MB and IROM within the 3.2 MB that the
- * ESP32 cache can map. */
-#define OTA32_IMAGE_BUILD_MIN_LEN 0x10400u
-#define OTA32_IMAGE_BUILD_MAX_LEN 0x700000u
-
-typedef struct ota32_image_build_opts {
-    const char *version;      /* app version, at most 31 characters */
-    const char *project_name; /* at most 31 characters */
-    const char *idf_ver;      /* NULL: "v5.5.5"; at most 31 characters */
-    const char *seed;         /* payload seed; NULL: project_name + version */
-    uint32_t secure_version;
-    uint32_t size;              /* total length: a multiple of 16, MIN_LEN..MAX_LEN */
-    uint16_t chip_id;           /* OTA32_CHIP_ESP32 (the only one supported) */
-    uint32_t flash_size;        /* header flash size in bytes; 0: 4 MB */
-    const ota32_hash_ops *hash; /* required: appended SHA-256 */
-} ota32_image_build_opts;
-
-/* Write an ESP32 app image of exactly opts->size bytes into out[0..size):
- * header (DIO, 40m, chip rev v0.0-v3.99, hash appended), a DROM segment at
- * 0x3F400020 starting with a real esp_app_desc_t, DRAM and IRAM segments,
- * an IROM segment placed by the 64 KB MMU rule, a second IRAM segment, the
- * checksum and the SHA-256. The bytes depend only on the options.
- * Errors: OTA32_ERR_INVALID_ARG (bad option, see diag), OTA32_ERR_NO_SPACE
- * (out_len < size), or the hash ops' error. */
-int ota32_image_build(const ota32_image_build_opts *opts, uint8_t *out, size_t out_len,
-                      ota32_diag *diag);
 
 #ifdef __cplusplus
 }

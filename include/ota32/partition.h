@@ -1,7 +1,7 @@
 /*
  * ESP-IDF partition table: the 0xC00-byte binary at 0x8000 and the CSV that
- * gen_esp32part.py reads. One implementation shared by the host tools and the
- * device-side code. See docs/formats.md.
+ * gen_esp32part.py reads. The binary side is device code; the CSV side
+ * (src/host/partition_csv.h) is the host's. See docs/formats.md.
  */
 #ifndef OTA32_PARTITION_H
 #define OTA32_PARTITION_H
@@ -56,38 +56,6 @@ typedef struct ota32_ptable {
     uint8_t md5[16];     /* binary: the stored digest */
 } ota32_ptable;
 
-typedef enum ota32_pt_secure {
-    OTA32_PT_SECURE_NONE = 0,
-    OTA32_PT_SECURE_V1,
-    OTA32_PT_SECURE_V2,
-} ota32_pt_secure;
-
-/* Options of ota32_pt_parse_csv(); zero-initialise for the defaults. They
- * mirror gen_esp32part.py's command-line options. */
-typedef struct ota32_pt_csv_opts {
-    uint32_t table_offset;  /* default OTA32_PT_OFFSET_DEFAULT when 0 */
-    uint32_t flash_size;    /* 0 = do not check */
-    /* Only used to report the binary length when there are too many
-     * entries, as gen_esp32part.py --disable-md5sum does. */
-    bool no_md5;
-    /* Where bootloader-type entries live (--primary-bootloader-offset,
-     * --recovery-bootloader-offset); without them such entries are errors. */
-    bool has_primary_bootloader_offset;
-    uint32_t primary_bootloader_offset;
-    bool has_recovery_bootloader_offset;
-    uint32_t recovery_bootloader_offset;
-    /* --secure: secure boot v1 needs app partition sizes in 64 KB units
-     * (its signature block ends a 64 KB block); v2 and none need 4 KB. */
-    ota32_pt_secure secure;
-    /* Looks up $NAME / ${NAME} (os.path.expandvars); returns NULL when
-     * unset. A NULL callback means no variable is set. */
-    const char *(*getenv)(void *ctx, const char *name);
-    /* Receives gen_esp32part.py's warnings (a name that is a type or subtype
-     * keyword of another kind); may be NULL. */
-    void (*warn)(void *ctx, int line, const char *msg);
-    void *ctx;
-} ota32_pt_csv_opts;
-
 /* Parse a binary table, accepting only what both the bootloader
  * (esp_partition_table_verify) and gen_esp32part.py accept: AA 50 entries,
  * at most one MD5 entry (EB EB ...), then an all-0xFF end marker within the
@@ -96,28 +64,13 @@ typedef struct ota32_pt_csv_opts {
  * non-NULL, an MD5 entry is verified; without, it is kept in `out->md5`.
  * Labels are cut at their first NUL. Unknown flag bits are kept in `flags`
  * (gen_esp32part.py only warns about them; see OTA32_PT_FLAGS_KNOWN).
- * This does not run gen_esp32part.py's table rules: see ota32_pt_verify().
+ * This does not run gen_esp32part.py's table rules (the host's
+ * ota32_pt_verify() does).
  * Returns 0, OTA32_ERR_CORRUPT, OTA32_ERR_VERIFY (MD5 mismatch),
  * OTA32_ERR_TOO_BIG or OTA32_ERR_INVALID_ARG; the diagnostic's offset is
  * the entry's. */
 int ota32_pt_parse_bin(const uint8_t *buf, size_t len, const ota32_hash_ops *hash,
                        ota32_ptable *out, ota32_diag *diag);
-
-/* Parse gen_esp32part.py's CSV dialect, assigning offsets as it does, and run
- * its validation. Messages name the CSV line and partition; their text is
- * gen_esp32part.py's. `opts` may be NULL. Host-side: uses about 14 KB of
- * stack to hold up to 96 entries while validating.
- * Returns 0, OTA32_ERR_CORRUPT (rejected), OTA32_ERR_TOO_BIG (more entries
- * than a binary table holds), OTA32_ERR_UNSUPPORTED (UTF-16/32 text) or
- * OTA32_ERR_INVALID_ARG. UTF-16/32 text is for the caller to convert to
- * UTF-8 (gen_esp32part.py reads it by its BOM; `ota32 part` converts it). */
-int ota32_pt_parse_csv(const char *text, size_t len, const ota32_pt_csv_opts *opts,
-                       ota32_ptable *out, ota32_diag *diag);
-
-/* gen_esp32part.py's verify() and --flash-size check (`opts` may be NULL)
- * on a table, e.g. one parsed from a binary, as it runs them before turning
- * a binary into CSV. ota32_pt_parse_csv() already runs them. */
-int ota32_pt_verify(const ota32_ptable *t, const ota32_pt_csv_opts *opts, ota32_diag *diag);
 
 /* Serialize to exactly OTA32_PT_BIN_LEN bytes (0xFF padded), with the MD5
  * entry when `with_md5` (needs `hash`). Byte-identical to gen_esp32part.py.
@@ -126,10 +79,6 @@ int ota32_pt_verify(const ota32_ptable *t, const ota32_pt_csv_opts *opts, ota32_
  * than max"). */
 int ota32_pt_to_bin(const ota32_ptable *t, bool with_md5, const ota32_hash_ops *hash,
                     uint8_t out[OTA32_PT_BIN_LEN], ota32_diag *diag);
-
-/* Write the CSV gen_esp32part.py prints for a binary. Returns bytes written
- * (excluding NUL) or a negative error when `cap` is too small. */
-int ota32_pt_to_csv(const ota32_ptable *t, char *out, size_t cap);
 
 /* First partition with this type and subtype, or NULL. */
 const ota32_partition *ota32_pt_find(const ota32_ptable *t, uint8_t type, uint8_t subtype);

@@ -19,7 +19,7 @@
 #include "mbedtls/ssl.h"
 #include "sdkconfig.h"
 
-#include "common/deadline.h"
+#include "deadline.h"
 #include "ota32_esp_priv.h"
 
 #if !CONFIG_ESP_TLS_USING_MBEDTLS

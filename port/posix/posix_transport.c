@@ -16,7 +16,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "common/deadline.h"
+#include "deadline.h"
 #include "posix_clock.h"
 
 void ota32_posix_transport_init(ota32_posix_transport *t)

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 
 /* e_ident and Elf32_Ehdr field offsets. */
 enum {

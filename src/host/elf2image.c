@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 #include "elf.h"
 #include "ota32/image.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 #include "ota32/image.h"
 
 #define SECTOR 0x1000u

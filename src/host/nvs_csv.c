@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 #include "ota32/crc.h"
 #include "ota32/nvs.h"
 

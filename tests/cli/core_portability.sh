@@ -17,8 +17,8 @@ while IFS= read -r line; do
     echo "not portable: $file includes <$hdr>"
     bad=$((bad + 1))
   fi
-done < <(grep -rn '#include <' src/core include/ota32 || true)
-checked=$(find src/core include/ota32 -name '*.[ch]' | wc -l)
+done < <(grep -rn '#include <' src/core src/internal include/ota32 || true)
+checked=$(find src/core src/internal include/ota32 -name '*.[ch]' | wc -l)
 echo "checked $checked files"
 check "only portable headers included" [ "$bad" -eq 0 ]
 finish

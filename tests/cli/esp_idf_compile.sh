@@ -131,7 +131,7 @@ compile() {
     local obj=$T/obj/$cfg/$name.o
     mkdir -p "$(dirname "$obj")"
     if "$CC" "${WARN[@]}" "$@" -O2 -I"$T/${cfg%-abi}" -I"$CHECK" -I"$SRC/include" \
-        -I"$PORT/include" -I"$PORT" -I"$SRC/src/core" "${JSON_INC[@]}" -c "$file" -o "$obj" \
+        -I"$PORT/include" -I"$PORT" -I"$SRC/src/internal" "${JSON_INC[@]}" -c "$file" -o "$obj" \
         2>"$T/err"; then
         if grep -q 'warning:' "$T/err"; then
             ko "$name ($cfg): warnings: $file"
@@ -278,6 +278,29 @@ elif early "$T/reg5" "$PORT" 5 && early "$T/reg6" "$PORT" 6; then
         ko "component SRCS differ from the tree:"
         diff <(echo "$want") <(echo "$got")
     fi
+    # Only device code: nothing from src/host or anywhere but src/core and
+    # the port. The control is a copy of the list with a host file added.
+    outsiders() { # outsiders REGISTRATION
+        sed -n 's/^SRCS //p' "$1" | xargs -n1 realpath -m |
+            grep -vE "^($(realpath "$SRC/src/core")|$(realpath "$PORT"))/" || true
+    }
+    if [ -z "$(outsiders "$T/reg5")" ]; then
+        ok
+    else
+        ko "host-only sources in the ESP-IDF component:"
+        outsiders "$T/reg5"
+    fi
+    mkdir -p "$T/doctored/a/b"
+    ln -sfn "$SRC/src" "$T/doctored/src"
+    sed 's|^    ota/url.c$|    ota/url.c\n    ../host/pt_csv.c|' "$PORT/CMakeLists.txt" \
+        >"$T/doctored/a/b/CMakeLists.txt"
+    if early "$T/regbad" "$T/doctored/a/b" 5 &&
+        outsiders "$T/regbad" | grep -qx "$(realpath "$SRC/src/host/pt_csv.c")"; then
+        ok
+    else
+        ko "a host file added to the component's list is not caught"
+        cat "$T/err"
+    fi
     if grep -q '^INCLUDE_DIRS ../../include$' "$T/reg5" &&
         grep -q '^INCLUDE_DIRS include$' "$T/reg5" && ! grep -qE 'INCLUDE_DIRS .*check' "$T/reg5"
     then
@@ -315,7 +338,7 @@ echo 'int main(void) { return 0; }' >"$T/san.c"
 mapfile -t core_srcs < <(find "$SRC/src/core" -name '*.c' | sort)
 read -ra LIBS <<<"$(pkg-config --libs libnghttp2 libcjson libcrypto 2>/dev/null)"
 if "$CC" -std=gnu11 -Wall -Wextra -Werror -g -O1 "${SAN[@]}" -I"$T/default" -I"$CHECK" \
-    -I"$SRC/include" -I"$PORT/include" -I"$PORT" -I"$PORT/check/host" -I"$SRC/src/core" \
+    -I"$SRC/include" -I"$PORT/include" -I"$PORT" -I"$PORT/check/host" -I"$SRC/src/internal" \
     -I"$SRC/tests/unit" "${JSON_INC[@]}" "$PORT"/*.c "$PORT/check/host"/*.c "$SRC/tests/unit/check.c" \
     "${core_srcs[@]}" "${LIBS[@]}" \
     -o "$T/test_port" 2>"$T/err"; then

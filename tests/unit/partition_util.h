@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "common/bytes.h"
+#include "bytes.h"
 #include "ota32/hash.h"
 #include "posix_hash.h"
 

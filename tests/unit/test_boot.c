@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 #include "ota32/crc.h"
+#include "image_build.h"
+#include "partition_csv.h"
 #include "posix_hash.h"
 #include "vdev.h"
 

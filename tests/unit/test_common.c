@@ -3,7 +3,7 @@
 
 #include "ota32/crc.h"
 #include "ota32/flash.h"
-#include "common/bytes.h"
+#include "bytes.h"
 
 TEST(crc_matches_esp_idf_values)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "common/bytes.h"
+#include "bytes.h"
 #include "elf.h"
 #include "elf2image.h"
 #include "ota32/image.h"

@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 #include "check.h"
-#include "ota/http_base64.h"
+#include "http_base64.h"
 #include "ota32/http.h"
 #include "posix_alloc.h"
 

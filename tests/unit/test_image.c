@@ -6,8 +6,10 @@
 
 #include <stdlib.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 #include "ota32/image.h"
+#include "image_build.h"
+#include "image_memmap.h"
 #include "posix_hash.h"
 
 /* ---- helpers ------------------------------------------------------------ */

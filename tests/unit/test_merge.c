@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "common/bytes.h"
+#include "bytes.h"
 #include "elf2image.h"
 #include "merge.h"
 #include "posix_hash.h"

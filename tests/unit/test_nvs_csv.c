@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 #include "nvs_csv.h"
 #include "ota32/crc.h"
 #include "ota32/nvs.h"

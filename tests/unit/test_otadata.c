@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 #include "ota32/crc.h"
 #include "ota32/otadata.h"
 

@@ -7,8 +7,9 @@
 
 #include <stdlib.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 #include "ota32/partition.h"
+#include "partition_csv.h"
 #include "partition_util.h"
 #include "posix_hash.h"
 

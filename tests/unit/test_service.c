@@ -5,7 +5,7 @@
  */
 #include "test_service_fixture.h"
 
-#include "ota/svc_backoff.h"
+#include "svc_backoff.h"
 
 #define IMG_LEN (300u * 1024u)
 

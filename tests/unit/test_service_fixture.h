@@ -16,6 +16,8 @@
 #include "ota32/nvs.h"
 #include "ota32/partition.h"
 #include "ota32/service.h"
+#include "image_build.h"
+#include "partition_csv.h"
 #include "posix_alloc.h"
 #include "posix_hash.h"
 #include "vdev.h"

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "ota/svc_writer.h"
+#include "svc_writer.h"
 #include "vdev.h"
 
 #define FLASH_LEN (4u << 20)

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 
 /* esp_app_desc_t field offsets. */
 enum {

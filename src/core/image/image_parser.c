@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 
 /* esp_image_header_t field offsets. */
 enum {

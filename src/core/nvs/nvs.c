@@ -7,8 +7,8 @@
  */
 #include <string.h>
 
-#include "common/bytes.h"
-#include "nvs/nvs_priv.h"
+#include "bytes.h"
+#include "nvs_priv.h"
 #include "ota32/crc.h"
 
 #define NVS_MAX_CHUNKS 127u /* chunk indexes of one version: start .. start+126 */

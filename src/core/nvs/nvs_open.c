@@ -13,8 +13,8 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "common/bytes.h"
-#include "nvs/nvs_priv.h"
+#include "bytes.h"
+#include "nvs_priv.h"
 #include "ota32/crc.h"
 
 static int all_ff(ota32_nvs *n, uint32_t addr, uint32_t len, bool *out)

@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include "common/bytes.h"
-#include "nvs/nvs_priv.h"
+#include "bytes.h"
+#include "nvs_priv.h"
 #include "ota32/crc.h"
 
 bool nvs_type_is_int(uint8_t type)

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 
 #define MAGIC_PROGRESS 0x3150544Fu /* "OTP1" */
 #define MAGIC_PENDING 0x3144504Fu  /* "OPD1" */

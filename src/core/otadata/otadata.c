@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 #include "ota32/crc.h"
 
 /* esp_ota_select_entry_t field offsets. */

@@ -4,11 +4,12 @@
  * to 0xC00 bytes. Parsing accepts what both the bootloader
  * (esp_partition_table_verify) and gen_esp32part.py accept.
  */
-#include "pt_internal.h"
+#include "ota32/partition.h"
+#include "pt_keywords.h"
 
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 
 /* esp_partition_info_t */
 #define E_MAGIC 0

@@ -2,7 +2,8 @@
  * Type and subtype keywords of gen_esp32part.py (TYPES, SUBTYPES) and the
  * lookups other modules use on a parsed table.
  */
-#include "pt_internal.h"
+#include "ota32/partition.h"
+#include "pt_keywords.h"
 
 #include <string.h>
 

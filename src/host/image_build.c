@@ -16,7 +16,8 @@
 
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
+#include "image_build.h"
 
 #define DROM_LOAD 0x3F400020u
 #define DRAM_LOAD 0x3FFB0000u

@@ -3,7 +3,7 @@
 #ifndef OTA32_PT_CSV_H
 #define OTA32_PT_CSV_H
 
-#include "pt_internal.h"
+#include "pt_pytext.h"
 
 /* One more than a binary table can hold, so that the "too long" rule is
  * reported after the other checks, as gen_esp32part.py orders them. */

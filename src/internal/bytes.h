@@ -1,6 +1,7 @@
 /* Little-endian field access. Formats are decoded byte by byte, never by
  * casting packed structs, so the code is independent of host endianness and
- * alignment. Internal to the core and the tools. */
+ * alignment. Shared on purpose by the core, the ports, the host code and
+ * the tests (src/internal). */
 #ifndef OTA32_BYTES_H
 #define OTA32_BYTES_H
 

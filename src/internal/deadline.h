@@ -1,5 +1,5 @@
 /* Deadlines in milliseconds of a monotonic clock, for the ports' per-call
- * timeouts. Internal to the core and the ports. */
+ * timeouts. Shared on purpose by the ports (src/internal). */
 #ifndef OTA32_DEADLINE_H
 #define OTA32_DEADLINE_H
 

@@ -4,7 +4,7 @@
  * int(x, 0), and its parse_int() with k/m suffixes and keywords. Inputs are
  * UTF-8 byte spans (validated beforehand); nothing here allocates.
  */
-#include "pt_internal.h"
+#include "pt_pytext.h"
 
 #include <stdio.h>
 #include <string.h>

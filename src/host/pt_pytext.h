@@ -1,21 +1,15 @@
-/* Shared by the partition-table sources; not part of the public API. */
-#ifndef OTA32_PT_INTERNAL_H
-#define OTA32_PT_INTERNAL_H
+/* Python's text and number rules as gen_esp32part.py meets them, shared by
+ * the CSV reader's sources. */
+#ifndef OTA32_PT_PYTEXT_H
+#define OTA32_PT_PYTEXT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ota32/partition.h"
-
-typedef struct pt_keyword {
-    const char *name;
-    uint8_t value;
-} pt_keyword;
-
-/* gen_esp32part.py's TYPES and SUBTYPES[type] tables, in its order. */
-const pt_keyword *pt_type_keywords(size_t *n);
-const pt_keyword *pt_subtype_keywords(uint8_t type, size_t *n); /* NULL for custom types */
+#include "partition_csv.h"
+#include "pt_keywords.h"
 
 /* A byte span of UTF-8 text. */
 typedef struct pt_span {
@@ -51,9 +45,5 @@ int pt_parse_int(const uint8_t *s, size_t n, const pt_keyword *kw, size_t nkw, i
 /* Python's '%x' of a signed value, with the 0x prefix: "0x1f", "0x-1f". */
 #define PT_HEX_BUF 24
 const char *pt_hex(char buf[PT_HEX_BUF], int64_t v);
-
-#define PT_MD5_MAGIC0 0xEBu
-#define PT_MAGIC 0x50AAu
-#define PT_SECTOR 0x1000u
 
 #endif

@@ -4,7 +4,8 @@
  * name,type,subtype,offset,size,flags with keywords where known, the
  * offset in lower-case hex and the size as <n>M or <n>K when exact.
  */
-#include "pt_internal.h"
+#include "partition_csv.h"
+#include "pt_pytext.h"
 
 #include <stdarg.h>
 #include <stdio.h>
