@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 #include "ota32/crc.h"
 #include "ota32/signature.h"
 #include "posix_hash.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 #include "vdev.h"
 
 #define EFUSE_LEN 120u

@@ -10,7 +10,7 @@
 #include <openssl/rsa.h>
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 
 #define RSA_LEN 384u
 

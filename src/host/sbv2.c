@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 #include "ota32/crc.h"
 
 #define RSA_LEN 384

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "common/bytes.h"
+#include "bytes.h"
 #include "ota32/crc.h"
 #include "ota32/image.h"
 
