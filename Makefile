@@ -13,6 +13,7 @@
 #   make serve-dev-ota     build the app image and serve it over HTTP/2 on the LAN
 # Settings: PARTITIONS=partitions.csv FLASH_SIZE=8MB IDF_BUILD=path APP=app.bin
 #           BOOTLOADER=bootloader.bin VERSION=tag DEV=build/esp32/device.flash PORT= SERVE_PORT=3001
+#           SIGN_KEY=key.pem (Secure Boot v2 signing: see docs/signing.md)
 
 SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -51,7 +52,7 @@ bench: release
 
 ESP32_ENV = OTA32=$(OTA32) PARTITIONS=$(PARTITIONS) FLASH_SIZE=$(FLASH_SIZE) \
             IDF_BUILD=$(IDF_BUILD) APP=$(APP) BOOTLOADER=$(BOOTLOADER) VERSION=$(VERSION) \
-            DEV=$(DEV) PORT=$(PORT) SERVE_PORT=$(SERVE_PORT)
+            DEV=$(DEV) PORT=$(PORT) SERVE_PORT=$(SERVE_PORT) SIGN_KEY=$(SIGN_KEY)
 PARTITIONS ?= partitions.csv
 FLASH_SIZE ?= 8MB
 

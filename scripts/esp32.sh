@@ -16,6 +16,9 @@
 #   DEV         the virtual ESP32's flash file (default $OUT/device.flash)
 #   PORT        a serial port: flash a real board with esptool or espflash
 #   SERVE_PORT  port for serve (default 3001)
+#   SIGN_KEY    sign the app image with this Secure Boot v2 key (PEM; RSA-3072
+#               for the ESP32): serve then refuses unsigned images, and the
+#               virtual ESP32 flashed by `flash` trusts this key
 set -euo pipefail
 
 OTA32=${OTA32:-build/release/ota32}
@@ -61,8 +64,13 @@ build_ota() {
     fi
     "$OTA32" image make --version "$version" --project ota32-sample --size 1048576 -o "$APP_OUT" >/dev/null
   fi
+  if [ -n "${SIGN_KEY:-}" ]; then
+    [ -f "$SIGN_KEY" ] || die "$SIGN_KEY: signing key not found"
+    "$OTA32" image sign --key "$SIGN_KEY" "$APP_OUT" -o "$APP_OUT" >/dev/null
+  fi
   # Fails, naming both sizes, when the image does not fit the smallest ota slot.
-  "$OTA32" image verify "$APP_OUT" --partitions "$PARTITIONS" --flash-size "$FLASH_SIZE"
+  "$OTA32" image verify "$APP_OUT" --partitions "$PARTITIONS" --flash-size "$FLASH_SIZE" \
+    ${SIGN_KEY:+--key "$SIGN_KEY"}
   echo "app image (host this one): $APP_OUT ($(stat -c %s "$APP_OUT") bytes)"
 }
 
@@ -111,12 +119,17 @@ flash() {
     die "no flashing tool found: install esptool (pip install esptool) or espflash (cargo install espflash), or leave PORT unset to flash the virtual ESP32"
   fi
   "$OTA32" device flash "$DEV" "$MERGED_OUT" --flash-size "$FLASH_SIZE"
+  if [ -n "${SIGN_KEY:-}" ]; then
+    "$OTA32" device efuse "$DEV" --trust-key "$SIGN_KEY" >/dev/null
+    echo "virtual ESP32 trusts $SIGN_KEY (eFuse): it installs only images signed with it"
+  fi
   echo "virtual ESP32 flashed: $DEV (boot it with: $OTA32 device boot $DEV)"
 }
 
 serve() {
   build_ota
-  exec "$OTA32" serve "$APP_OUT" --port "$SERVE_PORT" --partitions "$PARTITIONS"
+  exec "$OTA32" serve "$APP_OUT" --port "$SERVE_PORT" --partitions "$PARTITIONS" \
+    ${SIGN_KEY:+--require-signed}
 }
 
 case "${1:-}" in

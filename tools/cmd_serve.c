@@ -29,6 +29,8 @@ static void usage(FILE *f)
             "  --bind ADDR        listen address (default 0.0.0.0)\n"
             "  --tls-cert C, --tls-key K   serve https (PEM certificate chain and key)\n"
             "  --partitions CSV   refuse images larger than the smallest ota_N partition\n"
+            "  --require-signed   refuse images without Secure Boot v2 signature blocks\n"
+            "                     made over their bytes (`ota32 image sign`)\n"
             "  --config FILE      serve this machine config at /config (re-read on change)\n"
             "  --version V        version for the printed service block (default: the\n"
             "                     image's app descriptor)\n"
@@ -98,6 +100,8 @@ int cmd_serve(int argc, char **argv)
             o.idle_timeout_s = (unsigned)v;
         } else if (!strcmp(a, "--force")) {
             o.force = true;
+        } else if (!strcmp(a, "--require-signed")) {
+            o.require_signed = true;
         } else if (!strcmp(a, "--quiet")) {
             o.quiet = true;
         } else if (a[0] == '-' && a[1]) {
