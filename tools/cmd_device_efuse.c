@@ -64,7 +64,7 @@ void efuse_print(const char *flash_path)
     char path[4200];
     vdev_efuse e;
     vdev_efuse_path_of(flash_path, path, sizeof path);
-    if (vdev_efuse_read(path, &e, NULL) != OTA32_OK)
+    if (vdev_efuse_read(path, &e, NULL) != OTA32_OK || (!e.keys.count && !e.secure_version))
         return;
     printf("eFuse (%s): secure version %u, %u trusted key%s%s\n", path, (unsigned)e.secure_version,
            e.keys.count, e.keys.count == 1 ? "" : "s",
@@ -151,6 +151,10 @@ int cmd_device_efuse(int argc, char **argv)
         e.secure_version = (uint32_t)sv;
     if ((nr || sv >= 0) && vdev_efuse_burn(path, &e, &d) != OTA32_OK)
         return util_fail("%s", d.msg);
+    if (!e.keys.count && !e.secure_version)
+        printf("eFuse (%s): blank (no trusted keys: any valid image is installed; secure "
+               "version 0)\n",
+               path);
     efuse_print(dev);
     return 0;
 }

@@ -7,7 +7,7 @@
 int efuse_trust_keys(const char *dev, const char *const *keys, unsigned n);
 
 /* "eFuse (...): secure version N, K trusted keys" and one line per key,
- * when the device has an eFuse file. */
+ * unless the device's eFuse is blank. */
 void efuse_print(const char *flash_path);
 
 int cmd_device_efuse(int argc, char **argv);
