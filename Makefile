@@ -3,8 +3,11 @@
 #
 #   make            build the `ota32` tool (build/release/ota32)
 #   make demo       the end-to-end update on the virtual ESP32
-#   make test       the whole test suite, under ASan + UBSan (what CI runs)
+#   make test       the whole test suite, under ASan + UBSan (what CI runs); the
+#                   interop tests need OTA32_INTEROP_DIR (default ../shared), see tests/README.md
 #   make bench      benchmarks (prints ratios against reference tools)
+#   make install    the tool, its man page and bash completion under PREFIX
+#                   (default /usr/local; e.g. make install PREFIX=$HOME/.local)
 #
 # The ESP32 workflow (see README):
 #   make build-esp32-ota   the app image to host (fails if larger than the smallest ota slot)
@@ -23,7 +26,7 @@ TEST_DIR    := build/test
 OTA32       := $(RELEASE_DIR)/ota32
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps release test demo bench clean \
+.PHONY: all deps release test demo bench install clean \
         build-esp32-ota build-esp32-bin flash-esp32-bin serve-dev-ota
 
 all: release
@@ -42,7 +45,16 @@ test: release
 	@cmake -S . -B $(TEST_DIR) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
 	    -DOTA32_SANITIZE=ON -DOTA32_FUZZ=ON >/dev/null
 	@cmake --build $(TEST_DIR) -j $(JOBS)
-	@cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
+	@cd $(TEST_DIR) && { ctest --output-on-failure -j $(JOBS); rc=$$?; \
+	    bash $(CURDIR)/tests/lib/skipped.sh Testing/Temporary/LastTest.log; exit $$rc; }
+
+PREFIX ?= /usr/local
+
+# The man page and completion are written from the option tables at build time.
+install: release
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target ota32_docs -- --no-print-directory -s \
+	    | { grep -v 'Built target' || true; }
+	@cmake --install $(RELEASE_DIR) --prefix "$(PREFIX)"
 
 demo: release
 	@scripts/demo.sh $(OTA32)

@@ -20,7 +20,6 @@ KB=${BENCH_POWERCUT_KB:-512}
 LIMIT=${BENCH_POWERCUT_TIMEOUT:-1200}
 BIN=$(dirname "$OTA32")/tests/test_powercut
 [ -x "$BIN" ] || bench_broken "$BIN not built (make release builds it)"
-[ -d "$SRC/../shared" ] && export OTA32_SHARED=${OTA32_SHARED:-$SRC/../shared}
 unset OTA32_POWERCUT_SAMPLE OTA32_POWERCUT_ONLY OTA32_TEST_VERBOSE
 
 echo "bench_ota_powercut: every cut point of a whole update cycle, $KB KB image (limit $LIMIT s)"

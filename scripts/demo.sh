@@ -17,7 +17,12 @@ rm -rf "$WORK"
 mkdir -p "$WORK/www"
 cd "$WORK"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings on a terminal only, and never with NO_COLOR set.
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+  step() { printf '\n== %s\n' "$*"; }
+fi
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; true; }
 trap cleanup EXIT
@@ -43,10 +48,12 @@ JSON
 step "The firmware server (HTTP/2) with the machine config at /config"
 port=0
 write_config v2
-"$OTA32" serve --dir www --config machine.json --port 0 --bind 127.0.0.1 --quiet >serve.log 2>&1 &
+# --json: one line with the port (and URLs) once the server listens
+"$OTA32" serve --dir www --config machine.json --port 0 --bind 127.0.0.1 --quiet --json \
+  >serve.json 2>serve.log &
 server_pid=$!
 for _ in $(seq 100); do
-  port=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\).*/\1/p' serve.log | head -n1)
+  port=$(sed -n 's/.*"port": *\([0-9][0-9]*\).*/\1/p' serve.json | head -n1)
   [ -n "$port" ] && break
   sleep 0.1
 done
@@ -58,7 +65,7 @@ step "The device polls its config, updates to demo-v2, reboots and confirms"
 # --timing: the emulated flash also adds up what each erase and program would
 # take on a W25Q64-class chip, so the summary shows the time on real hardware.
 "$OTA32" device run esp32.flash --config "http://127.0.0.1:$port/config" --poll 1 --once \
-  --timing --json-summary update.json
+  --timing -o update.json
 
 step "What the flash holds now (ota32 flash inspect)"
 "$OTA32" flash inspect esp32.flash

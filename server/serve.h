@@ -30,6 +30,8 @@ typedef struct ota32_serve_opts {
     unsigned idle_timeout_s;    /* 0: the default (60 s) */
     FILE *out;                  /* banner ("listening on ..."), summary */
     FILE *log;                  /* access log and warnings */
+    FILE *json;                 /* when set: one JSON line once listening (port,
+                                   URLs, files), for scripts */
 } ota32_serve_opts;
 
 /* Run until SIGINT or SIGTERM. Returns the process exit status: 0 after a

@@ -297,6 +297,52 @@ static void print_file(server *s, const char *url_path, const serve_verdict *v,
     fprintf(f, "\n  }\n}\n");
 }
 
+/* One line of JSON once the server listens: what a script needs to use it. */
+static void print_ready_json(server *s, const serve_verdict *verdicts, char addrs[][ADDR_MAX],
+                             unsigned naddr, const char *bound, uint16_t port)
+{
+    FILE *f = s->opts->json;
+    const char *scheme = s->ssl ? "https" : "http";
+    fprintf(f, "{\"scheme\": \"%s\", \"port\": %u, \"bind\": ", scheme, (unsigned)port);
+    ota32_json_str(f, bound);
+    fprintf(f, ", \"addresses\": [");
+    for (unsigned i = 0; i < naddr; i++) {
+        fprintf(f, "%s", i ? ", " : "");
+        ota32_json_str(f, addrs[i]);
+    }
+    fprintf(f, "], \"files\": [");
+    for (unsigned i = 0; i < s->nfiles; i++) {
+        const char *version = s->opts->version ? s->opts->version : verdicts[i].version;
+        fprintf(f, "%s{\"name\": ", i ? ", " : "");
+        ota32_json_str(f, s->files[i].url + 1);
+        fprintf(f, ", \"version\": ");
+        ota32_json_str(f, verdicts[i].has_desc || s->opts->version ? version : "");
+        fprintf(f, ", \"urls\": [");
+        for (unsigned k = 0; k < naddr; k++) {
+            char url[SERVE_PATH_MAX + ADDR_MAX + 32];
+            snprintf(url, sizeof url, "%s://%s:%u%s", scheme, addrs[k], (unsigned)port,
+                     s->files[i].url);
+            fprintf(f, "%s", k ? ", " : "");
+            ota32_json_str(f, url);
+        }
+        fprintf(f, "]}");
+    }
+    fprintf(f, "]");
+    char url[512];
+    if (s->dir_real) {
+        snprintf(url, sizeof url, "%s://%s:%u/", scheme, addrs[0], (unsigned)port);
+        fprintf(f, ", \"dir_url\": ");
+        ota32_json_str(f, url);
+    }
+    if (s->opts->config) {
+        snprintf(url, sizeof url, "%s://%s:%u/config", scheme, addrs[0], (unsigned)port);
+        fprintf(f, ", \"config_url\": ");
+        ota32_json_str(f, url);
+    }
+    fprintf(f, "}\n");
+    fflush(f);
+}
+
 int ota32_serve_run(const ota32_serve_opts *o)
 {
     server *s = calloc(1, sizeof *s);
@@ -405,6 +451,8 @@ int ota32_serve_run(const ota32_serve_opts *o)
                         "(others wait); raise it with `ulimit -n`\n", s->max_conns);
     fprintf(o->out, "\nota32 serve: ready (Ctrl-C stops)\n");
     fflush(o->out);
+    if (o->json)
+        print_ready_json(s, verdicts, addrs, naddr, bound, port);
 
     s->sig_int = evsignal_new(s->base, SIGINT, signal_cb, s);
     s->sig_term = evsignal_new(s->base, SIGTERM, signal_cb, s);

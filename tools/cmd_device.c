@@ -1,6 +1,7 @@
 /* `ota32 device`: the virtual ESP32 (create, flash, boot; run is the OTA
  * service on top of it, in cmd_device_run.c). */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,33 +9,116 @@
 
 #include "commands.h"
 #include "efuse_util.h"
+#include "sig_util.h"
 #include "ota32/partition.h"
 #include "partition_csv.h"
 #include "posix_hash.h"
+#include "opts.h"
 #include "util.h"
 #include "vdev.h"
 
 #define BOOTLOADER_OFFSET 0x1000u /* ESP32 */
 
-static void usage(FILE *f)
+enum {
+    V_PARTITIONS,
+    V_APP,
+    V_BOOTLOADER,
+    V_FLASH_SIZE,
+    V_FORCE,
+    V_JSON,
+    V_NO_ROLLBACK,
+    V_TRUST_KEY,
+    V_COUNT
+};
+
+static const opt_def create_opts[V_COUNT] = {
+    [V_PARTITIONS] = {"--partitions", OPT_STRING, "CSV", "the partition table (required)", 0, 0,
+                      NULL, "file"},
+    [V_APP] = {"--app", OPT_STRING, "APP.bin", "the app image, written to ota_0 or factory (required)",
+               0, 0, NULL, "file"},
+    [V_BOOTLOADER] = {"--bootloader", OPT_STRING, "BL.bin", "a bootloader image for 0x1000", 0, 0,
+                      NULL, "file"},
+    [V_FLASH_SIZE] = {"--flash-size", OPT_SIZE, "SIZE", "1MB, 2MB, 4MB, 8MB (default) or 16MB",
+                      0, 0, NULL, NULL},
+    [V_FORCE] = {"--force", OPT_FLAG, NULL, "replace an existing DEV.flash", 0, 0, NULL, NULL},
+    [V_TRUST_KEY] = {"--trust-key", OPT_STRING, "KEY.pem",
+                     "burn this key's Secure Boot v2 digest into the eFuse\n"
+                     "(repeatable, up to 3): the device then installs only\n"
+                     "images signed by one of them",
+                     0, 0, NULL, "file"},
+};
+static const opt_def flash_opts[V_COUNT] = {
+    [V_FLASH_SIZE] = {"--flash-size", OPT_SIZE, "SIZE",
+                      "the flash size (1MB ... 16MB) of a new DEV.flash\n(default 8MB)", 0, 0,
+                      NULL, NULL},
+};
+static const opt_def boot_opts[V_COUNT] = {
+    [V_JSON] = {"--json", OPT_FLAG, NULL, "what booted, as JSON", 0, 0, NULL, NULL},
+    [V_NO_ROLLBACK] = {"--no-rollback", OPT_FLAG, NULL,
+                       "boot as a bootloader built without rollback support", 0, 0, NULL, NULL},
+};
+
+static const opt_cmd create_cmd = {
+    "device create",
+    "DEV.flash --partitions CSV --app APP.bin [--bootloader BL.bin] [--flash-size 8MB] [--force]\n"
+    "[--trust-key KEY.pem]...",
+    "A fresh virtual ESP32: bootloader at 0x1000, partition table at 0x8000, the\n"
+    "app in ota_0 (or factory), otadata and NVS blank (0xFF), blank eFuse unless\n"
+    "--trust-key. DEV.flash appears only when all of it was written.",
+    create_opts, V_COUNT, 1, 1, NULL, false};
+static const opt_cmd flash_cmd = {
+    "device flash", "DEV.flash MERGED.bin [--flash-size 8MB]",
+    "Write a merged image at 0x0, as `esptool write-flash 0x0` does. A missing\n"
+    "DEV.flash is created (blank, --flash-size), and only when the image fits.",
+    flash_opts, V_COUNT, 2, 2, NULL, false};
+static const opt_cmd boot_cmd = {
+    "device boot", "DEV.flash [--json] [--no-rollback]",
+    "Run the bootloader once; print what booted and why.", boot_opts, V_COUNT, 1, 1,
+    "exit status: 0 booted, 1 bricked or unreadable, 2 usage error", false};
+
+/* --flash-size: 1, 2, 4, 8 (default) or 16 MB; 0 after a usage error. */
+static uint64_t flash_size_of(const opt_cmd *c, const opt_value *v)
 {
-    fprintf(f, "usage: ota32 device <command> ...\n\n"
-               "A virtual ESP32: a flash file with NOR semantics and the ESP-IDF bootloader's\n"
-               "boot selection.\n\n"
-               "  create DEV.flash --partitions CSV --app APP.bin [--bootloader BL.bin]\n"
-               "         [--flash-size 8MB] [--force] [--trust-key KEY.pem]...\n"
-               "      a fresh device: bootloader at 0x1000, partition table at 0x8000, the app\n"
-               "      in ota_0 (or factory), otadata and NVS blank (0xFF); --trust-key burns\n"
-               "      a Secure Boot v2 key digest into its eFuse (up to 3): it then installs\n"
-               "      only images signed by one of them\n"
-               "  efuse DEV.flash [--trust-key K] [--revoke-key N|K] [--secure-version N]\n"
-               "      show or burn the emulated eFuse (`device efuse --help`)\n"
-               "  flash DEV.flash MERGED.bin [--flash-size 8MB]\n"
-               "      write a merged image at 0x0, as `esptool write-flash 0x0` does\n"
-               "  boot DEV.flash [--json] [--no-rollback]\n"
-               "      run the bootloader once; print what booted and why (exit 1: bricked)\n"
-               "  run ...\n"
-               "      the device-side OTA service on a virtual device (`device run --help`)\n");
+    uint64_t n = v->set ? v->num : 8u * 1024 * 1024;
+    if (n != 1u << 20 && n != 2u << 20 && n != 4u << 20 && n != 8u << 20 && n != 16u << 20) {
+        opts_usage_error(c, "--flash-size %s: use 1MB, 2MB, 4MB, 8MB or 16MB", v->str);
+        return 0;
+    }
+    return n;
+}
+
+/* A new device file is made under a temporary name beside DEV and renamed
+ * over it once complete; NULL with a message on failure. */
+static char *temp_device(const char *dev)
+{
+    const char *slash = strrchr(dev, '/');
+    size_t dir = slash ? (size_t)(slash - dev) + 1 : 0;
+    char *tmp = malloc(strlen(dev) + 16);
+    if (!tmp) {
+        util_fail("out of memory");
+        return NULL;
+    }
+    sprintf(tmp, "%.*s.%s.XXXXXX", (int)dir, dev, dev + dir);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        util_fail("%s: %s", dev, strerror(errno));
+        free(tmp);
+        return NULL;
+    }
+    close(fd);
+    return tmp;
+}
+
+static int finish_device(char *tmp, const char *dev, bool ok)
+{
+    if (ok && rename(tmp, dev) != 0) {
+        util_fail("%s: %s", dev, strerror(errno));
+        ok = false;
+    }
+    if (!ok)
+        unlink(tmp);
+    free(tmp);
+    return ok ? 0 : 1;
 }
 
 /* "ota32: FILE: line N: msg" / "ota32: FILE: offset 0xN: msg", unless the
@@ -65,47 +149,41 @@ static int program_at(vdev *d, uint32_t addr, const uint8_t *buf, size_t len, co
     return 0;
 }
 
+/* A new chip: blank eFuse, then the --trust-key digests burnt. */
+static int new_efuse(const char *dev, int argc, char **argv)
+{
+    char efuse[4200];
+    vdev_efuse_path_of(dev, efuse, sizeof efuse);
+    remove(efuse);
+    const char *keys[OTA32_TRUSTED_KEYS_MAX];
+    unsigned n = sig_option_values(argc, argv, "--trust-key", keys, OTA32_TRUSTED_KEYS_MAX);
+    if (n > OTA32_TRUSTED_KEYS_MAX)
+        return util_fail("%s: at most %u --trust-key (eFuse key blocks)", dev,
+                         OTA32_TRUSTED_KEYS_MAX);
+    return n ? efuse_trust_keys(dev, keys, n) : 0;
+}
+
 static int device_create(int argc, char **argv)
 {
-    const char *dev = NULL, *csv = NULL, *app = NULL, *bl = NULL;
-    const char *trust[OTA32_TRUSTED_KEYS_MAX];
-    unsigned ntrust = 0;
-    uint64_t flash_size = 8u * 1024 * 1024;
-    bool force = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_val = i + 1 < argc;
-        if (!strcmp(a, "--trust-key") && has_val && ntrust < OTA32_TRUSTED_KEYS_MAX)
-            trust[ntrust++] = argv[++i];
-        else if (!strcmp(a, "--partitions") && has_val)
-            csv = argv[++i];
-        else if (!strcmp(a, "--app") && has_val)
-            app = argv[++i];
-        else if (!strcmp(a, "--bootloader") && has_val)
-            bl = argv[++i];
-        else if (!strcmp(a, "--flash-size") && has_val) {
-            const char *v = argv[++i];
-            if (!util_parse_size(v, &flash_size) ||
-                (flash_size != 1u << 20 && flash_size != 2u << 20 && flash_size != 4u << 20 &&
-                 flash_size != 8u << 20 && flash_size != 16u << 20)) {
-                fprintf(stderr, "ota32: --flash-size %s: use 1MB, 2MB, 4MB, 8MB or 16MB\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--force"))
-            force = true;
-        else if (a[0] == '-' || dev) {
-            fprintf(stderr, "ota32: device create: unexpected argument '%s'\n", a);
-            return 2;
-        } else
-            dev = a;
-    }
-    if (!dev || !csv || !app) {
-        fprintf(stderr, "usage: ota32 device create DEV.flash --partitions CSV --app APP.bin "
-                        "[--bootloader BL.bin] [--flash-size 8MB] [--force]\n");
+    opt_value v[V_COUNT];
+    const char *pos[1];
+    unsigned npos;
+    int prc = opts_parse(&create_cmd, argc, argv, v, pos, &npos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
+    const char *dev = pos[0], *csv = v[V_PARTITIONS].str, *app = v[V_APP].str,
+               *bl = v[V_BOOTLOADER].str;
+    uint64_t flash_size = flash_size_of(&create_cmd, &v[V_FLASH_SIZE]);
+    if (!flash_size)
         return 2;
-    }
+    bool force = v[V_FORCE].set;
+    if (!csv || !app)
+        return opts_usage_error(&create_cmd, "--partitions and --app are required");
+    if (!force && access(dev, F_OK) == 0)
+        return util_fail("%s: exists (--force replaces it)", dev);
 
     int status = 1;
+    char *tmp = NULL;
     uint8_t *csv_text = NULL, *app_img = NULL, *bl_img = NULL;
     size_t csv_len = 0, app_len = 0, bl_len = 0;
     ota32_ptable *t = calloc(1, sizeof *t);
@@ -178,8 +256,10 @@ static int device_create(int argc, char **argv)
     }
 
     vdev_opts vo = {.flash_size = (uint32_t)flash_size};
-    if ((rc = vdev_create(dev, &vo, force, &dg)) != OTA32_OK ||
-        (rc = vdev_open(&d, dev, &vo, &dg)) != OTA32_OK) {
+    if (!(tmp = temp_device(dev)))
+        goto out;
+    if ((rc = vdev_create(tmp, &vo, true, &dg)) != OTA32_OK ||
+        (rc = vdev_open(&d, tmp, &vo, &dg)) != OTA32_OK) {
         report_dev(rc, &dg);
         goto out;
     }
@@ -188,7 +268,14 @@ static int device_create(int argc, char **argv)
     if (program_at(d, OTA32_PT_OFFSET_DEFAULT, table, sizeof table, dev) ||
         program_at(d, slot->offset, app_img, app_len, dev))
         goto out;
-    if (ntrust && efuse_trust_keys(dev, trust, ntrust) != 0)
+    vdev_close(d);
+    d = NULL;
+    if (finish_device(tmp, dev, true) != 0) {
+        tmp = NULL;
+        goto out;
+    }
+    tmp = NULL;
+    if (new_efuse(dev, argc, argv) != 0)
         goto out;
 
     printf("created %s: %u MB flash\n", dev, (unsigned)(flash_size >> 20));
@@ -198,11 +285,12 @@ static int device_create(int argc, char **argv)
     printf("  0x%06x %-16s %s %s (%zu bytes)\n", (unsigned)slot->offset, slot->label,
            desc.project_name, desc.version, app_len);
     printf("  otadata and nvs blank\n");
-    if (ntrust)
-        efuse_print(dev);
+    efuse_print(dev);
     status = 0;
 out:
     vdev_close(d);
+    if (tmp)
+        finish_device(tmp, dev, false);
     free(t);
     free(csv_text);
     free(app_img);
@@ -212,48 +300,42 @@ out:
 
 static int device_flash(int argc, char **argv)
 {
-    const char *dev = NULL, *img = NULL;
-    uint64_t flash_size = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--flash-size") && i + 1 < argc) {
-            if (!util_parse_size(argv[++i], &flash_size) || flash_size > UINT32_MAX) {
-                fprintf(stderr, "ota32: device flash: --flash-size: bad size '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (argv[i][0] == '-' || (dev && img)) {
-            dev = img = NULL;
-            break;
-        } else if (!dev) {
-            dev = argv[i];
-        } else {
-            img = argv[i];
-        }
-    }
-    if (!dev || !img) {
-        fprintf(stderr, "usage: ota32 device flash DEV.flash MERGED.bin [--flash-size 8MB]\n"
-                        "  (a missing DEV.flash is created, blank, with --flash-size)\n");
+    opt_value v[V_COUNT];
+    const char *pos[2];
+    unsigned npos;
+    int prc = opts_parse(&flash_cmd, argc, argv, v, pos, &npos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
+    const char *dev = pos[0], *img = pos[1];
+    uint64_t flash_size = flash_size_of(&flash_cmd, &v[V_FLASH_SIZE]);
+    if (!flash_size)
         return 2;
-    }
-    if (access(dev, F_OK) != 0) {
-        vdev_opts co = {.flash_size = (uint32_t)flash_size};
-        ota32_diag cd;
-        ota32_diag_clear(&cd);
-        int crc = vdev_create(dev, &co, false, &cd);
-        if (crc != OTA32_OK) {
-            report_dev(crc, &cd);
-            return 1;
-        }
-        printf("created %s (blank, %u KB flash)\n", dev,
-               (unsigned)((flash_size ? flash_size : 8u * 1024 * 1024) / 1024));
-    }
     size_t len = 0;
     uint8_t *buf = util_read_file(img, &len);
     if (!buf)
         return 1;
     int status = 1;
     vdev *d = NULL;
+    char *tmp = NULL;
     ota32_diag dg;
-    int rc = vdev_open(&d, dev, NULL, &dg);
+    ota32_diag_clear(&dg);
+    int rc;
+    if (access(dev, F_OK) != 0) {
+        /* a new device: checked, written, then renamed into place */
+        if (len == 0 || len > flash_size) {
+            util_fail("%s: %zu bytes do not fit in a 0x%llx-byte flash (--flash-size)", img, len,
+                      (unsigned long long)flash_size);
+            goto out;
+        }
+        vdev_opts co = {.flash_size = (uint32_t)flash_size};
+        if (!(tmp = temp_device(dev)))
+            goto out;
+        if ((rc = vdev_create(tmp, &co, true, &dg)) != OTA32_OK) {
+            report_dev(rc, &dg);
+            goto out;
+        }
+    }
+    rc = vdev_open(&d, tmp ? tmp : dev, NULL, &dg);
     if (rc != OTA32_OK) {
         report_dev(rc, &dg);
         goto out;
@@ -275,12 +357,23 @@ static int device_flash(int argc, char **argv)
         goto out;
     vdev_stats st;
     vdev_get_stats(d, &st);
+    vdev_close(d);
+    d = NULL;
+    if (tmp) {
+        int frc = finish_device(tmp, dev, true);
+        tmp = NULL;
+        if (frc != 0)
+            goto out;
+        printf("created %s (blank, %u KB flash)\n", dev, (unsigned)(flash_size / 1024));
+    }
     printf("wrote %zu bytes at 0x0 of %s (erased 0x%x bytes: %llu blocks, %llu sectors)\n", len,
            dev, (unsigned)erase_len, (unsigned long long)st.block_erases,
            (unsigned long long)st.sector_erases);
     status = 0;
 out:
     vdev_close(d);
+    if (tmp)
+        finish_device(tmp, dev, false);
     free(buf);
     return status;
 }
@@ -292,23 +385,14 @@ static void add_str(cJSON *o, const char *k, const char *v)
 
 static int device_boot(int argc, char **argv)
 {
-    const char *dev = NULL;
-    bool json = false, rollback = true;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (!strcmp(argv[i], "--no-rollback"))
-            rollback = false;
-        else if (argv[i][0] == '-' || dev) {
-            fprintf(stderr, "ota32: device boot: unexpected argument '%s'\n", argv[i]);
-            return 2;
-        } else
-            dev = argv[i];
-    }
-    if (!dev) {
-        fprintf(stderr, "usage: ota32 device boot DEV.flash [--json] [--no-rollback]\n");
-        return 2;
-    }
+    opt_value v[V_COUNT];
+    const char *pos[1];
+    unsigned npos;
+    int prc = opts_parse(&boot_cmd, argc, argv, v, pos, &npos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
+    const char *dev = pos[0];
+    bool json = v[V_JSON].set, rollback = !v[V_NO_ROLLBACK].set;
     vdev *d = NULL;
     ota32_diag dg;
     ota32_diag_clear(&dg);
@@ -342,11 +426,10 @@ static int device_boot(int argc, char **argv)
         add_str(o, "reason", b->reason);
         cJSON_AddBoolToObject(o, "rollback", b->rollback);
         cJSON_AddNumberToObject(o, "otadata_writes", b->otadata_writes);
-        char *s = cJSON_Print(o);
-        if (s)
-            puts(s);
-        free(s);
-        cJSON_Delete(o);
+        if (util_print_json(o) != 0) {
+            free(b);
+            return 1;
+        }
     } else if (b->bricked) {
         printf("BRICKED: %s\n", b->reason);
     } else {
@@ -362,34 +445,17 @@ static int device_boot(int argc, char **argv)
     return status;
 }
 
-int cmd_device(int argc, char **argv)
+static const opt_cmd *const device_cmds[] = {&create_cmd, &flash_cmd, &boot_cmd,
+                                              &device_efuse_cmd, &device_run_cmd};
+static int (*const device_run[])(int, char **) = {device_create, device_flash, device_boot,
+                                                  cmd_device_efuse, cmd_device_run};
+
+static int cmd_device(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    const char *sub = argv[1];
-    if (!strcmp(sub, "-h") || !strcmp(sub, "--help") || !strcmp(sub, "help")) {
-        usage(stdout);
-        return 0;
-    }
-    /* `device run` belongs to the OTA service; it gets argv from "run" on */
-    if (!strcmp(sub, "run"))
-        return cmd_device_run(argc - 1, argv + 1);
-    if (!strcmp(sub, "efuse"))
-        return cmd_device_efuse(argc - 1, argv + 1);
-    if (strcmp(sub, "create") && strcmp(sub, "flash") && strcmp(sub, "boot")) {
-        fprintf(stderr, "ota32: device: unknown command '%s'\n\n", sub);
-        usage(stderr);
-        return 2;
-    }
-    if (util_wants_help(argc - 1, argv + 1)) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(sub, "create"))
-        return device_create(argc - 1, argv + 1);
-    if (!strcmp(sub, "flash"))
-        return device_flash(argc - 1, argv + 1);
-    return device_boot(argc - 1, argv + 1);
+    return opts_dispatch(&device_group, argc, argv, device_run);
 }
+
+const opt_group device_group = {
+    "device",
+    "the virtual ESP32: create, flash, boot, eFuse, run the OTA service",
+    device_cmds, 5, cmd_device};

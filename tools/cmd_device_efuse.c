@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "efuse_util.h"
+#include "opts.h"
+#include "sig_util.h"
 #include "sbv2.h"
 #include "util.h"
 #include "vdev.h"
@@ -93,48 +96,51 @@ int efuse_trust_keys(const char *dev, const char *const *keys, unsigned n)
     return 0;
 }
 
-static void efuse_usage(FILE *f)
-{
-    fprintf(
-        f,
-        "usage: ota32 device efuse DEV.flash [--trust-key KEY.pem]... [--revoke-key N|KEY.pem]...\n"
-        "                         [--secure-version N]\n\n"
-        "Show, and burn, the virtual ESP32's eFuse (kept in DEV.flash.efuse): up to\n"
-        "three Secure Boot v2 key digests (`ota32 key digest`), their revoke bits,\n"
-        "and the anti-rollback secure version. With trusted keys the OTA service\n"
-        "installs only images signed by one of them (not revoked); an image whose\n"
-        "secure_version is below the eFuse's is refused before anything is erased.\n"
-        "As on a chip, bits are only ever set: a key stays, a revocation is for\n"
-        "good, the secure version only rises (it also rises by itself when an app\n"
-        "with a higher one confirms).\n");
-}
+enum { E_TRUST, E_REVOKE, E_SECURE_VERSION, E_COUNT };
+
+static const opt_def efuse_opts[E_COUNT] = {
+    [E_TRUST] = {"--trust-key", OPT_STRING, "KEY.pem",
+                 "write this key's digest into the next free key block\n(repeatable)", 0, 0, NULL,
+                 "file"},
+    [E_REVOKE] = {"--revoke-key", OPT_STRING, "N|KEY.pem",
+                  "set the revoke bit of key block N, or of this key's\nblock (repeatable)", 0, 0,
+                  NULL, NULL},
+    [E_SECURE_VERSION] = {"--secure-version", OPT_NUMBER, "N",
+                          "raise the anti-rollback secure version to N", 0,
+                          VDEV_EFUSE_SECURE_VERSION_MAX + 1, NULL, NULL},
+};
+
+const opt_cmd device_efuse_cmd = {
+    "device efuse",
+    "DEV.flash [--trust-key KEY.pem]... [--revoke-key N|KEY.pem]... [--secure-version N]",
+    "Show, and burn, the virtual ESP32's eFuse (kept in DEV.flash.efuse): up to\n"
+    "three Secure Boot v2 key digests (`ota32 key digest`), their revoke bits,\n"
+    "and the anti-rollback secure version. With trusted keys the OTA service\n"
+    "installs only images signed by one of them (not revoked); an image whose\n"
+    "secure_version is below the eFuse's is refused before anything is erased.",
+    efuse_opts,
+    E_COUNT,
+    1,
+    1,
+    "As on a chip, bits are only ever set: a key stays, a revocation is for good,\n"
+    "the secure version only rises (it also rises by itself when an app with a\n"
+    "higher one confirms).",
+    false};
 
 int cmd_device_efuse(int argc, char **argv)
 {
-    if (util_wants_help(argc, argv)) {
-        efuse_usage(stdout);
-        return 0;
-    }
-    const char *dev = NULL;
+    opt_value v[E_COUNT];
+    const char *pos[1];
+    unsigned npos;
+    int prc = opts_parse(&device_efuse_cmd, argc, argv, v, pos, &npos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
+    const char *dev = pos[0];
     const char *trust[8], *revoke[8];
-    unsigned nt = 0, nr = 0;
-    int64_t sv = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        uint64_t n;
-        if (!strcmp(argv[i], "--trust-key") && v && nt < 8)
-            trust[nt++] = argv[++i];
-        else if (!strcmp(argv[i], "--revoke-key") && v && nr < 8)
-            revoke[nr++] = argv[++i];
-        else if (!strcmp(argv[i], "--secure-version") && v && util_parse_uint(v, 1000, &n))
-            sv = (int64_t)n, i++;
-        else if (argv[i][0] == '-' || dev)
-            return util_usage_fail("device efuse: bad argument '%s' (see --help)", argv[i]);
-        else
-            dev = argv[i];
-    }
-    if (!dev)
-        return util_usage_fail("device efuse: DEV.flash is required (see --help)");
+    unsigned nt = sig_option_values(argc, argv, "--trust-key", trust, 8);
+    unsigned nr = sig_option_values(argc, argv, "--revoke-key", revoke, 8);
+    if (nt > 8 || nr > 8)
+        return opts_usage_error(&device_efuse_cmd, "at most 8 --trust-key and --revoke-key");
     if (nt && efuse_trust_keys(dev, trust, nt) != 0)
         return 1;
     char path[4200];
@@ -147,9 +153,9 @@ int cmd_device_efuse(int argc, char **argv)
     for (unsigned i = 0; i < nr; i++)
         if (revoke_key(&e, revoke[i]) != 0)
             return 1;
-    if (sv >= 0)
-        e.secure_version = (uint32_t)sv;
-    if ((nr || sv >= 0) && vdev_efuse_burn(path, &e, &d) != OTA32_OK)
+    if (v[E_SECURE_VERSION].set)
+        e.secure_version = (uint32_t)v[E_SECURE_VERSION].num;
+    if ((nr || v[E_SECURE_VERSION].set) && vdev_efuse_burn(path, &e, &d) != OTA32_OK)
         return util_fail("%s", d.msg);
     if (!e.keys.count && !e.secure_version)
         printf("eFuse (%s): blank (no trusted keys: any valid image is installed; secure "

@@ -5,6 +5,7 @@
  * reboot closes the flash and runs the bootloader again on it.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "ota32/http.h"
 #include "ota32/service.h"
 #include "posix_platform.h"
+#include "opts.h"
 #include "util.h"
 #include "vdev.h"
 
@@ -31,7 +33,8 @@ typedef struct run_opts {
     bool no_confirm;
     uint64_t max_updates; /* 0 = unlimited */
     uint64_t max_boots;
-    const char *json_path;
+    const char *json_path; /* -o: the JSON summary */
+    bool json;             /* the summary as JSON on stdout */
     bool quiet;
     bool verbose;
     bool timing;
@@ -61,42 +64,110 @@ typedef struct run_totals {
     char error[OTA32_DIAG_MSG_MAX + 80];
 } run_totals;
 
-static void usage(FILE *f)
+enum {
+    R_CONFIG,
+    R_POLL,
+    R_ONCE,
+    R_CA,
+    R_INSECURE,
+    R_NO_CONFIRM,
+    R_MAX_UPDATES,
+    R_JSON,
+    R_OUTPUT,
+    R_WINDOW,
+    R_STALL,
+    R_RETRY_BASE,
+    R_MAX_RETRIES,
+    R_FAILED_BACKOFF,
+    R_PROGRESS,
+    R_ERASE_WHOLE,
+    R_REQUIRE_HTTPS,
+    R_SAME_PROJECT,
+    R_TIMING,
+    R_MAX_BOOTS,
+    R_QUIET,
+    R_VERBOSE,
+    R_COUNT
+};
+
+static const opt_def run_opts_table[R_COUNT] = {
+    [R_CONFIG] = {"--config", OPT_STRING, "FILE|URL",
+                  "machine config JSON (or one service object); required", 0, 0, NULL, "file"},
+    [R_POLL] = {"--poll", OPT_NUMBER, "SECONDS", "time between config checks (default 10)", 1,
+                86400, NULL, NULL},
+    [R_ONCE] = {"--once", OPT_FLAG, NULL, "stop after the first check that needs no update", 0, 0,
+                NULL, NULL},
+    [R_CA] = {"--ca", OPT_STRING, "FILE", "trust anchors for https:// (default: system store)", 0,
+              0, NULL, "file"},
+    [R_INSECURE] = {"--insecure", OPT_FLAG, NULL, "skip certificate verification (tests only)", 0,
+                    0, NULL, NULL},
+    [R_NO_CONFIRM] = {"--no-confirm", OPT_FLAG, NULL,
+                      "simulate a broken firmware: a new image never confirms\n"
+                      "and crashes, so the bootloader rolls back",
+                      0, 0, NULL, NULL},
+    [R_MAX_UPDATES] = {"--max-updates", OPT_NUMBER, "N", "stop after N updates", 0, 1000000, NULL,
+                       NULL},
+    [R_JSON] = {"--json", OPT_FLAG, NULL, "the summary as JSON on stdout instead of text", 0, 0,
+                NULL, NULL},
+    [R_OUTPUT] = {"-o --output|--json-summary", OPT_STRING, "FILE",
+                  "also write the JSON summary to FILE (--json-summary\n"
+                  "is the same)",
+                  0, 0, NULL, "file"},
+    [R_WINDOW] = {"--window", OPT_SIZE, "BYTES", "HTTP/2 stream window (default 64K, at most 64K)",
+                  1024, 65536, NULL, NULL},
+    [R_STALL] = {"--stall-timeout|--stall", OPT_NUMBER, "SECONDS",
+                 "give up a connection silent this long (default 30)", 1, 3600, NULL, NULL},
+    [R_RETRY_BASE] = {"--retry-base-ms", OPT_NUMBER, "MS",
+                      "first retry delay (default 1000; doubles to 5 min)", 1, 600000, NULL, NULL},
+    [R_MAX_RETRIES] = {"--max-retries", OPT_NUMBER, "N",
+                       "failed attempts in a row before giving up (default 6)", 1, 1000, NULL,
+                       NULL},
+    [R_FAILED_BACKOFF] = {"--failed-backoff", OPT_NUMBER, "SECONDS",
+                          "wait before retrying a rejected or rolled back version\n"
+                          "(default 86400)",
+                          1, 365ull * 86400, NULL, NULL},
+    [R_PROGRESS] = {"--progress-interval", OPT_SIZE, "BYTES",
+                    "progress saved to NVS this often (default 256K)", 4096, 0x1000000, NULL,
+                    NULL},
+    [R_ERASE_WHOLE] = {"--erase-whole-slot", OPT_FLAG, NULL,
+                       "erase the whole slot before writing (benchmark only)", 0, 0, NULL, NULL},
+    [R_REQUIRE_HTTPS] = {"--require-https", OPT_FLAG, NULL,
+                         "refuse http:// image URLs (the production setting)", 0, 0, NULL, NULL},
+    [R_SAME_PROJECT] = {"--require-same-project", OPT_FLAG, NULL,
+                        "refuse an image of another project_name than the\nrunning app's", 0,
+                        0, NULL, NULL},
+    [R_TIMING] = {"--timing", OPT_FLAG, NULL,
+                  "flash timing model (4 KB erase 45 ms, 64 KB 150 ms,\n"
+                  "page 0.4 ms): virtual flash time in the summary",
+                  0, 0, NULL, NULL},
+    [R_MAX_BOOTS] = {"--max-boots", OPT_NUMBER, "N", "stop after N boots (default 100)", 1,
+                     1000000, NULL, NULL},
+    [R_QUIET] = {"-q --quiet", OPT_FLAG, NULL, "warnings and errors only", 0, 0, NULL, NULL},
+    [R_VERBOSE] = {"-v --verbose", OPT_FLAG, NULL, "also debug lines (HTTP requests)", 0, 0, NULL,
+                   NULL},
+};
+
+const opt_cmd device_run_cmd = {
+    "device run", "DEV.flash --config FILE|URL [options]",
+    "Run the OTA service on a virtual ESP32: boot DEV.flash, read the machine config\n"
+    "(a file, or a URL serving it, e.g. `ota32 serve --config machine.json` at\n"
+    "/config), and when its OTA service names another version download it over\n"
+    "HTTP/2 into the inactive slot, verify, switch and reboot. The new firmware\n"
+    "confirms once it has fetched its config again; otherwise the bootloader rolls\n"
+    "back. Ctrl-C stops the device (an update in progress is abandoned, as at a\n"
+    "power cut) and prints the summary.",
+    run_opts_table, R_COUNT, 1, 1,
+    "Exit status: 0 success, 1 failure (update rejected or failed, bricked),\n"
+    "2 usage, 130 interrupted.",
+    false};
+
+/* Set by SIGINT/SIGTERM: the device stops at the next step and reports. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
 {
-    fprintf(f,
-            "usage: ota32 device run DEV.flash --config FILE|URL [options]\n\n"
-            "Run the OTA service on a virtual ESP32: boot DEV.flash, read the machine config\n"
-            "(a file, or a URL serving it, e.g. `ota32 serve --config machine.json` at\n"
-            "/config), and when its OTA service names another version download it over\n"
-            "HTTP/2 into the inactive slot, verify, switch and reboot. The new firmware\n"
-            "confirms once it has fetched its config again; otherwise the bootloader rolls\n"
-            "back.\n\n"
-            "options:\n"
-            "  --config FILE|URL     machine config JSON (or one service object)\n"
-            "  --poll SECONDS        time between config checks (default 10)\n"
-            "  --once                stop after the first check that needs no update\n"
-            "  --ca FILE             trust anchors for https:// (default: system store)\n"
-            "  --insecure            skip certificate verification (tests only)\n"
-            "  --no-confirm          simulate a broken firmware: a new image never confirms\n"
-            "                        and crashes, so the bootloader rolls back\n"
-            "  --max-updates N       stop after N updates\n"
-            "  --json-summary FILE   write the summary as JSON\n"
-            "  --window BYTES        HTTP/2 stream window (default 64K)\n"
-            "  --stall-timeout S     give up a connection silent this long (default 30)\n"
-            "  --retry-base-ms MS    first retry delay (default 1000; doubles to 5 min)\n"
-            "  --max-retries N       failed attempts in a row before giving up (default 6)\n"
-            "  --failed-backoff S    wait before retrying a rejected or rolled back version\n"
-            "                        (default 86400)\n"
-            "  --progress-interval BYTES  progress saved to NVS this often (default 256K)\n"
-            "  --erase-whole-slot    erase the whole slot before writing (benchmark only)\n"
-            "  --require-https       refuse http:// image URLs (production setting)\n"
-            "  --require-same-project  refuse images of another project_name\n"
-            "  --timing              flash timing model (4 KB erase 45 ms, 64 KB 150 ms,\n"
-            "                        page 0.4 ms): virtual flash time in the summary\n"
-            "  --max-boots N         stop after N boots (default 100)\n"
-            "  --quiet               warnings and errors only\n"
-            "  --verbose             also debug lines (HTTP requests)\n\n"
-            "Exit status: 0 success, 1 failure (update rejected or failed, bricked), 2 usage.\n");
+    (void)sig;
+    interrupted = 1;
 }
 
 static uint64_t now_ms(void)
@@ -151,6 +222,50 @@ static void progress_bar(void *user, uint64_t done, int64_t total)
         printf("\r%.1f MB", done / 1048576.0);
     fflush(stdout);
     l->bar_shown = true;
+}
+
+/* ---- Ctrl-C ----------------------------------------------------------------
+ * The device stops at its next flash write or sleep: an update in progress
+ * fails there (the device keeps booting its current firmware, as after a
+ * power cut) and the loop ends with the summary. */
+
+static ota32_flash_ops inner_flash;
+static ota32_clock_ops inner_clock;
+
+static int stop_program(void *ctx, uint32_t addr, const void *buf, size_t len)
+{
+    return interrupted ? OTA32_ERR_IO : inner_flash.program(ctx, addr, buf, len);
+}
+
+static int stop_erase_sector(void *ctx, uint32_t addr)
+{
+    return interrupted ? OTA32_ERR_IO : inner_flash.erase_sector(ctx, addr);
+}
+
+static int stop_erase_block(void *ctx, uint32_t addr)
+{
+    return interrupted ? OTA32_ERR_IO : inner_flash.erase_block(ctx, addr);
+}
+
+static void stop_sleep(void *ctx, uint32_t ms)
+{
+    while (ms > 0 && !interrupted) {
+        uint32_t step = ms < 100 ? ms : 100;
+        inner_clock.sleep_ms(ctx, step);
+        ms -= step;
+    }
+}
+
+static void stop_on_interrupt(ota32_platform *plat)
+{
+    inner_flash = plat->flash;
+    plat->flash.program = stop_program;
+    plat->flash.erase_sector = stop_erase_sector;
+    if (plat->flash.erase_block)
+        plat->flash.erase_block = stop_erase_block;
+    inner_clock = plat->clock;
+    if (plat->clock.sleep_ms)
+        plat->clock.sleep_ms = stop_sleep;
 }
 
 /* ---- reading the config -------------------------------------------------- */
@@ -230,40 +345,23 @@ static char *read_config(const run_opts *o, const ota32_platform *plat, size_t *
 
 /* ---- summary ------------------------------------------------------------- */
 
-static void print_summary(const run_opts *o, const run_totals *t, int status)
+typedef struct summary_job {
+    const run_opts *o;
+    const run_totals *t;
+    int status;
+} summary_job;
+
+/* The summary as JSON into `file` (a FILE *); 0, or 1 on a write error. */
+static int write_summary_json(void *arg, void *file)
 {
+    const summary_job *j = arg;
+    const run_opts *o = j->o;
+    const run_totals *t = j->t;
     const ota32_service_stats *s = &t->last;
     double secs = t->have_last ? (double)(s->finished_ms - s->started_ms) / 1000.0 : 0.0;
     double kib_s = secs > 0 ? (double)s->bytes_written / 1024.0 / secs : 0.0;
-    printf("result: %s\n", t->result);
-    if (t->error[0])
-        printf("error: %s\n", t->error);
-    printf("boots: %u, updates: %u, rollbacks: %u\n", t->boots, t->updates, t->rollbacks);
-    printf("running: %s (version \"%s\"), OTA_VERSION \"%s\"\n", t->boot_label, t->boot_version,
-           t->stored_version);
-    if (t->have_last) {
-        printf("update: ota_%d \"%s\" -> ota_%d \"%s\"\n", s->old_slot, s->old_version, s->new_slot,
-               s->new_version);
-        printf("bytes: %llu written, %llu received in %u request(s) (%u resumed, %u restarted)\n",
-               (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_received,
-               s->attempts, s->resumes, s->restarts);
-        printf("time: %.3f s, %.1f KiB/s\n", secs, kib_s);
-        printf("erases: %llu x 64K, %llu x 4K; programs: %llu\n",
-               (unsigned long long)s->erases_block, (unsigned long long)s->erases_sector,
-               (unsigned long long)s->programs);
-    }
-    printf("peak heap: %zu bytes\n", t->peak_heap);
-    if (o->timing)
-        printf("flash time (model): %.1f ms, longest operation %.1f ms\n",
-               t->apply_virtual_us / 1000.0, t->apply_max_op_us / 1000.0);
-
-    if (!o->json_path)
-        return;
-    FILE *f = fopen(o->json_path, "w");
-    if (!f) {
-        fprintf(stderr, "ota32: %s: %s\n", o->json_path, strerror(errno));
-        return;
-    }
+    FILE *f = file;
+    int status = j->status;
     fprintf(f, "{\n  \"result\": ");
     ota32_json_str(f, t->result);
     fprintf(f, ",\n  \"exit\": %d,\n  \"error\": ", status);
@@ -305,7 +403,46 @@ static void print_summary(const run_opts *o, const run_totals *t, int status)
                 (unsigned long long)s->programs);
     }
     fprintf(f, "  \"tool\": \"ota32 %s\"\n}\n", OTA32_VERSION_STRING);
-    fclose(f);
+    return ferror(f) ? 1 : 0;
+}
+
+/* The summary: text (or JSON with --json) on stdout, JSON to -o FILE.
+ * false when the JSON file could not be written. */
+static bool print_summary(const run_opts *o, const run_totals *t, int status)
+{
+    summary_job job = {o, t, status};
+    bool ok = true;
+    if (o->json_path)
+        ok = util_write_file_with(o->json_path, write_summary_json, &job) == OTA32_OK;
+    if (o->json) {
+        write_summary_json(&job, stdout);
+        return ok;
+    }
+    const ota32_service_stats *s = &t->last;
+    double secs = t->have_last ? (double)(s->finished_ms - s->started_ms) / 1000.0 : 0.0;
+    double kib_s = secs > 0 ? (double)s->bytes_written / 1024.0 / secs : 0.0;
+    printf("result: %s\n", t->result);
+    if (t->error[0])
+        printf("error: %s\n", t->error);
+    printf("boots: %u, updates: %u, rollbacks: %u\n", t->boots, t->updates, t->rollbacks);
+    printf("running: %s (version \"%s\"), OTA_VERSION \"%s\"\n", t->boot_label, t->boot_version,
+           t->stored_version);
+    if (t->have_last) {
+        printf("update: ota_%d \"%s\" -> ota_%d \"%s\"\n", s->old_slot, s->old_version, s->new_slot,
+               s->new_version);
+        printf("bytes: %llu written, %llu received in %u request(s) (%u resumed, %u restarted)\n",
+               (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_received,
+               s->attempts, s->resumes, s->restarts);
+        printf("time: %.3f s, %.1f KiB/s\n", secs, kib_s);
+        printf("erases: %llu x 64K, %llu x 4K; programs: %llu\n",
+               (unsigned long long)s->erases_block, (unsigned long long)s->erases_sector,
+               (unsigned long long)s->programs);
+    }
+    printf("peak heap: %zu bytes\n", t->peak_heap);
+    if (o->timing)
+        printf("flash time (model): %.1f ms, longest operation %.1f ms\n",
+               t->apply_virtual_us / 1000.0, t->apply_max_op_us / 1000.0);
+    return ok;
 }
 
 /* ---- the device loop ----------------------------------------------------- */
@@ -345,6 +482,8 @@ static int run_boot(const run_opts *o, vdev *d, const ota32_platform *plat, ota3
         goto out;
     }
     for (;;) {
+        if (interrupted)
+            goto out;
         ota32_diag diag;
         ota32_diag_clear(&diag);
         size_t len = 0;
@@ -455,107 +594,57 @@ out:
     return again;
 }
 
+/* OPTS_OK, or what opts_parse returned. */
 static int parse_args(int argc, char **argv, run_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->poll_s = 10;
-    o->max_boots = MAX_BOOTS_DEFAULT;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        uint64_t n;
-        if (a[0] != '-') {
-            if (o->dev) {
-                fprintf(stderr, "ota32: device run: unexpected argument '%s'\n", a);
-                return 2;
-            }
-            o->dev = a;
-            continue;
-        }
-        bool flag = true;
-        if (!strcmp(a, "--once"))
-            o->once = true;
-        else if (!strcmp(a, "--no-confirm"))
-            o->no_confirm = true;
-        else if (!strcmp(a, "--insecure"))
-            o->so.insecure = true;
-        else if (!strcmp(a, "--erase-whole-slot"))
-            o->so.erase_whole_slot = true;
-        else if (!strcmp(a, "--require-https"))
-            o->so.require_https = true;
-        else if (!strcmp(a, "--require-same-project"))
-            o->so.require_same_project = true;
-        else if (!strcmp(a, "--quiet"))
-            o->quiet = true;
-        else if (!strcmp(a, "--verbose"))
-            o->verbose = true;
-        else if (!strcmp(a, "--timing"))
-            o->timing = true;
-        else
-            flag = false;
-        if (flag)
-            continue;
-        if (!v) {
-            fprintf(stderr, "ota32: device run: %s needs a value\n", a);
-            return 2;
-        }
-        i++;
-        bool ok = true;
-        if (!strcmp(a, "--config"))
-            o->config = v;
-        else if (!strcmp(a, "--ca"))
-            o->so.ca_file = v;
-        else if (!strcmp(a, "--json-summary"))
-            o->json_path = v;
-        else if (!strcmp(a, "--poll"))
-            ok = util_parse_uint(v, 86400, &o->poll_s) && o->poll_s > 0;
-        else if (!strcmp(a, "--max-updates"))
-            ok = util_parse_uint(v, 1000000, &o->max_updates);
-        else if (!strcmp(a, "--max-boots"))
-            ok = util_parse_uint(v, 1000000, &o->max_boots) && o->max_boots > 0;
-        else if (!strcmp(a, "--window"))
-            ok = util_parse_size(v, &n) && n >= 1024 && n <= 65536 && (o->so.window = (uint32_t)n);
-        else if (!strcmp(a, "--stall-timeout"))
-            ok = util_parse_uint(v, 3600, &n) && n > 0 &&
-                 (o->so.stall_timeout_ms = (uint32_t)(n * 1000));
-        else if (!strcmp(a, "--retry-base-ms"))
-            ok = util_parse_uint(v, 600000, &n) && n > 0 && (o->so.retry_base_ms = (uint32_t)n);
-        else if (!strcmp(a, "--max-retries"))
-            ok = util_parse_uint(v, 1000, &n) && n > 0 && (o->so.max_retries = (unsigned)n);
-        else if (!strcmp(a, "--failed-backoff"))
-            ok = util_parse_uint(v, 365ull * 86400, &n) && n > 0 &&
-                 (o->so.failed_backoff_ms = n * 1000);
-        else if (!strcmp(a, "--progress-interval"))
-            ok = util_parse_size(v, &n) && n >= 4096 && n <= 0x1000000 &&
-                 (o->so.progress_interval = (uint32_t)n);
-        else {
-            fprintf(stderr, "ota32: device run: unknown option '%s'\n", a);
-            return 2;
-        }
-        if (!ok) {
-            fprintf(stderr, "ota32: device run: %s %s: bad value\n", a, v);
-            return 2;
-        }
-    }
-    if (!o->dev || !o->config) {
-        fprintf(stderr, "usage: ota32 device run DEV.flash --config FILE|URL [options] "
-                        "(--help for more)\n");
-        return 2;
-    }
+    opt_value v[R_COUNT];
+    const char *pos[1];
+    unsigned npos;
+    int rc = opts_parse(&device_run_cmd, argc, argv, v, pos, &npos);
+    if (rc != OPTS_OK)
+        return rc;
+    o->dev = pos[0];
+    o->config = v[R_CONFIG].str;
+    o->poll_s = v[R_POLL].set ? v[R_POLL].num : 10;
+    o->once = v[R_ONCE].set;
+    o->so.ca_file = v[R_CA].str;
+    o->so.insecure = v[R_INSECURE].set;
+    o->no_confirm = v[R_NO_CONFIRM].set;
+    o->max_updates = v[R_MAX_UPDATES].num;
+    o->json = v[R_JSON].set;
+    o->json_path = v[R_OUTPUT].str;
+    o->so.window = (uint32_t)v[R_WINDOW].num;
+    o->so.stall_timeout_ms = (uint32_t)(v[R_STALL].num * 1000);
+    o->so.retry_base_ms = (uint32_t)v[R_RETRY_BASE].num;
+    o->so.max_retries = (unsigned)v[R_MAX_RETRIES].num;
+    o->so.failed_backoff_ms = v[R_FAILED_BACKOFF].num * 1000;
+    o->so.progress_interval = (uint32_t)v[R_PROGRESS].num;
+    o->so.erase_whole_slot = v[R_ERASE_WHOLE].set;
+    o->so.require_https = v[R_REQUIRE_HTTPS].set;
+    o->so.require_same_project = v[R_SAME_PROJECT].set;
+    o->timing = v[R_TIMING].set;
+    o->max_boots = v[R_MAX_BOOTS].set ? v[R_MAX_BOOTS].num : MAX_BOOTS_DEFAULT;
+    o->quiet = v[R_QUIET].set;
+    o->verbose = v[R_VERBOSE].set;
+    if (!o->config)
+        return opts_usage_error(&device_run_cmd, "--config FILE|URL is required");
     o->config_is_url = !strncmp(o->config, "http://", 7) || !strncmp(o->config, "https://", 8);
-    return 0;
+    return OPTS_OK;
 }
 
 int cmd_device_run(int argc, char **argv)
 {
-    if (util_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
     run_opts o;
     int prc = parse_args(argc, argv, &o);
-    if (prc)
-        return prc;
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: sleeps end at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 
     static ota32_posix_host host;
     ota32_platform base;
@@ -574,6 +663,8 @@ int cmd_device_run(int argc, char **argv)
     t.result = "ok";
     int status = 0;
     for (;;) {
+        if (interrupted)
+            break;
         if (t.boots >= o.max_boots) {
             snprintf(t.error, sizeof t.error, "stopped after %u boots", t.boots);
             t.result = "stopped";
@@ -610,6 +701,7 @@ int cmd_device_run(int argc, char **argv)
 
         ota32_platform plat = base;
         rc = vdev_platform(d, &plat);
+        stop_on_interrupt(&plat);
         if (rc != OTA32_OK) {
             snprintf(t.error, sizeof t.error, "platform: %s", ota32_strerror(rc));
             vdev_close(d);
@@ -624,9 +716,14 @@ int cmd_device_run(int argc, char **argv)
         log_line(&lg, OTA32_LOG_INFO, "device: rebooting");
     }
     clear_bar(&lg);
+    if (interrupted) {
+        t.result = "interrupted";
+        status = 130;
+    }
     if (status != 0 && !strcmp(t.result, "ok"))
         t.result = "failed";
-    print_summary(&o, &t, status);
+    if (!print_summary(&o, &t, status) && status == 0)
+        status = 1;
     if (status != 0)
         fprintf(stderr, "ota32: %s: %s\n", o.dev, t.error[0] ? t.error : t.result);
     return status;

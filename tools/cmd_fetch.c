@@ -1,6 +1,7 @@
 /* ota32 fetch: download a URL exactly as a device would (the core's HTTP/2
  * client over the host transport, counted heap), report what the server
  * said and how fast, and optionally verify the body as an app image. */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,35 +14,74 @@
 #include "posix_clock.h"
 #include "posix_hash.h"
 #include "posix_platform.h"
+#include "opts.h"
+#include "outfile.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: ota32 fetch URL [-o FILE] [--ca FILE] [--insecure] [--window N] [--range N]\n"
-            "                       [--if-range VALIDATOR] [--head] [--verify-image]\n"
-            "                       [--stall SECONDS] [--timeout SECONDS] [--max-redirects N]\n"
-            "                       [--quiet]\n\n"
-            "Download URL over HTTP/2 with the device's client: h2c (prior knowledge) for\n"
-            "http://, TLS with ALPN h2 for https://. Prints the status, headers of interest,\n"
-            "bytes, time, throughput and the client's peak heap.\n\n"
-            "  -o FILE          write the body to FILE (replaced only on success)\n"
-            "  --ca FILE        trust these CA certificates instead of the system store\n"
-            "  --insecure       do not verify the server certificate (tests only)\n"
-            "  --window N       HTTP/2 receive window (default 16K; e.g. 64K, 1M)\n"
-            "  --range N        ask for the bytes from offset N (Range: bytes=N-)\n"
-            "  --if-range V     send If-Range: V with --range (an ETag or a date)\n"
-            "  --head           HEAD instead of GET\n"
-            "  --verify-image   parse the body as an ESP32 app image and check it\n"
-            "  --stall S        fail when no byte arrives for S seconds (default 30)\n"
-            "  --timeout S      overall deadline in seconds (default none)\n"
-            "  --max-redirects N  redirects to follow (default 5)\n"
-            "  --quiet          print nothing but errors\n");
-}
+/* the stream window `device run` uses too (the device default) */
+#define FETCH_WINDOW_DEFAULT 65536u
+
+enum {
+    G_OUTPUT,
+    G_CA,
+    G_INSECURE,
+    G_WINDOW,
+    G_RANGE,
+    G_IF_RANGE,
+    G_HEAD,
+    G_VERIFY,
+    G_STALL,
+    G_TIMEOUT,
+    G_REDIRECTS,
+    G_QUIET,
+    G_JSON,
+    G_COUNT
+};
+
+static const opt_def fetch_opts[G_COUNT] = {
+    [G_OUTPUT] = {"-o --output", OPT_STRING, "FILE",
+                  "write the body to FILE (a regular file is replaced only\n"
+                  "on success; '-': standard output)",
+                  0, 0, NULL, "file"},
+    [G_CA] = {"--ca", OPT_STRING, "FILE", "trust these CA certificates instead of the system store",
+              0, 0, NULL, "file"},
+    [G_INSECURE] = {"--insecure", OPT_FLAG, NULL, "do not verify the server certificate (tests only)",
+                    0, 0, NULL, NULL},
+    [G_WINDOW] = {"--window", OPT_SIZE, "BYTES",
+                  "HTTP/2 stream window (default 64K, as `device run`;\ne.g. 16K, 1M)", 1024,
+                  0x7fffffff, NULL, NULL},
+    [G_RANGE] = {"--range", OPT_SIZE, "N", "ask for the bytes from offset N (Range: bytes=N-)", 0,
+                 0, NULL, NULL},
+    [G_IF_RANGE] = {"--if-range", OPT_STRING, "V", "send If-Range: V with --range (an ETag or a date)",
+                    0, 0, NULL, NULL},
+    [G_HEAD] = {"--head", OPT_FLAG, NULL, "HEAD instead of GET", 0, 0, NULL, NULL},
+    [G_VERIFY] = {"--verify-image", OPT_FLAG, NULL, "parse the body as an ESP32 app image and check it",
+                  0, 0, NULL, NULL},
+    [G_STALL] = {"--stall-timeout|--stall", OPT_NUMBER, "SECONDS",
+                 "fail when no byte arrives for this long (default 30)", 1, 86400, NULL, NULL},
+    [G_TIMEOUT] = {"--timeout", OPT_NUMBER, "SECONDS", "overall deadline (default none)", 1, 86400,
+                   NULL, NULL},
+    [G_REDIRECTS] = {"--max-redirects", OPT_NUMBER, "N", "redirects to follow (default 5)", 1, 100,
+                     NULL, NULL},
+    [G_QUIET] = {"-q --quiet", OPT_FLAG, NULL, "print nothing but errors", 0, 0, NULL, NULL},
+    [G_JSON] = {"--json", OPT_FLAG, NULL, "the report as JSON", 0, 0, NULL, NULL},
+};
+
+static const opt_cmd fetch_cmd = {
+    "fetch", "URL [-o FILE] [options]",
+    "Download URL over HTTP/2 with the device's client: h2c (prior knowledge) for\n"
+    "http://, TLS with ALPN h2 for https://. Prints the status, headers of interest,\n"
+    "bytes, time, throughput and the client's peak heap; on a terminal, a progress\n"
+    "line on stderr while it downloads.",
+    fetch_opts, G_COUNT, 1, 1, "exit status: 0 done, 1 failed, 2 usage error", false};
 
 typedef struct fetch_state {
     FILE *out;
-    const char *out_path;
+    bool progress; /* a progress line on stderr (a terminal) */
+    bool progress_shown;
+    uint64_t last_progress_ms, start_ms;
+    int64_t total; /* the body's length, -1 when unknown */
+    int write_errno; /* why writing the body failed */
     bool verify;
     ota32_image_parser parser;
     ota32_diag image_diag;
@@ -51,16 +91,39 @@ typedef struct fetch_state {
 
 static int on_response(void *user, const ota32_http_response *resp)
 {
-    (void)user;
-    (void)resp;
+    fetch_state *s = user;
+    s->total = resp->content_length;
     return OTA32_OK;
+}
+
+static void show_progress(fetch_state *s, bool last)
+{
+    uint64_t t = ota32_posix_now_ms();
+    if (!s->progress || (!last && t - s->last_progress_ms < 200))
+        return;
+    s->last_progress_ms = t;
+    double secs = (double)(t - s->start_ms) / 1000.0;
+    double rate = secs > 0 ? (double)s->written / secs / 1e6 : 0;
+    if (s->total > 0)
+        fprintf(stderr, "\r%3u%% %.1f/%.1f MB %.2f MB/s  ",
+                (unsigned)(s->written * 100 / (uint64_t)s->total), (double)s->written / 1e6,
+                (double)s->total / 1e6, rate);
+    else
+        fprintf(stderr, "\r%.1f MB %.2f MB/s  ", (double)s->written / 1e6, rate);
+    s->progress_shown = true;
+    if (last) {
+        fputc('\n', stderr);
+        s->progress_shown = false;
+    }
 }
 
 static int on_data(void *user, const uint8_t *data, size_t len)
 {
     fetch_state *s = user;
-    if (s->out && fwrite(data, 1, len, s->out) != len)
+    if (s->out && fwrite(data, 1, len, s->out) != len) {
+        s->write_errno = errno ? errno : EIO;
         return OTA32_ERR_IO;
+    }
     if (s->verify && !s->image_error) {
         size_t used = 0;
         int rc = ota32_image_parser_feed(&s->parser, data, len, &used, &s->image_diag);
@@ -70,16 +133,8 @@ static int on_data(void *user, const uint8_t *data, size_t len)
         }
     }
     s->written += len;
+    show_progress(s, false);
     return OTA32_OK;
-}
-
-static bool parse_seconds(const char *s, uint32_t *ms)
-{
-    uint64_t v;
-    if (!util_parse_uint(s, 86400, &v) || v == 0)
-        return false;
-    *ms = (uint32_t)(v * 1000u);
-    return true;
 }
 
 static void print_report(const char *url, const ota32_http_response *r, double secs,
@@ -109,6 +164,47 @@ static void print_report(const char *url, const ota32_http_response *r, double s
            (unsigned long long)heap->count);
 }
 
+static int print_json(const char *url, const ota32_http_response *r, double secs,
+                      const ota32_posix_alloc *heap, const ota32_image_info *info)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "url", url);
+    cJSON_AddNumberToObject(o, "status", r->status);
+    cJSON_AddNumberToObject(o, "redirects", r->redirects);
+    if (r->redirects) {
+        char to[300];
+        ota32_url_redact(r->location, to, sizeof to);
+        cJSON_AddStringToObject(o, "location", to);
+    }
+    if (r->content_length >= 0)
+        cJSON_AddNumberToObject(o, "content_length", (double)r->content_length);
+    else
+        cJSON_AddNullToObject(o, "content_length");
+    if (r->status == 206) {
+        cJSON_AddNumberToObject(o, "range_start", (double)r->range_start);
+        cJSON_AddNumberToObject(o, "total_length", (double)r->total_length);
+    }
+    cJSON_AddStringToObject(o, "etag", r->etag);
+    cJSON_AddStringToObject(o, "last_modified", r->last_modified);
+    cJSON_AddNumberToObject(o, "bytes", (double)r->body_bytes);
+    cJSON_AddNumberToObject(o, "seconds", secs);
+    cJSON_AddNumberToObject(o, "bytes_per_s", secs > 0 ? (double)r->body_bytes / secs : 0);
+    cJSON_AddNumberToObject(o, "peak_heap", (double)heap->peak);
+    if (info) {
+        char sha[65];
+        util_hex(info->sha256_calc, 32, sha);
+        cJSON *im = cJSON_AddObjectToObject(o, "image");
+        const char *chip = ota32_chip_name(info->chip_id);
+        cJSON_AddStringToObject(im, "chip", chip ? chip : "unknown");
+        cJSON_AddNumberToObject(im, "image_len", info->image_len);
+        cJSON_AddNumberToObject(im, "segment_count", info->segment_count);
+        cJSON_AddStringToObject(im, "sha256", sha);
+        if (info->has_app_desc)
+            cJSON_AddItemToObject(im, "app", util_app_desc_json(&info->app_desc));
+    }
+    return util_print_json(o);
+}
+
 static void print_app(const ota32_image_info *info)
 {
     char sha[65];
@@ -127,71 +223,27 @@ static void print_app(const ota32_image_info *info)
     printf("image sha256:   %s\n", sha);
 }
 
-int cmd_fetch(int argc, char **argv)
+static int cmd_fetch(int argc, char **argv)
 {
-    if (util_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
-    const char *url_text = NULL, *out_path = NULL, *if_range = NULL;
-    bool quiet = false, verify = false, head = false;
+    opt_value v[G_COUNT];
+    const char *pos[1];
+    unsigned npos;
+    int prc = opts_parse(&fetch_cmd, argc, argv, v, pos, &npos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
+    const char *url_text = pos[0], *out_path = v[G_OUTPUT].str, *if_range = v[G_IF_RANGE].str;
+    bool quiet = v[G_QUIET].set, verify = v[G_VERIFY].set, head = v[G_HEAD].set;
+    bool json = v[G_JSON].set;
     ota32_http_opts opts = {0};
-    uint64_t range = 0;
-    uint32_t timeout_ms = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        uint64_t n;
-        bool takes = true;
-        if (!strcmp(a, "-o") && v)
-            out_path = v;
-        else if (!strcmp(a, "--ca") && v)
-            opts.ca_file = v;
-        else if (!strcmp(a, "--window") && v) {
-            if (!util_parse_size(v, &n) || n < 1024 || n > 0x7fffffff)
-                return util_usage_fail("fetch: --window %s: expected 1K..2G bytes", v);
-            opts.window = (uint32_t)n;
-        } else if (!strcmp(a, "--range") && v) {
-            if (!util_parse_size(v, &range))
-                return util_usage_fail("fetch: --range %s: expected a byte offset", v);
-        } else if (!strcmp(a, "--if-range") && v)
-            if_range = v;
-        else if (!strcmp(a, "--stall") && v) {
-            if (!parse_seconds(v, &opts.stall_timeout_ms))
-                return util_usage_fail("fetch: --stall %s: expected 1..86400 seconds", v);
-        } else if (!strcmp(a, "--timeout") && v) {
-            if (!parse_seconds(v, &timeout_ms))
-                return util_usage_fail("fetch: --timeout %s: expected 1..86400 seconds", v);
-        } else if (!strcmp(a, "--max-redirects") && v) {
-            if (!util_parse_uint(v, 100, &n) || n == 0)
-                return util_usage_fail("fetch: --max-redirects %s: expected 1..100", v);
-            opts.max_redirects = (unsigned)n;
-        } else {
-            takes = false;
-            if (!strcmp(a, "--insecure"))
-                opts.insecure = true;
-            else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
-                quiet = true;
-            else if (!strcmp(a, "--verify-image"))
-                verify = true;
-            else if (!strcmp(a, "--head"))
-                head = true;
-            else if (a[0] == '-' && a[1])
-                return util_usage_fail("fetch: unknown or incomplete option '%s' (see --help)", a);
-            else if (!url_text)
-                url_text = a;
-            else
-                return util_usage_fail("fetch: more than one URL ('%s')", a);
-        }
-        if (takes)
-            i++;
-    }
-    if (!url_text) {
-        usage(stderr);
-        return 2;
-    }
+    opts.ca_file = v[G_CA].str;
+    opts.insecure = v[G_INSECURE].set;
+    opts.window = v[G_WINDOW].set ? (uint32_t)v[G_WINDOW].num : FETCH_WINDOW_DEFAULT;
+    opts.stall_timeout_ms = (uint32_t)(v[G_STALL].num * 1000);
+    opts.max_redirects = (unsigned)v[G_REDIRECTS].num;
+    uint64_t range = v[G_RANGE].num;
+    uint32_t timeout_ms = (uint32_t)(v[G_TIMEOUT].num * 1000);
     if (if_range && !range)
-        return util_usage_fail("fetch: --if-range needs --range");
+        return opts_usage_error(&fetch_cmd, "--if-range needs --range");
     char redacted[300];
     ota32_url_redact(url_text, redacted, sizeof redacted);
     ota32_url url;
@@ -211,13 +263,14 @@ int cmd_fetch(int argc, char **argv)
     if (timeout_ms)
         opts.deadline_ms = ota32_posix_now_ms() + timeout_ms;
 
-    fetch_state st = {.verify = verify, .out_path = out_path};
-    char tmp[4200];
+    fetch_state st = {.verify = verify, .total = -1};
+    bool body_to_stdout = out_path && !strcmp(out_path, "-");
+    st.progress = !quiet && !json && isatty(STDERR_FILENO) == 1;
+    out_file out;
     if (out_path) {
-        snprintf(tmp, sizeof tmp, "%s.part.%ld", out_path, (long)getpid());
-        st.out = fopen(tmp, "wb");
-        if (!st.out)
-            return util_fail("%s: %s", out_path, strerror(errno));
+        if (out_open(&out, out_path) != 0)
+            return 1;
+        st.out = out.f;
     }
     if (verify) {
         ota32_image_opts io = {
@@ -234,15 +287,14 @@ int cmd_fetch(int argc, char **argv)
     ota32_http_callbacks cb = {.user = &st, .on_response = on_response, .on_data = on_data};
     ota32_http_response resp;
     uint64_t t0 = ota32_posix_now_ms();
+    st.start_ms = t0;
     rc = ota32_http_get(&plat, &req, &opts, &cb, &resp, &diag);
+    if (st.progress_shown)
+        show_progress(&st, true);
     double secs = (double)(ota32_posix_now_ms() - t0) / 1000.0;
     ota32_posix_platform_close(&host);
 
-    if (rc == OTA32_OK && st.out && fclose(st.out) != 0)
-        rc = OTA32_ERR_IO;
-    else if (rc != OTA32_OK && st.out)
-        fclose(st.out);
-    st.out = NULL;
+    int write_errno = st.write_errno;
 
     if (rc == OTA32_OK && verify) {
         rc = ota32_image_parser_finish(&st.parser, &st.image_diag);
@@ -254,8 +306,12 @@ int cmd_fetch(int argc, char **argv)
     }
 
     if (rc != OTA32_OK) {
+        if (write_errno) {
+            out_fail(&out, write_errno);
+            return 1;
+        }
         if (out_path)
-            unlink(tmp);
+            out_abort(&out);
         if (st.image_error) {
             util_report("fetch: image", st.image_error, &st.image_diag);
         } else {
@@ -268,18 +324,25 @@ int cmd_fetch(int argc, char **argv)
             fprintf(stderr, "ota32: peak heap %zu bytes\n", host.alloc.peak);
         return 1;
     }
-    if (out_path && rename(tmp, out_path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return util_fail("%s: %s", out_path, strerror(e));
-    }
+    if (out_path && out_commit(&out) != 0)
+        return 1;
     if (host.alloc.current != 0)
         return util_fail("fetch: %zu heap bytes still allocated after the download",
                          host.alloc.current);
-    if (!quiet) {
+    if (json)
+        return print_json(redacted, &resp, secs, &host.alloc, verify ? &st.parser.info : NULL);
+    if (!quiet && body_to_stdout) {
+        fprintf(stderr, "ota32: %llu bytes, %.3f s\n", (unsigned long long)resp.body_bytes, secs);
+    } else if (!quiet) {
         print_report(redacted, &resp, secs, &host.alloc);
         if (verify)
             print_app(&st.parser.info);
     }
     return 0;
 }
+
+static const opt_cmd *const fetch_cmds[] = {&fetch_cmd};
+
+const opt_group fetch_group = {"fetch",
+                               "download a URL as a device would (HTTP/2), verifying the image",
+                               fetch_cmds, 1, cmd_fetch};

@@ -11,18 +11,33 @@
 #include "commands.h"
 #include "ota32/nvs.h"
 #include "ota32/partition.h"
+#include "opts.h"
+#include "posix_hash.h"
 #include "efuse_util.h"
 #include "util.h"
 #include "vdev.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: ota32 flash inspect FLASH.bin [--json] [--table-offset 0x8000]\n"
-               "                           [--no-rollback]\n\n"
-               "Print the partition table, both otadata copies, which app the bootloader\n"
-               "would boot and why, each app slot's descriptor and whether it verifies, and\n"
-               "the OTA keys in NVS (namespace VIAM_NS). The file is not modified.\n");
-}
+#define BOOTLOADER_OFFSET 0x1000u /* ESP32 */
+
+enum { F_JSON, F_TABLE_OFFSET, F_NO_ROLLBACK, F_COUNT };
+
+static const opt_def inspect_opts[F_COUNT] = {
+    [F_JSON] = {"--json", OPT_FLAG, NULL, "the same as JSON", 0, 0, NULL, NULL},
+    [F_TABLE_OFFSET] = {"--table-offset", OPT_NUMBER, "ADDR",
+                        "where the partition table is (default 0x8000)", 0, 0xFFFFF000u, NULL,
+                        NULL},
+    [F_NO_ROLLBACK] = {"--no-rollback", OPT_FLAG, NULL,
+                       "boot as a bootloader built without rollback support", 0, 0, NULL, NULL},
+};
+
+static const opt_cmd inspect_cmd = {
+    "flash inspect", "FLASH.bin [--json] [--table-offset 0x8000] [--no-rollback]",
+    "Print the bootloader at 0x1000, the partition table, both otadata copies,\n"
+    "which app the bootloader would boot and why, each app slot's descriptor and\n"
+    "whether it verifies, and the OTA keys in NVS (namespace VIAM_NS). The file is\n"
+    "not modified.",
+    inspect_opts, F_COUNT, 1, 1, "exit status: 0 done, 1 no partition table, 2 usage error",
+    false};
 
 static const char *state_str(uint32_t state, char buf[16])
 {
@@ -40,6 +55,56 @@ static bool entry_blank(const ota32_ota_entry *e)
 
 /* ---- sections ------------------------------------------------------------ */
 
+/* The second-stage bootloader at 0x1000: present, and a valid image? */
+static void bootloader_section(const uint8_t *buf, size_t len, uint32_t table_off, bool json,
+                               cJSON *root)
+{
+    size_t end = table_off > BOOTLOADER_OFFSET && table_off < len ? table_off : len;
+    bool present = end > BOOTLOADER_OFFSET && buf[BOOTLOADER_OFFSET] != 0xFF;
+    ota32_image_info *info = calloc(1, sizeof *info);
+    ota32_image_parser *p = calloc(1, sizeof *p);
+    ota32_diag dg;
+    ota32_diag_clear(&dg);
+    int rc = OTA32_ERR_NO_MEM;
+    if (present && info && p) {
+        ota32_image_opts io = {.chip_id = OTA32_CHIP_ESP32, .hash = ota32_posix_hash()};
+        size_t used = 0;
+        ota32_image_parser_init(p, &io);
+        rc = ota32_image_parser_feed(p, buf + BOOTLOADER_OFFSET, end - BOOTLOADER_OFFSET, &used,
+                                     &dg);
+        rc = rc == OTA32_OK ? ota32_image_parser_finish(p, &dg) : rc;
+        if (rc != OTA32_OK)
+            ota32_image_parser_abort(p);
+        else
+            *info = p->info;
+    }
+    const char *err = dg.msg[0] ? dg.msg : ota32_strerror(rc);
+    if (json) {
+        cJSON *b = cJSON_AddObjectToObject(root, "bootloader");
+        cJSON_AddNumberToObject(b, "offset", BOOTLOADER_OFFSET);
+        cJSON_AddBoolToObject(b, "present", present);
+        if (present)
+            cJSON_AddBoolToObject(b, "valid", rc == OTA32_OK);
+        if (present && rc == OTA32_OK) {
+            cJSON_AddNumberToObject(b, "image_len", info->image_len);
+            if (info->has_bootloader_desc)
+                cJSON_AddStringToObject(b, "idf", info->bootloader_desc.idf_ver);
+        } else if (present) {
+            cJSON_AddStringToObject(b, "error", err);
+        }
+    } else if (!present) {
+        printf("bootloader at 0x%x: none (blank)\n", BOOTLOADER_OFFSET);
+    } else if (rc == OTA32_OK) {
+        printf("bootloader at 0x%x: valid, %u bytes%s%s\n", BOOTLOADER_OFFSET,
+               (unsigned)info->image_len, info->has_bootloader_desc ? ", ESP-IDF " : "",
+               info->has_bootloader_desc ? info->bootloader_desc.idf_ver : "");
+    } else {
+        printf("bootloader at 0x%x: INVALID: %s\n", BOOTLOADER_OFFSET, err);
+    }
+    free(info);
+    free(p);
+}
+
 static void show_table(const vdev_boot *b, uint32_t off, cJSON *root)
 {
     const ota32_ptable *t = &b->table;
@@ -50,26 +115,9 @@ static void show_table(const vdev_boot *b, uint32_t off, cJSON *root)
         return;
     }
     cJSON_AddBoolToObject(jt, "md5", t->has_md5);
-    cJSON *arr = cJSON_AddArrayToObject(jt, "entries");
-    for (unsigned i = 0; i < t->count; i++) {
-        const ota32_partition *p = &t->entries[i];
-        cJSON *e = cJSON_CreateObject();
-        const char *tn = ota32_pt_type_name(p->type),
-                   *sn = ota32_pt_subtype_name(p->type, p->subtype);
-        cJSON_AddStringToObject(e, "label", p->label);
-        if (tn)
-            cJSON_AddStringToObject(e, "type", tn);
-        else
-            cJSON_AddNumberToObject(e, "type", p->type);
-        if (sn)
-            cJSON_AddStringToObject(e, "subtype", sn);
-        else
-            cJSON_AddNumberToObject(e, "subtype", p->subtype);
-        cJSON_AddNumberToObject(e, "offset", p->offset);
-        cJSON_AddNumberToObject(e, "size", p->size);
-        cJSON_AddNumberToObject(e, "flags", p->flags);
-        cJSON_AddItemToArray(arr, e);
-    }
+    cJSON *arr = cJSON_AddArrayToObject(jt, "partitions");
+    for (unsigned i = 0; i < t->count; i++)
+        cJSON_AddItemToArray(arr, util_partition_json(&t->entries[i]));
 }
 
 static void print_table(const vdev_boot *b, uint32_t off, uint32_t file_len)
@@ -248,51 +296,6 @@ typedef struct nvs_walk {
     unsigned count;
 } nvs_walk;
 
-static const char *nvs_type_name(uint8_t t)
-{
-    switch (t) {
-    case OTA32_NVS_U8:
-        return "u8";
-    case OTA32_NVS_I8:
-        return "i8";
-    case OTA32_NVS_U16:
-        return "u16";
-    case OTA32_NVS_I16:
-        return "i16";
-    case OTA32_NVS_U32:
-        return "u32";
-    case OTA32_NVS_I32:
-        return "i32";
-    case OTA32_NVS_U64:
-        return "u64";
-    case OTA32_NVS_I64:
-        return "i64";
-    case OTA32_NVS_STR:
-        return "string";
-    case OTA32_NVS_BLOB:
-        return "blob";
-    case OTA32_NVS_BLOB_IDX:
-        return "blob";
-    default:
-        return "unknown";
-    }
-}
-
-/* Integers come back zero-extended; sign-extend the signed types. */
-static long long nvs_signed(uint8_t type, uint64_t v)
-{
-    switch (type) {
-    case OTA32_NVS_I8:
-        return (int8_t)(uint8_t)v;
-    case OTA32_NVS_I16:
-        return (int16_t)(uint16_t)v;
-    case OTA32_NVS_I32:
-        return (int32_t)(uint32_t)v;
-    default:
-        return (long long)(int64_t)v;
-    }
-}
-
 static int nvs_item(void *arg, const ota32_nvs_item *it)
 {
     nvs_walk *w = arg;
@@ -301,25 +304,14 @@ static int nvs_item(void *arg, const ota32_nvs_item *it)
         strcmp(it->ns, OTA32_NVS_NAMESPACE) != 0)
         return 0;
     w->count++;
-    const char *tn = nvs_type_name(it->type);
+    /* the text form shows OTA_VERSION on its own line above */
+    if (!w->json && !strcmp(it->key, OTA32_NVS_KEY_VERSION))
+        return 0;
+    const char *tn = util_nvs_type_name(it->type);
     bool is_int = (it->type & 0xF0) == 0x00 || (it->type & 0xF0) == 0x10;
     bool is_signed = (it->type & 0xF0) == 0x10;
     if (w->json) {
-        cJSON *k = cJSON_CreateObject();
-        cJSON_AddStringToObject(k, "key", it->key);
-        cJSON_AddStringToObject(k, "type", tn);
-        if (it->type == OTA32_NVS_STR && it->data) {
-            char *s = strndup((const char *)it->data, it->data_len);
-            cJSON_AddStringToObject(k, "value", s ? s : "");
-            free(s);
-        } else if (is_int) {
-            cJSON_AddNumberToObject(k, "value",
-                                    is_signed ? (double)nvs_signed(it->type, it->int_val)
-                                              : (double)it->int_val);
-        } else {
-            cJSON_AddNumberToObject(k, "length", it->data_len);
-        }
-        cJSON_AddItemToArray(w->arr, k);
+        cJSON_AddItemToArray(w->arr, util_nvs_item_json(it));
         return 0;
     }
     printf("  %s/%s (%s): ", OTA32_NVS_NAMESPACE, it->key, tn);
@@ -331,7 +323,7 @@ static int nvs_item(void *arg, const ota32_nvs_item *it)
         printf("\"\n");
         free(s);
     } else if (is_int && is_signed) {
-        printf("%lld\n", nvs_signed(it->type, it->int_val));
+        printf("%lld\n", util_nvs_signed(it->type, it->int_val));
     } else if (is_int) {
         printf("%" PRIu64 "\n", it->int_val);
     } else {
@@ -414,30 +406,18 @@ static void nvs_section(const ota32_flash_ops *f, const vdev_boot *b, bool json,
 
 static int flash_inspect(int argc, char **argv)
 {
-    const char *path = NULL;
-    bool json = false, rollback = true;
-    uint64_t table_off = OTA32_PT_OFFSET_DEFAULT;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (!strcmp(argv[i], "--no-rollback"))
-            rollback = false;
-        else if (!strcmp(argv[i], "--table-offset") && i + 1 < argc) {
-            if (!util_parse_uint(argv[++i], 0xFFFFF000u, &table_off) || table_off % 0x1000) {
-                fprintf(stderr, "ota32: --table-offset %s: expected a multiple of 0x1000\n",
-                        argv[i]);
-                return 2;
-            }
-        } else if (argv[i][0] == '-' || path) {
-            fprintf(stderr, "ota32: flash inspect: unexpected argument '%s'\n", argv[i]);
-            return 2;
-        } else
-            path = argv[i];
-    }
-    if (!path) {
-        usage(stderr);
-        return 2;
-    }
+    opt_value v[F_COUNT];
+    const char *pos[1];
+    unsigned npos;
+    int prc = opts_parse(&inspect_cmd, argc, argv, v, pos, &npos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
+    const char *path = pos[0];
+    bool json = v[F_JSON].set, rollback = !v[F_NO_ROLLBACK].set;
+    uint64_t table_off = v[F_TABLE_OFFSET].set ? v[F_TABLE_OFFSET].num : OTA32_PT_OFFSET_DEFAULT;
+    if (table_off % 0x1000)
+        return opts_usage_error(&inspect_cmd, "--table-offset %s: expected a multiple of 0x1000",
+                                v[F_TABLE_OFFSET].str);
     size_t len = 0;
     uint8_t *buf = util_read_file(path, &len);
     if (!buf)
@@ -467,18 +447,16 @@ static int flash_inspect(int argc, char **argv)
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "file", path);
         cJSON_AddNumberToObject(root, "size", (double)len);
+        bootloader_section(buf, len, (uint32_t)table_off, true, root);
         show_table(b, (uint32_t)table_off, root);
         otadata_section(b, true, root);
         boot_section(b, rc, &dg, true, root);
         apps_section(&f, b, true, root);
         nvs_section(&f, b, true, root);
-        char *s = cJSON_Print(root);
-        if (s)
-            puts(s);
-        free(s);
-        cJSON_Delete(root);
+        status = util_print_json(root);
     } else {
         printf("%s: %zu bytes (0x%zx)\n", path, len, len);
+        bootloader_section(buf, len, (uint32_t)table_off, false, NULL);
         print_table(b, (uint32_t)table_off, (uint32_t)len);
         otadata_section(b, false, NULL);
         boot_section(b, rc, &dg, false, NULL);
@@ -493,21 +471,12 @@ static int flash_inspect(int argc, char **argv)
     return status;
 }
 
-int cmd_flash(int argc, char **argv)
+static const opt_cmd *const flash_cmds[] = {&inspect_cmd};
+static int (*const flash_run[])(int, char **) = {flash_inspect};
+
+static int cmd_flash(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-        !strcmp(argv[1], "help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (strcmp(argv[1], "inspect") != 0) {
-        fprintf(stderr, "ota32: flash: unknown command '%s'\n\n", argv[1]);
-        usage(stderr);
-        return 2;
-    }
-    if (util_wants_help(argc - 1, argv + 1)) {
-        usage(stdout);
-        return 0;
-    }
-    return flash_inspect(argc - 1, argv + 1);
+    return opts_dispatch(&flash_group, argc, argv, flash_run);
 }
+
+const opt_group flash_group = {"flash", "whole-flash dumps: inspect", flash_cmds, 1, cmd_flash};

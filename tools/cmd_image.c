@@ -23,6 +23,7 @@
 #include "image_memmap.h"
 #include "partition_csv.h"
 #include "posix_hash.h"
+#include "opts.h"
 #include "sig_util.h"
 #include "util.h"
 
@@ -30,19 +31,117 @@
 
 /* ---- shared ------------------------------------------------------------- */
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+enum {
+    I_JSON,
+    I_CHIP,
+    I_CHIP_REV,
+    I_MAX_SIZE,
+    I_PARTITIONS,
+    I_FLASH_SIZE,
+    I_APP,
+    I_BOOTLOADER,
+    I_OUTPUT,
+    I_VERSION,
+    I_PROJECT,
+    I_SIZE,
+    I_IDF_VERSION,
+    I_SEED,
+    I_SECURE_VERSION,
+    I_KEY,
+    I_COUNT
+};
 
-/* A usage error: "ota32: image <what> (see --help)", exit status 2. */
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("ota32: image ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(" (see --help)\n", stderr);
-    return 2;
-}
+static const opt_def info_opts[I_COUNT] = {
+    [I_JSON] = {"--json", OPT_FLAG, NULL,
+                "the same facts as JSON, plus whether a secure boot v2\n"
+                "signature sector follows the image",
+                0, 0, NULL, NULL},
+};
+
+static const opt_cmd info_cmd = {
+    "image info", "FILE [--json]",
+    "Print what `esptool image-info FILE` prints (esptool v5.3.1): header,\n"
+    "extended header, segments with their memory types, checksum and SHA-256\n"
+    "(valid or invalid), and the app or bootloader descriptor. The first line\n"
+    "names ota32 instead of esptool.",
+    info_opts, I_COUNT, 1, 1,
+    "Exits 1 if the file is not a complete image (with the offset and field).", false};
+
+static const opt_def verify_opts[I_COUNT] = {
+    [I_CHIP] = {"--chip", OPT_STRING, "CHIP", "expected chip (esp32, esp32s2, ...); default: any",
+                0, 0, NULL, NULL},
+    [I_CHIP_REV] = {"--chip-rev", OPT_STRING, "X.Y",
+                    "running chip revision, checked against the image's\n"
+                    "min/max revision",
+                    0, 0, NULL, NULL},
+    [I_MAX_SIZE] = {"--max-size", OPT_SIZE, "N", "slot size (e.g. 0x370000, 1MB)", 1, UINT32_MAX,
+                    NULL, NULL},
+    [I_PARTITIONS] = {"--partitions", OPT_STRING, "CSV",
+                      "the partition table in use: the image must fit its\n"
+                      "smallest ota_N partition (as make build-esp32-ota)",
+                      0, 0, NULL, "file"},
+    [I_FLASH_SIZE] = {"--flash-size", OPT_SIZE, "SIZE",
+                      "flash size for --partitions (default: not checked)", 1, UINT32_MAX, NULL,
+                      NULL},
+    [I_APP] = {"--app", OPT_FLAG, NULL,
+               "the image is an app; default: an app when its first\n"
+               "segment is flash-mapped (apps start with the DROM segment)",
+               0, 0, NULL, NULL},
+    [I_BOOTLOADER] = {"--bootloader", OPT_FLAG, NULL, "the image is a bootloader", 0, 0, NULL,
+                      NULL},
+    [I_JSON] = {"--json", OPT_FLAG, NULL, "the verdict as JSON (on failure {\"ok\": false}; the\nreason is on stderr)",
+                0, 0, NULL, NULL},
+    [I_KEY] = {"--key", OPT_STRING, "PUB.pem",
+               "check the Secure Boot v2 signature with this public (or\n"
+               "private) key; repeatable: the image passes when a block\n"
+               "verifies with one of them, as on a device that trusts\n"
+               "those keys. Says which block matched which key.",
+               0, 0, NULL, "file"},
+};
+
+static const opt_cmd verify_cmd = {
+    "image verify",
+    "FILE [--chip CHIP] [--chip-rev X.Y] [--max-size N] [--partitions CSV] [--json]",
+    "Check an image as the ESP-IDF bootloader and esp_ota_end() do: magic, chip\n"
+    "id, chip revision range, segment count, segment lengths, the 64 KB MMU rule\n"
+    "for flash-mapped segments, the app descriptor, checksum and SHA-256, and\n"
+    "the total length. Bytes after the image must be a well-formed secure boot v2\n"
+    "signature sector (its signatures checked with --key).",
+    verify_opts, I_COUNT, 1, 1,
+    "Prints one OK line and exits 0, or prints the reason (offset and field)\n"
+    "and exits 1.",
+    false};
+
+static const opt_def make_opts[I_COUNT] = {
+    [I_OUTPUT] = {"-o --output", OPT_STRING, "OUT", "the image file (required)", 0, 0, NULL,
+                  "file"},
+    [I_VERSION] = {"--version", OPT_STRING, "V", "descriptor version (required)", 0, 0, NULL,
+                   NULL},
+    [I_PROJECT] = {"--project", OPT_STRING, "P", "descriptor project name (required)", 0, 0, NULL,
+                   NULL},
+    [I_SIZE] = {"--size", OPT_SIZE, "N", "the image's size in bytes (required)", 0, UINT32_MAX,
+                NULL, NULL},
+    [I_CHIP] = {"--chip", OPT_STRING, "CHIP", "only esp32", 0, 0, "esp32", NULL},
+    [I_FLASH_SIZE] = {"--flash-size", OPT_SIZE, "SIZE", "header flash size, 1MB..128MB (default 4MB)",
+                      0, UINT32_MAX, NULL, NULL},
+    [I_IDF_VERSION] = {"--idf-version", OPT_STRING, "S", "descriptor idf_ver (default v5.5.5)", 0,
+                       0, NULL, NULL},
+    [I_SECURE_VERSION] = {"--secure-version", OPT_NUMBER, "N",
+                          "anti-rollback secure_version (default 0)", 0, UINT32_MAX, NULL, NULL},
+    [I_SEED] = {"--seed", OPT_STRING, "S", "the payload's seed (default: P and V)", 0, 0, NULL,
+                NULL},
+};
+
+static const opt_cmd make_cmd = {
+    "image make", "--version V --project P --size N -o OUT [options]",
+    "Write a valid ESP32 app image of exactly N bytes: a DROM segment at\n"
+    "0x3F400020 starting with a real app descriptor (version V, project P),\n"
+    "DRAM and IRAM segments, an IROM segment placed by the 64 KB MMU rule,\n"
+    "checksum and SHA-256; header DIO, 40m, chip revision v0.0 to v3.99.\n"
+    "N must be a multiple of 16, at least 0x10400 bytes; V, P and S\n"
+    "at most 31 characters (IDF's char[32] fields). The payload is pseudo-random\n"
+    "from --seed: the same arguments always give the same bytes.",
+    make_opts, I_COUNT, 0, 0, NULL, false};
 
 /* Parse the whole buffer with the streaming parser. On failure prints
  * "ota32: PATH: offset ...: ..." and returns non-zero. */
@@ -418,30 +517,14 @@ static void print_info_json(const uint8_t *data, size_t len, const ota32_image_i
 
 static int image_info(int argc, char **argv)
 {
-    if (util_wants_help(argc, argv)) {
-        printf("usage: ota32 image info FILE [--json]\n\n"
-               "Print what `esptool image-info FILE` prints (esptool v5.3.1): header,\n"
-               "extended header, segments with their memory types, checksum and SHA-256\n"
-               "(valid or invalid), and the app or bootloader descriptor. The first line\n"
-               "names ota32 instead of esptool. --json prints the same facts as JSON,\n"
-               "plus whether a secure boot v2 signature sector follows the image.\n"
-               "Exits 1 if the file is not a complete image (with the offset and field).\n");
-        return 0;
-    }
-    const char *path = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return usage_error("info: unknown option '%s'", argv[i]);
-        else if (!path)
-            path = argv[i];
-        else
-            return usage_error("info: unexpected argument '%s'", argv[i]);
-    }
-    if (!path)
-        return usage_error("info: %s", "FILE is required");
+    opt_value v[I_COUNT];
+    const char *pos[1];
+    unsigned npos;
+    int prc = opts_parse(&info_cmd, argc, argv, v, pos, &npos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
+    const char *path = pos[0];
+    bool json = v[I_JSON].set;
 
     size_t len = 0;
     uint8_t *data = util_read_file(path, &len);
@@ -529,86 +612,28 @@ static int smallest_ota_slot(const char *csv_path, uint32_t flash_size,
 
 static int image_verify(int argc, char **argv)
 {
-    if (util_wants_help(argc, argv)) {
-        printf("usage: ota32 image verify FILE [--chip CHIP] [--chip-rev MAJOR.MINOR]\n"
-               "                         [--max-size N] [--partitions CSV [--flash-size SIZE]]\n"
-               "                         [--app | --bootloader]\n\n"
-               "Check an image as the ESP-IDF bootloader and esp_ota_end() do: magic, chip\n"
-               "id, chip revision range, segment count, segment lengths, the 64 KB MMU rule\n"
-               "for flash-mapped segments, the app descriptor, checksum and SHA-256, and\n"
-               "the total length. Bytes after the image must be a well-formed secure boot v2\n"
-               "signature sector (its signatures checked with --key).\n\n"
-               "  --chip CHIP          expected chip (esp32, esp32s2, ...); default: any\n"
-               "  --chip-rev X.Y       running chip revision, checked against the image's\n"
-               "                       min/max revision\n"
-               "  --max-size N         slot size (e.g. 0x370000, 1MB)\n"
-               "  --partitions CSV     the partition table in use: the image must fit its\n"
-               "                       smallest ota_N partition (as make build-esp32-ota)\n"
-               "  --flash-size SIZE    flash size for --partitions (default: not checked)\n"
-               "  --app, --bootloader  image kind; default: an app when its first segment\n"
-               "                       is flash-mapped (apps start with the DROM segment)\n"
-               "  --key PUB.pem        check the Secure Boot v2 signature with this public\n"
-               "                       (or private) key; repeatable: the image passes when a\n"
-               "                       block verifies with one of them, as on a device that\n"
-               "                       trusts those keys. Says which block matched which key.\n\n"
-               "Prints one OK line and exits 0, or prints the reason (offset and field)\n"
-               "and exits 1.\n");
-        return 0;
-    }
-    const char *path = NULL;
+    opt_value v[I_COUNT];
+    const char *pos[1];
+    unsigned npos;
+    int prc = opts_parse(&verify_cmd, argc, argv, v, pos, &npos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
+    const char *path = pos[0];
     ota32_image_opts opts = {.chip_id = OTA32_CHIP_ANY, .hash = ota32_posix_hash()};
-    int kind = -1; /* -1 auto, 0 bootloader, 1 app */
-    const char *csv_path = NULL;
-    uint64_t flash_size = 0;
-    const char *keys[8];
-    unsigned nkeys = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--key")) {
-            if (!v || nkeys == sizeof keys / sizeof keys[0])
-                return usage_error("verify: %s", "--key needs a PEM file (at most 8)");
-            keys[nkeys++] = v;
-            i++;
-        } else if (!strcmp(a, "--partitions")) {
-            if (!v)
-                return usage_error("verify: %s", "--partitions needs a CSV file");
-            csv_path = v;
-            i++;
-        } else if (!strcmp(a, "--flash-size")) {
-            if (!util_parse_size(v, &flash_size) || flash_size == 0 || flash_size > UINT32_MAX)
-                return usage_error("verify: --flash-size needs a size, not '%s'", v ? v : "");
-            i++;
-        } else if (!strcmp(a, "--chip")) {
-            if (!v || ota32_chip_from_name(v, &opts.chip_id) != OTA32_OK)
-                return usage_error("verify: --chip needs a chip name such as esp32, not '%s'",
-                                   v ? v : "");
-            i++;
-        } else if (!strcmp(a, "--chip-rev")) {
-            if (!parse_rev(v, &opts.chip_rev_full))
-                return usage_error("verify: --chip-rev needs MAJOR.MINOR above v0.0, not '%s'",
-                                   v ? v : "");
-            i++;
-        } else if (!strcmp(a, "--max-size")) {
-            uint64_t n;
-            if (!util_parse_size(v, &n) || n == 0 || n > UINT32_MAX)
-                return usage_error("verify: --max-size needs a size, not '%s'", v ? v : "");
-            opts.max_len = (uint32_t)n;
-            i++;
-        } else if (!strcmp(a, "--app")) {
-            kind = 1;
-        } else if (!strcmp(a, "--bootloader")) {
-            kind = 0;
-        } else if (a[0] == '-' && a[1]) {
-            return usage_error("verify: unknown option '%s'", a);
-        } else if (!path) {
-            path = a;
-        } else {
-            return usage_error("verify: unexpected argument '%s'", a);
-        }
-    }
-    if (!path)
-        return usage_error("verify: %s", "FILE is required");
+    int kind = v[I_APP].set ? 1 : v[I_BOOTLOADER].set ? 0 : -1; /* -1 auto */
+    if (v[I_APP].set && v[I_BOOTLOADER].set)
+        return opts_usage_error(&verify_cmd, "--app and --bootloader exclude each other");
+    const char *csv_path = v[I_PARTITIONS].str;
+    uint64_t flash_size = v[I_FLASH_SIZE].num;
+    bool json = v[I_JSON].set;
+    if (v[I_CHIP].set && ota32_chip_from_name(v[I_CHIP].str, &opts.chip_id) != OTA32_OK)
+        return opts_usage_error(&verify_cmd, "--chip needs a chip name such as esp32, not '%s'",
+                                v[I_CHIP].str);
+    if (v[I_CHIP_REV].set && !parse_rev(v[I_CHIP_REV].str, &opts.chip_rev_full))
+        return opts_usage_error(&verify_cmd, "--chip-rev needs MAJOR.MINOR above v0.0, not '%s'",
+                                v[I_CHIP_REV].str);
+    if (v[I_MAX_SIZE].set)
+        opts.max_len = (uint32_t)v[I_MAX_SIZE].num;
 
     size_t len = 0;
     uint8_t *data = util_read_file(path, &len);
@@ -655,9 +680,36 @@ static int image_verify(int argc, char **argv)
                   path, consumed, len - consumed);
         goto out;
     }
+    const char *keys[8];
+    unsigned nkeys = sig_option_values(argc, argv, "--key", keys, 8);
+    if (nkeys > 8) {
+        util_fail("at most 8 --key");
+        goto out;
+    }
     if (nkeys > 0 && sig_verify_with_keys(path, data, len, in, keys, nkeys) != 0)
         goto out;
     const char *chip = ota32_chip_name(in->chip_id);
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "file", path);
+        cJSON_AddBoolToObject(o, "ok", true);
+        cJSON_AddStringToObject(o, "chip", chip ? chip : "unknown");
+        cJSON_AddStringToObject(o, "kind", kind ? "app" : "bootloader");
+        if (in->has_app_desc)
+            cJSON_AddItemToObject(o, "app", util_app_desc_json(&in->app_desc));
+        else
+            cJSON_AddNullToObject(o, "app");
+        cJSON_AddNumberToObject(o, "segment_count", in->segment_count);
+        cJSON_AddNumberToObject(o, "image_len", in->image_len);
+        cJSON_AddNumberToObject(o, "checksum", in->checksum_stored);
+        cJSON_AddBoolToObject(o, "hash_appended", in->hash_appended);
+        if (in->sig_present)
+            cJSON_AddNumberToObject(o, "signature_sector", in->sig_offset);
+        else
+            cJSON_AddNullToObject(o, "signature_sector");
+        status = util_print_json(o);
+        goto done;
+    }
     printf("OK: %s: %s %s", path, chip ? chip : "unknown-chip", kind ? "app" : "bootloader");
     if (in->has_app_desc)
         printf(" '%s' version '%s'", in->app_desc.project_name, in->app_desc.version);
@@ -670,6 +722,13 @@ static int image_verify(int argc, char **argv)
     printf("\n");
     status = 0;
 out:
+    if (json && status != 0) { /* the reason is on stderr */
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "file", path);
+        cJSON_AddBoolToObject(o, "ok", false);
+        util_print_json(o);
+    }
+done:
     free(data);
     return status;
 }
@@ -678,66 +737,22 @@ out:
 
 static int image_make(int argc, char **argv)
 {
-    if (util_wants_help(argc, argv)) {
-        printf("usage: ota32 image make --version V --project P --size N -o OUT\n"
-               "                       [--chip esp32] [--secure-version N] [--idf-version S]\n"
-               "                       [--seed S] [--flash-size SIZE]\n\n"
-               "Write a valid ESP32 app image of exactly N bytes: a DROM segment at\n"
-               "0x3F400020 starting with a real app descriptor (version V, project P),\n"
-               "DRAM and IRAM segments, an IROM segment placed by the 64 KB MMU rule,\n"
-               "checksum and SHA-256; header DIO, 40m, chip revision v0.0 to v3.99.\n"
-               "N must be a multiple of 16, from %u (0x%x) to %u (0x%x);\n"
-               "V, P and S at most 31 characters (IDF's char[32] fields). The payload is\n"
-               "pseudo-random from --seed (default: P and V): the same arguments always\n"
-               "give the same bytes.\n\n"
-               "  --flash-size SIZE   header flash size, 1MB..128MB (default 4MB)\n"
-               "  --idf-version S     descriptor idf_ver (default v5.5.5)\n"
-               "  --secure-version N  anti-rollback secure_version (default 0)\n",
-               OTA32_IMAGE_BUILD_MIN_LEN, OTA32_IMAGE_BUILD_MIN_LEN, OTA32_IMAGE_BUILD_MAX_LEN,
-               OTA32_IMAGE_BUILD_MAX_LEN);
-        return 0;
-    }
+    opt_value v[I_COUNT];
+    unsigned npos;
+    int prc = opts_parse(&make_cmd, argc, argv, v, NULL, &npos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
     ota32_image_build_opts o = {.chip_id = OTA32_CHIP_ESP32, .hash = ota32_posix_hash()};
-    const char *out_path = NULL;
-    bool have_size = false;
-    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v)
-            return usage_error("make: %s needs a value or is unknown", a);
-        uint64_t n;
-        if (!strcmp(a, "--version")) {
-            o.version = v;
-        } else if (!strcmp(a, "--project")) {
-            o.project_name = v;
-        } else if (!strcmp(a, "--idf-version")) {
-            o.idf_ver = v;
-        } else if (!strcmp(a, "--seed")) {
-            o.seed = v;
-        } else if (!strcmp(a, "-o")) {
-            out_path = v;
-        } else if (!strcmp(a, "--size")) {
-            if (!util_parse_size(v, &n) || n > UINT32_MAX)
-                return usage_error("make: --size needs a size, not '%s'", v);
-            o.size = (uint32_t)n;
-            have_size = true;
-        } else if (!strcmp(a, "--flash-size")) {
-            if (!util_parse_size(v, &n) || n > UINT32_MAX)
-                return usage_error("make: --flash-size needs a size, not '%s'", v);
-            o.flash_size = (uint32_t)n;
-        } else if (!strcmp(a, "--secure-version")) {
-            if (!util_parse_uint(v, UINT32_MAX, &n))
-                return usage_error("make: --secure-version needs a number, not '%s'", v);
-            o.secure_version = (uint32_t)n;
-        } else if (!strcmp(a, "--chip")) {
-            if (ota32_chip_from_name(v, &o.chip_id) != OTA32_OK || o.chip_id != OTA32_CHIP_ESP32)
-                return usage_error("make: --chip: only esp32 images can be made, not '%s'", v);
-        } else {
-            return usage_error("make: unknown argument '%s'", a);
-        }
-    }
-    if (!o.version || !o.project_name || !have_size || !out_path)
-        return usage_error("make: %s", "--version, --project, --size and -o are required");
+    const char *out_path = v[I_OUTPUT].str;
+    o.version = v[I_VERSION].str;
+    o.project_name = v[I_PROJECT].str;
+    o.idf_ver = v[I_IDF_VERSION].str;
+    o.seed = v[I_SEED].str;
+    o.size = (uint32_t)v[I_SIZE].num;
+    o.flash_size = (uint32_t)v[I_FLASH_SIZE].num;
+    o.secure_version = (uint32_t)v[I_SECURE_VERSION].num;
+    if (!o.version || !o.project_name || !v[I_SIZE].set || !out_path)
+        return opts_usage_error(&make_cmd, "--version, --project, --size and -o are required");
 
     ota32_diag diag;
     ota32_diag_clear(&diag);
@@ -769,39 +784,15 @@ static int image_make(int argc, char **argv)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-static void image_usage(FILE *f)
+static const opt_cmd *const image_cmds[] = {&info_cmd, &verify_cmd, &image_sign_cmd, &make_cmd,
+                                             &image_elf2image_cmd};
+static int (*const image_run[])(int, char **) = {image_info, image_verify, cmd_image_sign,
+                                                 image_make, cmd_image_elf2image};
+
+static int cmd_image(int argc, char **argv)
 {
-    fprintf(f, "usage: ota32 image <info|verify|sign|make|elf2image> [args...]\n\n"
-               "  info FILE [--json]         what esptool image-info prints\n"
-               "  verify FILE [options]      check an image as the device would\n"
-               "  sign --key K IN -o OUT     append Secure Boot v2 signature blocks\n"
-               "  make --version V ... -o F  write a valid ESP32 app image\n"
-               "  elf2image ...              convert an ELF to an image (esptool elf2image)\n\n"
-               "`ota32 image <command> --help` describes each.\n");
+    return opts_dispatch(&image_group, argc, argv, image_run);
 }
 
-int cmd_image(int argc, char **argv)
-{
-    if (argc < 2) {
-        image_usage(stderr);
-        return 2;
-    }
-    const char *sub = argv[1];
-    if (!strcmp(sub, "-h") || !strcmp(sub, "--help") || !strcmp(sub, "help")) {
-        image_usage(stdout);
-        return 0;
-    }
-    if (!strcmp(sub, "info"))
-        return image_info(argc - 1, argv + 1);
-    if (!strcmp(sub, "verify"))
-        return image_verify(argc - 1, argv + 1);
-    if (!strcmp(sub, "make"))
-        return image_make(argc - 1, argv + 1);
-    if (!strcmp(sub, "sign"))
-        return cmd_image_sign(argc - 1, argv + 1);
-    if (!strcmp(sub, "elf2image"))
-        return cmd_image_elf2image(argc - 1, argv + 1);
-    fprintf(stderr, "ota32: image: unknown command '%s'\n\n", sub);
-    image_usage(stderr);
-    return 2;
-}
+const opt_group image_group = {"image", "app images: info, verify, sign, make, elf2image",
+                               image_cmds, 5, cmd_image};

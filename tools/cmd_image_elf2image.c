@@ -6,56 +6,71 @@
 #include "commands.h"
 #include "elf2image.h"
 #include "posix_hash.h"
+#include "opts.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-    fprintf(
-        f, "usage: ota32 image elf2image ELF [-o OUT] [options]\n"
-           "\n"
-           "Convert an ESP-IDF ELF file into an ESP32 app or bootloader image, byte for\n"
-           "byte what `esptool --chip esp32 elf2image` (v5.3.1) writes.\n"
-           "\n"
-           "options:\n"
-           "  -o, --output OUT          output file (default: ELF with .bin extension)\n"
-           "  --chip esp32              target chip (only esp32)\n"
-           "  --flash-mode MODE         qio (default), qout, dio, dout\n"
-           "  --flash-freq FREQ         80m, 40m, 26m, 20m (default: code 0 = 40m)\n"
-           "  --flash-size SIZE         1MB (default), 2MB, 4MB ... 128MB\n"
-           "  --elf-sha256-offset N     write the ELF file's SHA-256 at image offset N\n"
-           "                            (ESP-IDF apps: 0xb0; must hold zeros)\n"
-           "  --min-rev N               legacy minimum chip revision (0-255)\n"
-           "  --min-rev-full N          minimum chip revision, major*100+minor (default 0)\n"
-           "  --max-rev-full N          maximum chip revision (default 65535)\n"
-           "  --secure-pad              pad for secure boot v1 signing\n"
-           "  --secure-pad-v2           pad so a secure boot v2 signature sector starts on\n"
-           "                            the next 64 KB boundary\n"
-           "  --dont-append-digest      no SHA-256 after the checksum\n"
-           "  --use-segments            use ELF program headers instead of sections\n"
-           "  --pad-to-size SIZE        pad the image with 0xFF to a multiple of SIZE\n"
-           "\n"
-           "Example (what ESP-IDF's build runs for an app):\n"
-           "  ota32 image elf2image app.elf -o app.bin --flash-mode dio --flash-freq 40m \\\n"
-           "      --flash-size 4MB --elf-sha256-offset 0xb0 --min-rev-full 0 --max-rev-full 399\n");
-}
+enum {
+    E_OUTPUT,
+    E_CHIP,
+    E_MODE,
+    E_FREQ,
+    E_SIZE,
+    E_SHA_OFFSET,
+    E_MIN_REV,
+    E_MIN_REV_FULL,
+    E_MAX_REV_FULL,
+    E_SECURE_PAD,
+    E_SECURE_PAD_V2,
+    E_NO_DIGEST,
+    E_USE_SEGMENTS,
+    E_PAD_TO_SIZE,
+    E_COUNT
+};
 
-/* Options that take a value (the others are flags or unknown). */
-static const char *const value_options[] = {"-o",
-                                            "--output",
-                                            "--chip",
-                                            "-c",
-                                            "--flash-mode",
-                                            "-fm",
-                                            "--flash-freq",
-                                            "-ff",
-                                            "--flash-size",
-                                            "-fs",
-                                            "--elf-sha256-offset",
-                                            "--min-rev",
-                                            "-r",
-                                            "--min-rev-full",
-                                            "--max-rev-full",
-                                            "--pad-to-size"};
+static const opt_def elf_opts[E_COUNT] = {
+    [E_OUTPUT] = {"-o --output", OPT_STRING, "OUT", "output file (default: ELF with .bin extension)",
+                  0, 0, NULL, "file"},
+    [E_CHIP] = {"-c --chip", OPT_STRING, "CHIP", "target chip (only esp32)", 0, 0, "esp32", NULL},
+    [E_MODE] = {"-fm --flash-mode", OPT_STRING, "MODE", "qio (default), qout, dio, dout", 0, 0,
+                "qio qout dio dout", NULL},
+    [E_FREQ] = {"-ff --flash-freq", OPT_STRING, "FREQ", "80m, 40m, 26m, 20m (default: code 0 = 40m)",
+                0, 0, NULL, NULL},
+    [E_SIZE] = {"-fs --flash-size", OPT_STRING, "SIZE", "1MB (default), 2MB, 4MB ... 128MB", 0, 0,
+                NULL, NULL},
+    [E_SHA_OFFSET] = {"--elf-sha256-offset", OPT_NUMBER, "N",
+                      "write the ELF file's SHA-256 at image offset N\n"
+                      "(ESP-IDF apps: 0xb0; must hold zeros)",
+                      0, UINT32_MAX, NULL, NULL},
+    [E_MIN_REV] = {"-r --min-rev", OPT_NUMBER, "N", "legacy minimum chip revision (0-255)", 0, 255,
+                   NULL, NULL},
+    [E_MIN_REV_FULL] = {"--min-rev-full", OPT_NUMBER, "N",
+                        "minimum chip revision, major*100+minor (default 0)", 0, 65535, NULL, NULL},
+    [E_MAX_REV_FULL] = {"--max-rev-full", OPT_NUMBER, "N", "maximum chip revision (default 65535)",
+                        0, 65535, NULL, NULL},
+    [E_SECURE_PAD] = {"--secure-pad", OPT_FLAG, NULL, "pad for secure boot v1 signing", 0, 0, NULL,
+                      NULL},
+    [E_SECURE_PAD_V2] = {"--secure-pad-v2", OPT_FLAG, NULL,
+                         "pad so a secure boot v2 signature sector starts on\n"
+                         "the next 64 KB boundary",
+                         0, 0, NULL, NULL},
+    [E_NO_DIGEST] = {"--dont-append-digest", OPT_FLAG, NULL, "no SHA-256 after the checksum", 0, 0,
+                     NULL, NULL},
+    [E_USE_SEGMENTS] = {"--use-segments", OPT_FLAG, NULL,
+                        "use ELF program headers instead of sections", 0, 0, NULL, NULL},
+    [E_PAD_TO_SIZE] = {"--pad-to-size", OPT_SIZE, "SIZE",
+                       "pad the image with 0xFF to a multiple of SIZE", 1, UINT32_MAX, NULL, NULL},
+};
+
+const opt_cmd image_elf2image_cmd = {
+    "image elf2image", "ELF [-o OUT] [options]",
+    "Convert an ESP-IDF ELF file into an ESP32 app or bootloader image, byte for\n"
+    "byte what `esptool --chip esp32 elf2image` (v5.3.1) writes. As in esptool,\n"
+    "--flash_mode is --flash-mode.",
+    elf_opts, E_COUNT, 1, 1,
+    "Example (what ESP-IDF's build runs for an app):\n"
+    "  ota32 image elf2image app.elf -o app.bin --flash-mode dio --flash-freq 40m \\\n"
+    "      --flash-size 4MB --elf-sha256-offset 0xb0 --min-rev-full 0 --max-rev-full 399",
+    true};
 
 static char *default_output(const char *elf)
 {
@@ -73,124 +88,46 @@ static char *default_output(const char *elf)
 
 int cmd_image_elf2image(int argc, char **argv)
 {
-    if (util_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
+    const opt_cmd *c = &image_elf2image_cmd;
+    opt_value v[E_COUNT];
+    const char *pos[1];
+    unsigned npos;
+    int prc = opts_parse(c, argc, argv, v, pos, &npos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
     ota32_elf2image_opts opts;
     ota32_elf2image_opts_init(&opts);
     opts.hash = ota32_posix_hash();
-    const char *input = NULL, *output = NULL;
+    const char *input = pos[0], *output = v[E_OUTPUT].str;
     int size_code = 0, freq_code = 0;
-
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (arg[0] != '-' || !arg[1]) {
-            if (input) {
-                fprintf(stderr, "ota32: elf2image: unexpected argument '%s'\n", arg);
-                return 2;
-            }
-            input = arg;
-            continue;
-        }
-        char name[40];
-        const char *val;
-        util_esptool_option(name, sizeof name, arg, &val);
-        /* Flags. */
-        if (!strcmp(name, "--secure-pad-v2") || !strcmp(name, "--secure-pad") ||
-            !strcmp(name, "--dont-append-digest") || !strcmp(name, "--use-segments")) {
-            if (val) {
-                fprintf(stderr, "ota32: elf2image: %s takes no value\n", name);
-                return 2;
-            }
-            if (!strcmp(name, "--secure-pad-v2"))
-                opts.secure_pad = OTA32_SECURE_PAD_V2;
-            else if (!strcmp(name, "--secure-pad"))
-                opts.secure_pad = opts.secure_pad ? opts.secure_pad : OTA32_SECURE_PAD_V1;
-            else if (!strcmp(name, "--dont-append-digest"))
-                opts.append_digest = false;
-            else
-                opts.use_segments = true;
-            continue;
-        }
-        /* Options with a value. */
-        val = util_esptool_value("elf2image", value_options,
-                                 sizeof value_options / sizeof value_options[0], name, arg, val,
-                                 argc, argv, &i);
-        if (!val)
-            return 2;
-        uint64_t v;
-        if (!strcmp(name, "-o") || !strcmp(name, "--output")) {
-            output = val;
-        } else if (!strcmp(name, "--chip") || !strcmp(name, "-c")) {
-            if (strcmp(val, "esp32") != 0) {
-                fprintf(stderr, "ota32: elf2image: chip '%s' is not supported (only esp32)\n", val);
-                return 2;
-            }
-        } else if (!strcmp(name, "--flash-mode") || !strcmp(name, "-fm")) {
-            int c = ota32_esp32_flash_mode_code(val);
-            if (c < 0) {
-                fprintf(stderr,
-                        "ota32: elf2image: --flash-mode '%s': choose from qio, qout, "
-                        "dio, dout\n",
-                        val);
-                return 2;
-            }
-            opts.flash_mode = (uint8_t)c;
-        } else if (!strcmp(name, "--flash-freq") || !strcmp(name, "-ff")) {
-            freq_code = ota32_esp32_flash_freq_code(val);
-            if (freq_code < 0) {
-                fprintf(stderr,
-                        "ota32: elf2image: flash frequency '%s' is not supported by "
-                        "ESP32 (80m, 40m, 26m, 20m)\n",
-                        val);
-                return 2;
-            }
-        } else if (!strcmp(name, "--flash-size") || !strcmp(name, "-fs")) {
-            size_code = ota32_esp32_flash_size_code(val);
-            if (size_code < 0) {
-                fprintf(stderr,
-                        "ota32: elf2image: flash size '%s' is not supported by ESP32 "
-                        "(1MB, 2MB, 4MB, 8MB, 16MB, 32MB, 64MB, 128MB)\n",
-                        val);
-                return 2;
-            }
-        } else if (!strcmp(name, "--elf-sha256-offset")) {
-            if (!util_parse_uint(val, UINT32_MAX, &v)) {
-                fprintf(stderr, "ota32: elf2image: bad --elf-sha256-offset '%s'\n", val);
-                return 2;
-            }
-            opts.elf_sha256_offset = (uint32_t)v;
-        } else if (!strcmp(name, "--min-rev") || !strcmp(name, "-r")) {
-            if (!util_parse_uint(val, 255, &v)) {
-                fprintf(stderr, "ota32: elf2image: --min-rev '%s' is not in 0..255\n", val);
-                return 2;
-            }
-            opts.min_rev = (uint8_t)v;
-        } else if (!strcmp(name, "--min-rev-full") || !strcmp(name, "--max-rev-full")) {
-            if (!util_parse_uint(val, 65535, &v)) {
-                fprintf(stderr, "ota32: elf2image: %s '%s' is not in 0..65535\n", name, val);
-                return 2;
-            }
-            if (!strcmp(name, "--min-rev-full"))
-                opts.min_rev_full = (uint16_t)v;
-            else
-                opts.max_rev_full = (uint16_t)v;
-        } else if (!strcmp(name, "--pad-to-size")) {
-            if (!util_parse_size(val, &v) || v == 0 || v > UINT32_MAX) {
-                fprintf(stderr, "ota32: elf2image: bad --pad-to-size '%s'\n", val);
-                return 2;
-            }
-            opts.pad_to_size = (uint32_t)v;
-        } else {
-            fprintf(stderr, "ota32: elf2image: unknown option '%s' (see --help)\n", arg);
-            return 2;
-        }
-    }
-    if (!input) {
-        usage(stderr);
-        return 2;
-    }
+    if (v[E_SECURE_PAD_V2].set)
+        opts.secure_pad = OTA32_SECURE_PAD_V2;
+    else if (v[E_SECURE_PAD].set)
+        opts.secure_pad = OTA32_SECURE_PAD_V1;
+    if (v[E_NO_DIGEST].set)
+        opts.append_digest = false;
+    if (v[E_USE_SEGMENTS].set)
+        opts.use_segments = true;
+    if (v[E_MODE].set)
+        opts.flash_mode = (uint8_t)ota32_esp32_flash_mode_code(v[E_MODE].str);
+    if (v[E_FREQ].set && (freq_code = ota32_esp32_flash_freq_code(v[E_FREQ].str)) < 0)
+        return opts_usage_error(c, "flash frequency '%s' is not supported by ESP32 (80m, 40m, "
+                                   "26m, 20m)",
+                                v[E_FREQ].str);
+    if (v[E_SIZE].set && (size_code = ota32_esp32_flash_size_code(v[E_SIZE].str)) < 0)
+        return opts_usage_error(c, "flash size '%s' is not supported by ESP32 (1MB, 2MB, 4MB, "
+                                   "8MB, 16MB, 32MB, 64MB, 128MB)",
+                                v[E_SIZE].str);
+    if (v[E_SHA_OFFSET].set)
+        opts.elf_sha256_offset = (uint32_t)v[E_SHA_OFFSET].num;
+    if (v[E_MIN_REV].set)
+        opts.min_rev = (uint8_t)v[E_MIN_REV].num;
+    if (v[E_MIN_REV_FULL].set)
+        opts.min_rev_full = (uint16_t)v[E_MIN_REV_FULL].num;
+    if (v[E_MAX_REV_FULL].set)
+        opts.max_rev_full = (uint16_t)v[E_MAX_REV_FULL].num;
+    if (v[E_PAD_TO_SIZE].set)
+        opts.pad_to_size = (uint32_t)v[E_PAD_TO_SIZE].num;
     opts.flash_size_freq = (uint8_t)(size_code | freq_code);
 
     size_t elf_len;
@@ -213,7 +150,7 @@ int cmd_image_elf2image(int argc, char **argv)
     }
     rc = util_write_file(output, img, img_len);
     if (rc == OTA32_OK)
-        printf("Wrote 0x%zx bytes to %s (ESP32 image, %u segments)\n", img_len, output, img[1]);
+        fprintf(strcmp(output, "-") ? stdout : stderr, "Wrote 0x%zx bytes to %s (ESP32 image, %u segments)\n", img_len, output, img[1]);
     free(img);
     free(auto_out);
     return rc == OTA32_OK ? 0 : 1;

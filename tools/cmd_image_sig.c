@@ -11,6 +11,23 @@
 #include "sig_util.h"
 #include "util.h"
 
+unsigned sig_option_values(int argc, char **argv, const char *name, const char **out, unsigned max)
+{
+    unsigned n = 0;
+    size_t len = strlen(name);
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        const char *v = NULL;
+        if (!strcmp(argv[i], name) && i + 1 < argc)
+            v = argv[++i];
+        else if (!strncmp(argv[i], name, len) && argv[i][len] == '=')
+            v = argv[i] + len + 1;
+        if (v && n < max)
+            out[n] = v;
+        n += v != NULL;
+    }
+    return n > max ? max + 1 : n;
+}
+
 int sig_sector_of(const char *path, const uint8_t *data, size_t len, const ota32_image_info *in,
                   ota32_sig_sector *sec)
 {

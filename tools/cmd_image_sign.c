@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
+#include "opts.h"
 #include "posix_hash.h"
 #include "posix_sig.h"
 #include "sbv2.h"
@@ -13,24 +15,6 @@
 
 #define MAX_KEYS 3
 
-static void sign_usage(void)
-{
-    printf("usage: ota32 image sign --key KEY.pem [--key KEY.pem ...] [--append] IN -o OUT\n\n"
-           "Append a Secure Boot v2 signature sector to an app image, as\n"
-           "`espsecure sign-data --version 2` does: one 4 KB sector after the image\n"
-           "holding up to three 1,216-byte signature blocks (one per --key, in order),\n"
-           "the rest 0xFF. Keys: RSA-3072 (RSA-PSS; the only kind the ESP32 takes)\n"
-           "or ECDSA P-256 / P-384 (newer chips), as PEM private keys. Make one with\n\n"
-           "  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out key.pem\n"
-           "  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem\n\n"
-           "The image must be padded for signing (`ota32 image elf2image --secure-pad-v2`,\n"
-           "as ESP-IDF builds it for secure boot): its end on a 64 KB boundary, so the\n"
-           "signature sector starts a flash page. Other images are refused.\n\n"
-           "  --append   IN is already signed: keep its blocks and add one per --key\n"
-           "             (at most three in all). Without it a signed IN is refused.\n\n"
-           "The output is written only when every new block verifies.\n");
-}
-
 typedef struct sign_args {
     const char *keys[MAX_KEYS];
     unsigned nkeys;
@@ -38,34 +22,60 @@ typedef struct sign_args {
     const char *in, *out;
 } sign_args;
 
+enum { G_KEY, G_APPEND, G_OUTPUT, G_COUNT };
+
+static const opt_def sign_opts[G_COUNT] = {
+    [G_KEY] = {"-k --key", OPT_STRING, "KEY.pem",
+               "a PEM private key; repeatable: one block per key, in\norder (required)", 0, 0, NULL,
+               "file"},
+    [G_APPEND] = {"--append", OPT_FLAG, NULL,
+                  "IN is already signed: keep its blocks and add one per\n--key (at most three "
+                  "in all); without it a signed IN\nis refused",
+                  0, 0, NULL, NULL},
+    [G_OUTPUT] = {"-o --output", OPT_STRING, "OUT", "the signed image (required)", 0, 0, NULL,
+                  "file"},
+};
+
+const opt_cmd image_sign_cmd = {
+    "image sign",
+    "--key KEY.pem [--key KEY.pem ...] [--append] IN -o OUT",
+    "Append a Secure Boot v2 signature sector to an app image, as\n"
+    "`espsecure sign-data --version 2` does: one 4 KB sector after the image\n"
+    "holding up to three 1,216-byte signature blocks, the rest 0xFF. Keys:\n"
+    "RSA-3072 (RSA-PSS; the only kind the ESP32 takes) or ECDSA P-256 / P-384\n"
+    "(newer chips), as PEM private keys. The image must be padded for signing\n"
+    "(`ota32 image elf2image --secure-pad-v2`, as ESP-IDF builds it for secure\n"
+    "boot): its end on a 64 KB boundary. Other images are refused.",
+    sign_opts,
+    G_COUNT,
+    1,
+    1,
+    "Make a key with openssl:\n"
+    "  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out key.pem\n"
+    "  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem\n"
+    "The output is written only when every new block verifies.",
+    false};
+
 static int parse_args(int argc, char **argv, sign_args *a)
 {
     memset(a, 0, sizeof *a);
-    for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(argv[i], "--key") || !strcmp(argv[i], "-k")) {
-            if (!v)
-                return util_usage_fail("image sign: --key needs a PEM file (see --help)");
-            if (a->nkeys == MAX_KEYS)
-                return util_usage_fail("image sign: at most %d keys (three signature blocks)",
-                                       MAX_KEYS);
-            a->keys[a->nkeys++] = argv[++i];
-        } else if (!strcmp(argv[i], "-o")) {
-            if (!v)
-                return util_usage_fail("image sign: -o needs a file (see --help)");
-            a->out = argv[++i];
-        } else if (!strcmp(argv[i], "--append")) {
-            a->append = true;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return util_usage_fail("image sign: unknown option '%s' (see --help)", argv[i]);
-        } else if (!a->in) {
-            a->in = argv[i];
-        } else {
-            return util_usage_fail("image sign: unexpected argument '%s' (see --help)", argv[i]);
-        }
-    }
-    if (!a->in || !a->out || a->nkeys == 0)
-        return util_usage_fail("image sign: --key, IN and -o OUT are required (see --help)");
+    opt_value v[G_COUNT];
+    const char *pos[1];
+    unsigned npos;
+    int prc = opts_parse(&image_sign_cmd, argc, argv, v, pos, &npos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
+    a->nkeys = sig_option_values(argc, argv, "--key", a->keys, MAX_KEYS);
+    if (a->nkeys == 0)
+        a->nkeys = sig_option_values(argc, argv, "-k", a->keys, MAX_KEYS);
+    if (a->nkeys > MAX_KEYS)
+        return opts_usage_error(&image_sign_cmd, "at most %d keys (three signature blocks)",
+                                MAX_KEYS);
+    if (a->nkeys == 0 || !v[G_OUTPUT].set)
+        return opts_usage_error(&image_sign_cmd, "--key and -o OUT are required");
+    a->append = v[G_APPEND].set;
+    a->in = pos[0];
+    a->out = v[G_OUTPUT].str;
     return 0;
 }
 
@@ -150,13 +160,9 @@ static int fill_sector(const sign_args *a, const uint8_t *data, size_t signed_le
 
 int cmd_image_sign(int argc, char **argv)
 {
-    if (util_wants_help(argc, argv)) {
-        sign_usage();
-        return 0;
-    }
     sign_args a;
     int st = parse_args(argc, argv, &a);
-    if (st != 0)
+    if (st != 0 || !a.in)
         return st;
     size_t len = 0, signed_len = 0;
     uint8_t *data = util_read_file(a.in, &len);

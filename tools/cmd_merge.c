@@ -1,4 +1,6 @@
 /* `ota32 merge`: one flash image from ADDR FILE pairs, as esptool merge-bin. */
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,57 +9,57 @@
 #include "elf2image.h"
 #include "merge.h"
 #include "posix_hash.h"
+#include "opts.h"
 #include "util.h"
 
 #define MAX_INPUTS 64
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: ota32 merge -o OUT [options] ADDR FILE [ADDR FILE ...]\n"
-               "\n"
-               "Merge binaries into one flash image, byte for byte what `esptool --chip esp32\n"
-               "merge-bin` (v5.3.1, raw format) writes: files sorted by address, gaps filled\n"
-               "with 0xFF, files whose 4 KB sectors overlap rejected. The file at 0x1000 (the\n"
-               "ESP32 bootloader) gets the flash parameters below written into its header and\n"
-               "its SHA-256 recomputed, unless all of them are 'keep'.\n"
-               "\n"
-               "options:\n"
-               "  -o, --output OUT          output file (required)\n"
-               "  --chip esp32              target chip (only esp32)\n"
-               "  -t, --target-offset ADDR  flash address of the output's first byte (default 0)\n"
-               "  --pad-to-size SIZE        pad with 0xFF up to this flash size (e.g. 4MB, 8MB)\n"
-               "  --fill-flash-size SIZE    same as --pad-to-size (esptool v4 name)\n"
-               "  --flash-mode MODE         keep (default), qio, qout, dio, dout\n"
-               "  --flash-freq FREQ         keep (default), 80m, 40m, 26m, 20m\n"
-               "  --flash-size SIZE         keep (default), 1MB ... 128MB\n"
-               "  --format raw              output format (only raw)\n"
-               "\n"
-               "Example (ESP-IDF's usual layout):\n"
-               "  ota32 merge -o flash.bin --flash-mode dio --flash-freq 40m --flash-size 4MB \\\n"
-               "      0x1000 bootloader.bin 0x8000 partition-table.bin 0x20000 app.bin\n");
-}
+enum { M_OUTPUT, M_CHIP, M_TARGET, M_PAD, M_MODE, M_FREQ, M_SIZE, M_FORMAT, M_JSON, M_COUNT };
 
-/* Options that take a value (the others are flags or unknown). */
-static const char *const value_options[] = {"-o",
-                                            "--output",
-                                            "--chip",
-                                            "-c",
-                                            "--format",
-                                            "-f",
-                                            "--target-offset",
-                                            "-t",
-                                            "--pad-to-size",
-                                            "--fill-flash-size",
-                                            "--flash-mode",
-                                            "-fm",
-                                            "--flash-freq",
-                                            "-ff",
-                                            "--flash-size",
-                                            "-fs"};
+static const opt_def merge_opts[M_COUNT] = {
+    [M_OUTPUT] = {"-o --output", OPT_STRING, "OUT", "output file (required; '-': standard output)",
+                  0, 0, NULL, "file"},
+    [M_CHIP] = {"-c --chip", OPT_STRING, "CHIP", "target chip (only esp32)", 0, 0, "esp32", NULL},
+    [M_TARGET] = {"-t --target-offset", OPT_NUMBER, "ADDR",
+                  "flash address of the output's first byte (default 0)", 0, UINT32_MAX, NULL,
+                  NULL},
+    [M_PAD] = {"--pad-to-size|--fill-flash-size", OPT_SIZE, "SIZE",
+               "pad with 0xFF up to this flash size (e.g. 4MB, 8MB;\n"
+               "--fill-flash-size, esptool v4's name, is the same)",
+               1, 1ull << 32, NULL, NULL},
+    [M_MODE] = {"-fm --flash-mode", OPT_STRING, "MODE", "keep (default), qio, qout, dio, dout", 0,
+                0, "keep qio qout dio dout", NULL},
+    [M_FREQ] = {"-ff --flash-freq", OPT_STRING, "FREQ", "keep (default), 80m, 40m, 26m, 20m", 0,
+                0, NULL, NULL},
+    [M_SIZE] = {"-fs --flash-size", OPT_STRING, "SIZE", "keep (default), 1MB ... 128MB", 0, 0,
+                NULL, NULL},
+    [M_FORMAT] = {"-f --format", OPT_STRING, "FORMAT", "output format (only raw)", 0, 0, "raw",
+                  NULL},
+    [M_JSON] = {"--json", OPT_FLAG, NULL, "report the result as JSON", 0, 0, NULL, NULL},
+};
+
+static const opt_cmd merge_cmd = {
+    "merge", "-o OUT [options] ADDR FILE [ADDR FILE ...]",
+    "Merge binaries into one flash image, byte for byte what `esptool --chip esp32\n"
+    "merge-bin` (v5.3.1, raw format) writes: files sorted by address, gaps filled\n"
+    "with 0xFF, files whose 4 KB sectors overlap rejected. The file at 0x1000 (the\n"
+    "ESP32 bootloader) gets the flash parameters below written into its header and\n"
+    "its SHA-256 recomputed, unless all of them are 'keep'. As in esptool,\n"
+    "--flash_mode is --flash-mode.",
+    merge_opts, M_COUNT, 0, 2 * MAX_INPUTS,
+    "Example (ESP-IDF's usual layout):\n"
+    "  ota32 merge -o flash.bin --flash-mode dio --flash-freq 40m --flash-size 4MB \\\n"
+    "      0x1000 bootloader.bin 0x8000 partition-table.bin 0x20000 app.bin",
+    true};
+
+static int write_errno; /* why the last file_write failed */
 
 static int file_write(void *ctx, const void *data, size_t len)
 {
-    return fwrite(data, 1, len, ctx) == len ? OTA32_OK : OTA32_ERR_IO;
+    if (fwrite(data, 1, len, ctx) == len)
+        return OTA32_OK;
+    write_errno = errno ? errno : EIO;
+    return OTA32_ERR_IO;
 }
 
 typedef struct merge_job {
@@ -74,7 +76,12 @@ static int fill_merged(void *arg, void *file)
     job->opts->write = file_write;
     job->opts->write_ctx = file;
     ota32_diag diag;
+    write_errno = 0;
     job->written = ota32_merge(job->entries, job->n, job->opts, &diag);
+    if (job->written < 0 && write_errno) {
+        errno = write_errno; /* reported with the file's name */
+        return 1;
+    }
     if (job->written < 0) {
         util_report("merge", (int)job->written, &diag);
         return -1;
@@ -82,10 +89,10 @@ static int fill_merged(void *arg, void *file)
     return 0;
 }
 
+/* Notes go to stdout, or to stderr when stdout carries JSON or the image. */
 static void print_note(void *ctx, const char *msg)
 {
-    (void)ctx;
-    printf("%s\n", msg);
+    fprintf(ctx, "%s\n", msg);
 }
 
 /* Parse "keep" or a name through `code`; -2 when invalid. */
@@ -97,106 +104,49 @@ static int param(const char *val, int (*code)(const char *))
     return c < 0 ? -2 : c;
 }
 
-int cmd_merge(int argc, char **argv)
+static int cmd_merge(int argc, char **argv)
 {
-    if (util_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
+    opt_value v[M_COUNT];
+    const char *positional[2 * MAX_INPUTS];
+    unsigned upos;
+    int prc = opts_parse(&merge_cmd, argc, argv, v, positional, &upos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
+    int npos = (int)upos;
+    const char *output = v[M_OUTPUT].str;
+    bool json = v[M_JSON].set, to_stdout = output && !strcmp(output, "-");
     ota32_merge_opts opts;
     ota32_merge_opts_init(&opts);
     opts.hash = ota32_posix_hash();
     opts.note = print_note;
-    const char *output = NULL;
-    const char *positional[2 * MAX_INPUTS];
-    int npos = 0;
-
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (arg[0] != '-' || !arg[1]) {
-            if (npos == 2 * MAX_INPUTS) {
-                fprintf(stderr, "ota32: merge: more than %d input files\n", MAX_INPUTS);
-                return 2;
-            }
-            positional[npos++] = arg;
-            continue;
-        }
-        char name[40];
-        const char *val;
-        util_esptool_option(name, sizeof name, arg, &val);
-        val = util_esptool_value("merge", value_options,
-                                 sizeof value_options / sizeof value_options[0], name, arg, val,
-                                 argc, argv, &i);
-        if (!val)
-            return 2;
-        uint64_t v;
-        int c;
-        if (!strcmp(name, "-o") || !strcmp(name, "--output")) {
-            output = val;
-        } else if (!strcmp(name, "--chip") || !strcmp(name, "-c")) {
-            if (strcmp(val, "esp32") != 0) {
-                fprintf(stderr, "ota32: merge: chip '%s' is not supported (only esp32)\n", val);
-                return 2;
-            }
-        } else if (!strcmp(name, "--format") || !strcmp(name, "-f")) {
-            if (strcmp(val, "raw") != 0) {
-                fprintf(stderr, "ota32: merge: format '%s' is not supported (only raw)\n", val);
-                return 2;
-            }
-        } else if (!strcmp(name, "--target-offset") || !strcmp(name, "-t")) {
-            if (!util_parse_uint(val, UINT32_MAX, &v)) {
-                fprintf(stderr, "ota32: merge: bad --target-offset '%s'\n", val);
-                return 2;
-            }
-            opts.target_offset = (uint32_t)v;
-        } else if (!strcmp(name, "--pad-to-size") || !strcmp(name, "--fill-flash-size")) {
-            if (!util_parse_size(val, &v) || v == 0 || v > (1ull << 32)) {
-                fprintf(stderr, "ota32: merge: bad %s '%s' (e.g. 4MB, 8MB)\n", name, val);
-                return 2;
-            }
-            opts.pad_to_size = v;
-        } else if (!strcmp(name, "--flash-mode") || !strcmp(name, "-fm")) {
-            if ((c = param(val, ota32_esp32_flash_mode_code)) == -2) {
-                fprintf(stderr,
-                        "ota32: merge: --flash-mode '%s': choose from keep, qio, qout, "
-                        "dio, dout\n",
-                        val);
-                return 2;
-            }
-            opts.flash_mode = c;
-        } else if (!strcmp(name, "--flash-freq") || !strcmp(name, "-ff")) {
-            if ((c = param(val, ota32_esp32_flash_freq_code)) == -2) {
-                fprintf(stderr,
-                        "ota32: merge: flash frequency '%s' is not supported by ESP32 "
-                        "(keep, 80m, 40m, 26m, 20m)\n",
-                        val);
-                return 2;
-            }
-            opts.flash_freq = c;
-        } else if (!strcmp(name, "--flash-size") || !strcmp(name, "-fs")) {
-            if ((c = param(val, ota32_esp32_flash_size_code)) == -2) {
-                fprintf(stderr,
-                        "ota32: merge: flash size '%s' is not supported by ESP32 "
-                        "(keep, 1MB ... 128MB)\n",
-                        val);
-                return 2;
-            }
-            opts.flash_size = c;
-        } else {
-            fprintf(stderr, "ota32: merge: unknown option '%s' (see --help)\n", arg);
-            return 2;
-        }
+    opts.note_ctx = json || to_stdout ? stderr : stdout;
+    opts.target_offset = (uint32_t)v[M_TARGET].num;
+    if (v[M_PAD].set)
+        opts.pad_to_size = v[M_PAD].num;
+    int c;
+    if (v[M_MODE].set)
+        opts.flash_mode = param(v[M_MODE].str, ota32_esp32_flash_mode_code);
+    if (v[M_FREQ].set) {
+        if ((c = param(v[M_FREQ].str, ota32_esp32_flash_freq_code)) == -2)
+            return opts_usage_error(&merge_cmd,
+                                    "flash frequency '%s' is not supported by ESP32 (keep, 80m, "
+                                    "40m, 26m, 20m)",
+                                    v[M_FREQ].str);
+        opts.flash_freq = c;
     }
-    if (!output || npos == 0) {
-        fprintf(stderr, "ota32: merge: %s\n",
-                !output ? "-o OUT is required" : "no ADDR FILE pairs given");
-        usage(stderr);
-        return 2;
+    if (v[M_SIZE].set) {
+        if ((c = param(v[M_SIZE].str, ota32_esp32_flash_size_code)) == -2)
+            return opts_usage_error(&merge_cmd,
+                                    "flash size '%s' is not supported by ESP32 (keep, 1MB ... "
+                                    "128MB)",
+                                    v[M_SIZE].str);
+        opts.flash_size = c;
     }
-    if (npos % 2) {
-        fprintf(stderr, "ota32: merge: arguments must be pairs of an address and a file\n");
-        return 2;
-    }
+    if (!output || npos == 0)
+        return opts_usage_error(&merge_cmd, "%s",
+                                !output ? "-o OUT is required" : "no ADDR FILE pairs given");
+    if (npos % 2)
+        return opts_usage_error(&merge_cmd, "arguments must be pairs of an address and a file");
 
     int n = npos / 2, status = 1;
     ota32_merge_entry entries[MAX_INPUTS];
@@ -218,11 +168,33 @@ int cmd_merge(int argc, char **argv)
     merge_job job = {entries, (size_t)n, &opts, 0};
     if (util_write_file_with(output, fill_merged, &job) != OTA32_OK)
         goto out;
-    printf("Wrote 0x%llx bytes to file '%s', ready to flash to offset 0x%x.\n", job.written, output,
-           opts.target_offset);
-    status = 0;
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "output", output);
+        cJSON_AddNumberToObject(o, "size", (double)job.written);
+        cJSON_AddNumberToObject(o, "target_offset", opts.target_offset);
+        cJSON *arr = cJSON_AddArrayToObject(o, "inputs");
+        for (int i = 0; i < n; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "offset", entries[i].addr);
+            cJSON_AddStringToObject(e, "file", positional[2 * i + 1]);
+            cJSON_AddNumberToObject(e, "size", (double)entries[i].len);
+            cJSON_AddItemToArray(arr, e);
+        }
+        status = util_print_json(o);
+    } else {
+        fprintf(to_stdout ? stderr : stdout,
+                "Wrote 0x%llx bytes to file '%s', ready to flash to offset 0x%x.\n", job.written,
+                output, opts.target_offset);
+        status = 0;
+    }
 out:
     for (int i = 0; i < n; i++)
         free(bufs[i]);
     return status;
 }
+
+static const opt_cmd *const merge_cmds[] = {&merge_cmd};
+
+const opt_group merge_group = {"merge", "merge images into one flash image (esptool merge-bin)",
+                               merge_cmds, 1, cmd_merge};

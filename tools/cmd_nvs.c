@@ -1,5 +1,6 @@
 /* ota32 nvs gen | dump | get: NVS partitions as ESP-IDF's nvs_partition_gen
  * writes them and nvs_tool.py shows them. */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,53 +10,74 @@
 #include "nvs_csv.h"
 #include "ota32/crc.h"
 #include "ota32/nvs.h"
+#include "opts.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: ota32 nvs gen CSV OUT SIZE [--version 1|2]\n"
-               "       ota32 nvs dump FILE [--offset OFF] [--size SIZE]\n"
-               "       ota32 nvs get FILE NAMESPACE KEY [--offset OFF] [--size SIZE]\n\n"
-               "gen   build an NVS partition from nvs_partition_gen's CSV\n"
-               "      (key,type,encoding,value); same bytes as the generator\n"
-               "dump  every page and entry, laid out as nvs_tool.py --dump all\n"
-               "get   print one value: strings raw, integers in decimal, blobs in hex;\n"
-               "      exit status 1 when the key is absent\n\n"
-               "FILE is a partition image, or a whole flash dump with --offset/--size\n"
-               "(default: the whole file).\n");
-}
+enum { N_OUTPUT, N_VERSION, N_OFFSET, N_SIZE, N_JSON, N_COUNT };
+
+static const opt_def gen_opts[N_COUNT] = {
+    [N_OUTPUT] = {"-o --output", OPT_STRING, "OUT",
+                  "where the partition goes ('-': standard output); also the\n"
+                  "positional OUT, as nvs_partition_gen.py takes it",
+                  0, 0, NULL, "file"},
+    [N_VERSION] = {"--version", OPT_NUMBER, "1|2",
+                   "NVS format version: 2 (default, multi-page blobs) or 1", 1, 2, NULL, NULL},
+};
+
+#define NVS_READ_OPTS                                                                          \
+    [N_OFFSET] = {"--offset", OPT_SIZE, "OFF",                                                 \
+                  "where the partition starts in FILE (default 0; with a whole\n"              \
+                  "flash dump, the nvs partition's offset)",                                    \
+                  0, 0xFFFFFFFFu, NULL, NULL},                                                  \
+    [N_SIZE] = {"--size", OPT_SIZE, "SIZE", "the partition's size (default: to the end of FILE)", \
+                0, 0xFFFFFFFFu, NULL, NULL}
+
+static const opt_def dump_opts[N_COUNT] = {
+    NVS_READ_OPTS,
+    [N_JSON] = {"--json", OPT_FLAG, NULL, "the live items as JSON instead", 0, 0, NULL, NULL},
+};
+static const opt_def get_opts[N_COUNT] = {
+    NVS_READ_OPTS,
+    [N_JSON] = {"--json", OPT_FLAG, NULL,
+                "namespace, key, type and value as JSON (blobs as hex)", 0, 0, NULL, NULL},
+};
+
+static const opt_cmd gen_cmd = {
+    "nvs gen", "CSV OUT SIZE [--version 1|2]\nCSV SIZE -o OUT [--version 1|2]",
+    "Build an NVS partition of SIZE bytes from nvs_partition_gen's CSV\n"
+    "(key,type,encoding,value): the same bytes as the generator.",
+    gen_opts, N_COUNT, 2, 3, NULL, false};
+static const opt_cmd dump_cmd = {
+    "nvs dump", "FILE [--offset OFF] [--size SIZE] [--json]",
+    "Every page and entry, laid out as nvs_tool.py --dump all. FILE is a partition\n"
+    "image, or a whole flash dump with --offset/--size.",
+    dump_opts, N_COUNT, 1, 1, NULL, false};
+static const opt_cmd get_cmd = {
+    "nvs get", "FILE NAMESPACE KEY [--offset OFF] [--size SIZE] [--json]",
+    "Print one value: strings raw, integers in decimal, blobs in hex. FILE is a\n"
+    "partition image, or a whole flash dump with --offset/--size.",
+    get_opts, N_COUNT, 3, 3, "exit status: 0 found, 1 absent or unreadable, 2 usage error",
+    false};
 
 static int cmd_gen(int argc, char **argv)
 {
+    opt_value v[N_COUNT];
     const char *pos[3];
-    int npos = 0, version = 2;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--version") && i + 1 < argc) {
-            uint64_t v;
-            if (!util_parse_uint(argv[++i], 2, &v) || v < 1) {
-                fprintf(stderr, "ota32: nvs gen: --version must be 1 or 2\n");
-                return 2;
-            }
-            version = (int)v;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "ota32: nvs gen: unknown option '%s'\n", argv[i]);
-            return 2;
-        } else if (npos < 3) {
-            pos[npos++] = argv[i];
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
+    unsigned npos;
+    int prc = opts_parse(&gen_cmd, argc, argv, v, pos, &npos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
+    int version = v[N_VERSION].set ? (int)v[N_VERSION].num : 2;
+    const char *out = v[N_OUTPUT].str, *size_arg = pos[npos - 1];
+    if (npos == 3 && out)
+        return opts_usage_error(&gen_cmd, "OUT given twice (positional and -o)");
+    if (npos == 3)
+        out = pos[1];
+    if (!out)
+        return opts_usage_error(&gen_cmd, "expected CSV OUT SIZE (or CSV SIZE -o OUT)");
     uint64_t size;
-    if (npos != 3) {
-        usage(stderr);
-        return 2;
-    }
-    if (!util_parse_size(pos[2], &size) || size > 0x10000000u) {
-        fprintf(stderr, "ota32: nvs gen: bad SIZE '%s'\n", pos[2]);
-        return 2;
-    }
+    if (!util_parse_size(size_arg, &size) || size > 0x10000000u)
+        return opts_usage_error(&gen_cmd, "bad SIZE '%s'", size_arg);
     size_t len;
     uint8_t *csv = util_read_file(pos[0], &len);
     if (!csv)
@@ -72,7 +94,7 @@ static int cmd_gen(int argc, char **argv)
         util_report(pos[0], rc, &d);
         return 1;
     }
-    rc = util_write_file(pos[1], img, img_len);
+    rc = util_write_file(out, img, img_len);
     free(img);
     return rc == OTA32_OK ? 0 : 1;
 }
@@ -85,40 +107,19 @@ typedef struct image {
     uint32_t offset, size; /* the partition within data */
 } image;
 
-/* Parse FILE [--offset] [--size]; positional arguments land in pos. */
-static int load_image(int argc, char **argv, const char **pos, int want, image *im)
+/* Parse FILE [--offset] [--size]; positional arguments land in pos. 0, an
+ * exit status, or -1 after --help (exit status 0). */
+static int load_image(const opt_cmd *c, int argc, char **argv, const char **pos, image *im,
+                      bool *json)
 {
-    uint64_t off = 0, size = 0;
-    bool have_size = false;
-    int npos = 0;
-    for (int i = 1; i < argc; i++) {
-        if ((!strcmp(argv[i], "--offset") || !strcmp(argv[i], "--size")) && i + 1 < argc) {
-            bool is_off = argv[i][2] == 'o';
-            uint64_t v;
-            if (!util_parse_size(argv[++i], &v) || v > 0xFFFFFFFFu) {
-                fprintf(stderr, "ota32: nvs: bad %s '%s'\n", argv[i - 1], argv[i]);
-                return 2;
-            }
-            if (is_off)
-                off = v;
-            else {
-                size = v;
-                have_size = true;
-            }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "ota32: nvs: unknown option '%s'\n", argv[i]);
-            return 2;
-        } else if (npos < want) {
-            pos[npos++] = argv[i];
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (npos != want) {
-        usage(stderr);
-        return 2;
-    }
+    opt_value v[N_COUNT];
+    unsigned npos;
+    int prc = opts_parse(c, argc, argv, v, pos, &npos);
+    if (prc != OPTS_OK)
+        return prc == OPTS_HELP ? -1 : prc;
+    uint64_t off = v[N_OFFSET].num, size = v[N_SIZE].num;
+    bool have_size = v[N_SIZE].set;
+    *json = v[N_JSON].set;
     im->data = util_read_file(pos[0], &im->len);
     if (!im->data)
         return 1;
@@ -334,17 +335,50 @@ static void dump_page(const uint8_t *p, uint32_t addr)
     putchar('\n');
 }
 
+static int add_item(void *arg, const ota32_nvs_item *it)
+{
+    if (it->ns_index != 0 && it->type != OTA32_NVS_BLOB_DATA)
+        cJSON_AddItemToArray(arg, util_nvs_item_json(it));
+    return 0;
+}
+
+static int dump_json(const char *path, image *im)
+{
+    util_mem_flash mem = {im->data, im->len};
+    ota32_flash_ops f = util_mem_flash_ops(&mem);
+    static ota32_nvs nvs;
+    ota32_diag d;
+    ota32_diag_clear(&d);
+    int rc = ota32_nvs_open(&nvs, &f, im->offset, im->size, &d);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "offset", im->offset);
+    cJSON_AddNumberToObject(o, "size", im->size);
+    if (rc == OTA32_OK)
+        rc = ota32_nvs_foreach(&nvs, add_item, cJSON_AddArrayToObject(o, "items"));
+    if (rc < 0) {
+        cJSON_Delete(o);
+        util_report(path, rc, &d);
+        return 1;
+    }
+    return util_print_json(o);
+}
+
 static int cmd_dump(int argc, char **argv)
 {
     const char *pos[1];
     image im;
-    int rc = load_image(argc, argv, pos, 1, &im);
+    bool json;
+    int rc = load_image(&dump_cmd, argc, argv, pos, &im, &json);
     if (rc != 0)
-        return rc;
-    for (uint32_t a = 0; a < im.size; a += OTA32_NVS_PAGE_SIZE)
-        dump_page(im.data + im.offset + a, a);
+        return rc < 0 ? 0 : rc;
+    if (json) {
+        rc = dump_json(pos[0], &im);
+    } else {
+        for (uint32_t a = 0; a < im.size; a += OTA32_NVS_PAGE_SIZE)
+            dump_page(im.data + im.offset + a, a);
+    }
     free(im.data);
-    return 0;
+    return rc;
 }
 
 /* ---- get -------------------------------------------------------------------------- */
@@ -370,9 +404,10 @@ static int cmd_get(int argc, char **argv)
 {
     const char *pos[3];
     image im;
-    int rc = load_image(argc, argv, pos, 3, &im);
+    bool json;
+    int rc = load_image(&get_cmd, argc, argv, pos, &im, &json);
     if (rc != 0)
-        return rc;
+        return rc < 0 ? 0 : rc;
     /* Opening may repair power-cut leftovers: those writes stay in memory. */
     util_mem_flash mem = {im.data, im.len};
     ota32_flash_ops f = util_mem_flash_ops(&mem);
@@ -392,6 +427,8 @@ static int cmd_get(int argc, char **argv)
     int status = 0;
     if (!g.have) {
         status = util_fail("%s: %s/%s not found", pos[0], pos[1], pos[2]);
+    } else if (json && g.found.type != OTA32_NVS_BLOB && g.found.type != OTA32_NVS_BLOB_IDX) {
+        status = util_print_json(util_nvs_item_json(&g.found));
     } else if (g.found.type < 0x20) {
         if (g.found.type & 0x10)
             printf("%lld\n", (long long)g.found.int_val);
@@ -413,6 +450,14 @@ static int cmd_get(int argc, char **argv)
                                      pos[2])
                          : util_fail("%s: %s/%s: %s", pos[0], pos[1], pos[2],
                                      ota32_strerror(buf ? rc : OTA32_ERR_NO_MEM));
+        } else if (json) {
+            cJSON *o = util_nvs_item_json(&g.found);
+            char *hex = malloc(2 * n + 1);
+            if (hex)
+                util_hex(buf, n, hex);
+            cJSON_AddStringToObject(o, "value", hex ? hex : "");
+            free(hex);
+            status = util_print_json(o);
         } else {
             for (size_t i = 0; i < n; i++)
                 printf("%02x", buf[i]);
@@ -427,23 +472,13 @@ static int cmd_get(int argc, char **argv)
     return status;
 }
 
-int cmd_nvs(int argc, char **argv)
+static const opt_cmd *const nvs_cmds[] = {&gen_cmd, &dump_cmd, &get_cmd};
+static int (*const nvs_run[])(int, char **) = {cmd_gen, cmd_dump, cmd_get};
+
+static int cmd_nvs(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (util_wants_help(argc - 1, argv + 1)) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(argv[1], "gen"))
-        return cmd_gen(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "dump"))
-        return cmd_dump(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "get"))
-        return cmd_get(argc - 1, argv + 1);
-    fprintf(stderr, "ota32: nvs: unknown subcommand '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+    return opts_dispatch(&nvs_group, argc, argv, nvs_run);
 }
+
+const opt_group nvs_group = {"nvs", "NVS partitions: gen from CSV, dump, get a key", nvs_cmds,
+                             3, cmd_nvs};

@@ -2,6 +2,7 @@
  * ota32 part gen | show: gen_esp32part.py's conversions. A file starting
  * with AA 50 is a binary table, anything else is CSV.
  */
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +10,10 @@
 #include <strings.h>
 
 #include "commands.h"
-#include "json_out.h"
 #include "ota32/partition.h"
 #include "partition_csv.h"
 #include "posix_hash.h"
+#include "opts.h"
 #include "util.h"
 
 typedef struct part_args {
@@ -22,38 +23,68 @@ typedef struct part_args {
     bool want_csv, want_table, want_json;
 } part_args;
 
-static const char gen_help[] =
-    "usage: ota32 part gen IN OUT [options]\n"
-    "\n"
-    "Convert a partition table as ESP-IDF's gen_esp32part.py does: a CSV into the\n"
-    "0xC00-byte binary, or a binary back into CSV. OUT may be '-' for stdout.\n"
-    "\n"
-    "options:\n"
-    "  --flash-size SIZE   check that the table fits: 1MB 2MB 4MB 8MB 16MB 32MB 64MB 128MB\n"
-    "  --offset ADDR       partition table offset (default 0x8000)\n"
-    "  --no-md5            no MD5 entry (gen_esp32part.py --disable-md5sum)\n"
-    "  --primary-bootloader-offset ADDR   where a 'bootloader, primary' entry is\n"
-    "  --recovery-bootloader-offset ADDR  where a 'bootloader, recovery' entry is\n"
-    "  --secure [v1|v2]    require app partitions suitable for secure boot (v1 when\n"
-    "                      no version is given: app sizes in 64 KB units)\n"
-    "  -q, --quiet         do not print warnings\n"
-    "\n"
-    "$NAME and ${NAME} in the CSV are replaced from the environment.\n"
-    "exit status: 0 done, 1 the table was rejected, 2 usage error\n";
+enum {
+    P_OUTPUT,
+    P_FLASH_SIZE,
+    P_OFFSET,
+    P_NO_MD5,
+    P_PRIMARY_BL,
+    P_RECOVERY_BL,
+    P_SECURE,
+    P_QUIET,
+    P_CSV,
+    P_TABLE,
+    P_JSON,
+    P_COUNT
+};
 
-static const char show_help[] =
-    "usage: ota32 part show FILE [--csv | --table | --json] [options]\n"
-    "\n"
+#define PART_OPTS                                                                              \
+    [P_FLASH_SIZE] = {"--flash-size", OPT_STRING, "SIZE", "check that the table fits: 1MB 2MB 4MB ... 128MB",       \
+                      0, 0, "1MB 2MB 4MB 8MB 16MB 32MB 64MB 128MB", NULL},                      \
+    [P_OFFSET] = {"--offset", OPT_NUMBER, "ADDR", "partition table offset (default 0x8000)",    \
+                  0x1000, 0xFFFFF000u, NULL, NULL},                                             \
+    [P_NO_MD5] = {"--no-md5", OPT_FLAG, NULL, "no MD5 entry (gen_esp32part.py --disable-md5sum)", \
+                  0, 0, NULL, NULL},                                                            \
+    [P_PRIMARY_BL] = {"--primary-bootloader-offset", OPT_NUMBER, "ADDR",                        \
+                      "where a 'bootloader, primary' entry is", 0, 0xFFFFFFFFu, NULL, NULL},    \
+    [P_RECOVERY_BL] = {"--recovery-bootloader-offset", OPT_NUMBER, "ADDR",                      \
+                       "where a 'bootloader, recovery' entry is", 0, 0xFFFFFFFFu, NULL, NULL},  \
+    [P_SECURE] = {"--secure", OPT_FLAG, "v1|v2",                                               \
+                  "require app partitions suitable for secure boot (v1 when\n"                 \
+                  "no version is given: app sizes in 64 KB units)",                             \
+                  0, 0, "v1 v2", NULL},                                                         \
+    [P_QUIET] = {"-q --quiet", OPT_FLAG, NULL, "do not print warnings", 0, 0, NULL, NULL}
+
+static const opt_def gen_opts[P_COUNT] = {
+    [P_OUTPUT] = {"-o --output", OPT_STRING, "OUT",
+                  "where the result goes ('-': standard output); also the\n"
+                  "positional OUT, as gen_esp32part.py takes it",
+                  0, 0, NULL, "file"},
+    PART_OPTS,
+};
+
+static const opt_def show_opts[P_COUNT] = {
+    PART_OPTS,
+    [P_CSV] = {"--csv", OPT_FLAG, NULL, "only the CSV", 0, 0, NULL, NULL},
+    [P_TABLE] = {"--table", OPT_FLAG, NULL,
+                 "only the table: name, type, subtype, offset, size, flags", 0, 0, NULL, NULL},
+    [P_JSON] = {"--json", OPT_FLAG, NULL, "the entries as JSON", 0, 0, NULL, NULL},
+};
+
+const opt_cmd part_gen_cmd = {
+    "part gen", "IN [OUT] [options]\nIN -o OUT [options]",
+    "Convert a partition table as ESP-IDF's gen_esp32part.py does: a CSV into the\n"
+    "0xC00-byte binary, or a binary back into CSV. $NAME and ${NAME} in the CSV are\n"
+    "replaced from the environment.",
+    gen_opts, P_COUNT, 1, 2, "exit status: 0 done, 1 the table was rejected, 2 usage error",
+    false};
+
+const opt_cmd part_show_cmd = {
+    "part show", "FILE [--csv | --table | --json] [options]",
     "Print a partition table (binary or CSV): by default the CSV exactly as\n"
-    "gen_esp32part.py writes it for the binary, then a readable table.\n"
-    "\n"
-    "  --csv      only the CSV\n"
-    "  --table    only the table: name, type, subtype, offset, size, flags\n"
-    "  --json     the entries as JSON\n"
-    "  --flash-size, --offset, --no-md5, --primary-bootloader-offset,\n"
-    "  --recovery-bootloader-offset, --secure, -q: as for `ota32 part gen`\n"
-    "\n"
-    "exit status: 0 done, 1 the table was rejected, 2 usage error\n";
+    "gen_esp32part.py writes it for the binary, then a readable table.",
+    show_opts, P_COUNT, 1, 1, "exit status: 0 done, 1 the table was rejected, 2 usage error",
+    false};
 
 static const char *env_lookup(void *ctx, const char *name)
 {
@@ -66,31 +97,6 @@ static void print_warning(void *ctx, int line, const char *msg)
     const part_args *a = ctx;
     if (!a->quiet)
         fprintf(stderr, "ota32: %s:%d: WARNING: %s\n", a->in, line, msg);
-}
-
-static int usage_error(const char *help, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Prints "ota32: part: <what>" and the help; returns the usage exit status. */
-static int usage_error(const char *help, const char *fmt, ...)
-{
-    va_list ap;
-    fputs("ota32: part: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\n\n", stderr);
-    fputs(help, stderr);
-    return 2;
-}
-
-static bool parse_addr(const char *s, uint32_t *out)
-{
-    uint64_t v;
-    if (!util_parse_uint(s, 0xFFFFFFFFu, &v))
-        return false;
-    *out = (uint32_t)v;
-    return true;
 }
 
 static bool parse_flash_size(const char *s, uint32_t *out)
@@ -106,76 +112,58 @@ static bool parse_flash_size(const char *s, uint32_t *out)
     return false;
 }
 
-/* Returns 0, or the exit status of a usage error. */
+/* Returns OPTS_OK, or what opts_parse returned. */
 static int parse_args(int argc, char **argv, bool show, part_args *a)
 {
-    const char *help = show ? show_help : gen_help;
+    const opt_cmd *c = show ? &part_show_cmd : &part_gen_cmd;
     memset(a, 0, sizeof *a);
     a->opts.getenv = env_lookup;
     a->opts.warn = print_warning;
     a->opts.ctx = a;
-    unsigned npos = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        bool takes = !strcmp(arg, "--flash-size") || !strcmp(arg, "--offset") ||
-                     !strcmp(arg, "--primary-bootloader-offset") ||
-                     !strcmp(arg, "--recovery-bootloader-offset");
-        if (takes && !val)
-            return usage_error(help, "%s needs a value", arg);
-        if (!strcmp(arg, "--flash-size")) {
-            if (!parse_flash_size(val, &a->opts.flash_size))
-                return usage_error(help, "--flash-size %s: use 1MB, 2MB, 4MB ... 128MB", val);
-            i++;
-        } else if (!strcmp(arg, "--offset")) {
-            if (!parse_addr(val, &a->opts.table_offset) || a->opts.table_offset % 0x1000 ||
-                a->opts.table_offset == 0)
-                return usage_error(help, "--offset %s: not a non-zero multiple of 0x1000", val);
-            i++;
-        } else if (!strcmp(arg, "--primary-bootloader-offset")) {
-            if (!parse_addr(val, &a->opts.primary_bootloader_offset))
-                return usage_error(help, "--primary-bootloader-offset %s: not an address", val);
-            a->opts.has_primary_bootloader_offset = true;
-            i++;
-        } else if (!strcmp(arg, "--recovery-bootloader-offset")) {
-            if (!parse_addr(val, &a->opts.recovery_bootloader_offset))
-                return usage_error(help, "--recovery-bootloader-offset %s: not an address", val);
-            a->opts.has_recovery_bootloader_offset = true;
-            i++;
-        } else if (!strcmp(arg, "--secure")) {
-            /* The version is optional, as in gen_esp32part.py. */
-            a->opts.secure = OTA32_PT_SECURE_V1;
-            if (val && (!strcasecmp(val, "v1") || !strcasecmp(val, "v2"))) {
-                a->opts.secure = !strcasecmp(val, "v2") ? OTA32_PT_SECURE_V2 : OTA32_PT_SECURE_V1;
-                i++;
-            } else if (val && (val[0] == 'v' || val[0] == 'V') && strlen(val) <= 3) {
-                return usage_error(help, "--secure %s: use v1 or v2", val);
-            }
-        } else if (!strcmp(arg, "--no-md5")) {
-            a->no_md5 = a->opts.no_md5 = true;
-        } else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
-            a->quiet = true;
-        } else if (show && !strcmp(arg, "--csv")) {
-            a->want_csv = true;
-        } else if (show && !strcmp(arg, "--table")) {
-            a->want_table = true;
-        } else if (show && !strcmp(arg, "--json")) {
-            a->want_json = true;
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            return usage_error(help, "unknown option %s", arg);
-        } else if (npos == 0) {
-            a->in = arg, npos++;
-        } else if (npos == 1 && !show) {
-            a->out = arg, npos++;
-        } else {
-            return usage_error(help, "unexpected argument %s", arg);
-        }
+    /* "--secure v3": a version it does not know, not a file name */
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--secure") && (argv[i + 1][0] == 'v' || argv[i + 1][0] == 'V') &&
+            strlen(argv[i + 1]) <= 3 && strcasecmp(argv[i + 1], "v1") && strcasecmp(argv[i + 1], "v2"))
+            return opts_usage_error(c, "--secure %s: use v1 or v2", argv[i + 1]);
+    opt_value v[P_COUNT];
+    const char *pos[2];
+    unsigned npos;
+    int rc = opts_parse(c, argc, argv, v, pos, &npos);
+    if (rc != OPTS_OK)
+        return rc;
+    if (v[P_FLASH_SIZE].set)
+        parse_flash_size(v[P_FLASH_SIZE].str, &a->opts.flash_size);
+    if (v[P_OFFSET].set) {
+        if (v[P_OFFSET].num % 0x1000)
+            return opts_usage_error(c, "--offset %s: not a multiple of 0x1000", v[P_OFFSET].str);
+        a->opts.table_offset = (uint32_t)v[P_OFFSET].num;
     }
-    if (npos != (show ? 1u : 2u))
-        return usage_error(help, "%s", show ? "expected FILE" : "expected IN and OUT");
+    if (v[P_PRIMARY_BL].set) {
+        a->opts.primary_bootloader_offset = (uint32_t)v[P_PRIMARY_BL].num;
+        a->opts.has_primary_bootloader_offset = true;
+    }
+    if (v[P_RECOVERY_BL].set) {
+        a->opts.recovery_bootloader_offset = (uint32_t)v[P_RECOVERY_BL].num;
+        a->opts.has_recovery_bootloader_offset = true;
+    }
+    if (v[P_SECURE].set) /* the version is optional, as in gen_esp32part.py */
+        a->opts.secure = v[P_SECURE].str && !strcasecmp(v[P_SECURE].str, "v2")
+                             ? OTA32_PT_SECURE_V2
+                             : OTA32_PT_SECURE_V1;
+    a->no_md5 = a->opts.no_md5 = v[P_NO_MD5].set;
+    a->quiet = v[P_QUIET].set;
+    a->want_csv = v[P_CSV].set;
+    a->want_table = v[P_TABLE].set;
+    a->want_json = v[P_JSON].set;
+    a->in = pos[0];
+    a->out = npos > 1 ? pos[1] : v[P_OUTPUT].str;
+    if (!show && npos > 1 && v[P_OUTPUT].set)
+        return opts_usage_error(c, "OUT given twice (positional and -o)");
+    if (!show && !a->out)
+        return opts_usage_error(c, "expected IN and OUT (or -o OUT)");
     if (a->want_csv + a->want_table + a->want_json > 1)
-        return usage_error(help, "%s", "--csv, --table and --json exclude each other");
-    return 0;
+        return opts_usage_error(c, "--csv, --table and --json exclude each other");
+    return OPTS_OK;
 }
 
 static void report(const part_args *a, int err, const ota32_diag *d)
@@ -302,8 +290,6 @@ static int load(const part_args *a, ota32_ptable *t, bool *is_bin)
 
 static int write_out(const char *path, const void *data, size_t len)
 {
-    if (strcmp(path, "-") == 0)
-        return fwrite(data, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : 1;
     return util_write_file(path, data, len) == 0 ? 0 : 1;
 }
 
@@ -323,17 +309,14 @@ static char *table_csv(const ota32_ptable *t, int *len)
 /* What gen and show start with: --help, the arguments, the table loaded
  * (malloc'd). NULL when the command ends there, with its exit status in
  * *status. */
-static ota32_ptable *start(int argc, char **argv, const char *help, bool show, part_args *a,
-                           bool *is_bin, int *status)
+static ota32_ptable *start(int argc, char **argv, bool show, part_args *a, bool *is_bin,
+                           int *status)
 {
-    *status = 0;
-    if (util_wants_help(argc, argv)) {
-        fputs(help, stdout);
+    *status = parse_args(argc, argv, show, a);
+    if (*status != OPTS_OK) {
+        *status = opts_exit(*status);
         return NULL;
     }
-    *status = parse_args(argc, argv, show, a);
-    if (*status)
-        return NULL;
     ota32_ptable *t = malloc(sizeof *t);
     if (!t) {
         *status = util_fail("out of memory");
@@ -352,7 +335,7 @@ static int part_gen(int argc, char **argv)
     part_args a;
     bool is_bin;
     int rc;
-    ota32_ptable *t = start(argc, argv, gen_help, false, &a, &is_bin, &rc);
+    ota32_ptable *t = start(argc, argv, false, &a, &is_bin, &rc);
     if (!t)
         return rc;
     if (is_bin) {
@@ -424,32 +407,14 @@ static void print_table(const ota32_ptable *t)
            ota32_pt_ota_count(t));
 }
 
-static void print_json(const ota32_ptable *t)
+static int print_json(const ota32_ptable *t)
 {
-    printf("{\"partitions\": [");
-    for (unsigned i = 0; i < t->count; i++) {
-        const ota32_partition *p = &t->entries[i];
-        const char *tn = ota32_pt_type_name(p->type),
-                   *sn = ota32_pt_subtype_name(p->type, p->subtype);
-        printf("%s\n  {\"name\": ", i ? "," : "");
-        ota32_json_str(stdout, p->label);
-        printf(", \"type\": %u, \"type_name\": ", p->type);
-        if (tn)
-            ota32_json_str(stdout, tn);
-        else
-            printf("null");
-        printf(", \"subtype\": %u, \"subtype_name\": ", p->subtype);
-        if (sn)
-            ota32_json_str(stdout, sn);
-        else
-            printf("null");
-        printf(", \"offset\": %lu, \"size\": %lu, \"encrypted\": %s, \"readonly\": %s, "
-               "\"flags\": %lu}",
-               (unsigned long)p->offset, (unsigned long)p->size,
-               (p->flags & OTA32_PT_FLAG_ENCRYPTED) ? "true" : "false",
-               (p->flags & OTA32_PT_FLAG_READONLY) ? "true" : "false", (unsigned long)p->flags);
-    }
-    printf("\n], \"ota_count\": %u}\n", ota32_pt_ota_count(t));
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "partitions");
+    for (unsigned i = 0; i < t->count; i++)
+        cJSON_AddItemToArray(arr, util_partition_json(&t->entries[i]));
+    cJSON_AddNumberToObject(o, "ota_count", ota32_pt_ota_count(t));
+    return util_print_json(o);
 }
 
 static int part_show(int argc, char **argv)
@@ -457,7 +422,7 @@ static int part_show(int argc, char **argv)
     part_args a;
     bool is_bin;
     int rc;
-    ota32_ptable *t = start(argc, argv, show_help, true, &a, &is_bin, &rc);
+    ota32_ptable *t = start(argc, argv, true, &a, &is_bin, &rc);
     if (!t)
         return rc;
     bool all = !a.want_csv && !a.want_table && !a.want_json;
@@ -475,30 +440,18 @@ static int part_show(int argc, char **argv)
         putchar('\n');
     if (a.want_table || all)
         print_table(t);
-    if (a.want_json)
-        print_json(t);
+    rc = a.want_json ? print_json(t) : 0;
     free(t);
-    return fflush(stdout) == 0 ? 0 : 1;
+    return rc;
 }
 
-int cmd_part(int argc, char **argv)
+static const opt_cmd *const part_cmds[] = {&part_gen_cmd, &part_show_cmd};
+static int (*const part_run[])(int, char **) = {part_gen, part_show};
+
+static int cmd_part(int argc, char **argv)
 {
-    static const char help[] =
-        "usage: ota32 part gen IN OUT [options]\n"
-        "       ota32 part show FILE [--csv | --table | --json]\n"
-        "\n`ota32 part gen --help` and `ota32 part show --help` tell more.\n";
-    if (argc < 2) {
-        fputs(help, stderr);
-        return 2;
-    }
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        fputs(help, stdout);
-        return 0;
-    }
-    if (!strcmp(argv[1], "gen"))
-        return part_gen(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "show"))
-        return part_show(argc - 1, argv + 1);
-    fprintf(stderr, "ota32: part: unknown subcommand '%s'\n\n%s", argv[1], help);
-    return 2;
+    return opts_dispatch(&part_group, argc, argv, part_run);
 }
+
+const opt_group part_group = {"part", "partition tables: gen CSV -> binary, show binary or CSV",
+                              part_cmds, 2, cmd_part};

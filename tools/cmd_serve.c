@@ -6,129 +6,113 @@
 #include "serve.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: ota32 serve [FILE ...] [--dir DIR] [--port 3001] [--bind ADDR]\n"
-            "                   [--tls-cert CERT --tls-key KEY] [--partitions CSV]\n"
-            "                   [--config machine.json] [--version V] [--force]\n"
-            "                   [--idle-timeout S] [--quiet]\n"
-            "\n"
-            "Serve ESP32 app images to devices over HTTP/2: h2c with prior knowledge on\n"
-            "plain TCP (what a device speaks for http:// URLs), h2 over TLS with ALPN, and\n"
-            "HTTP/1.1 for other clients. Each FILE is served at /<basename>; GET and HEAD,\n"
-            "single byte ranges, ETag, Last-Modified and If-Range.\n"
-            "\n"
-            "Every file is checked first: a merged image (bootloader + partition table +\n"
-            "app, for `make flash-esp32-bin`) or anything that is not a valid app image is\n"
-            "refused; host the app image from `make build-esp32-ota`.\n"
-            "\n"
-            "  FILE               app image to serve (several allowed)\n"
-            "  --dir DIR          also serve the regular files under DIR (no symlinks out)\n"
-            "  --port N           TCP port (default 3001; 0 picks a free one)\n"
-            "  --bind ADDR        listen address (default 0.0.0.0)\n"
-            "  --tls-cert C, --tls-key K   serve https (PEM certificate chain and key)\n"
-            "  --partitions CSV   refuse images larger than the smallest ota_N partition\n"
-            "  --require-signed   refuse images without Secure Boot v2 signature blocks\n"
-            "                     made over their bytes (`ota32 image sign`)\n"
-            "  --config FILE      serve this machine config at /config (re-read on change)\n"
-            "  --version V        version for the printed service block (default: the\n"
-            "                     image's app descriptor)\n"
-            "  --force            serve refused files anyway, with a warning\n"
-            "  --idle-timeout S   close connections idle for S seconds (default 60)\n"
-            "  --quiet            no access log\n"
-            "\n"
-            "Prints \"listening on ...\" lines, the URL for each file on this machine's LAN\n"
-            "addresses, and the service block to paste into the machine config. Access log\n"
-            "on stderr. SIGINT/SIGTERM finish open transfers, then print a summary.\n");
-}
+enum {
+    S_DIR,
+    S_PORT,
+    S_BIND,
+    S_TLS_CERT,
+    S_TLS_KEY,
+    S_PARTITIONS,
+    S_CONFIG,
+    S_VERSION,
+    S_FORCE,
+    S_REQUIRE_SIGNED,
+    S_IDLE,
+    S_QUIET,
+    S_JSON,
+    S_COUNT
+};
 
-int cmd_serve(int argc, char **argv)
+static const opt_def serve_opts[S_COUNT] = {
+    [S_DIR] = {"--dir", OPT_STRING, "DIR", "also serve the regular files under DIR (no symlinks out)",
+               0, 0, NULL, "file"},
+    [S_PORT] = {"-p --port", OPT_NUMBER, "N", "TCP port (default 3001; 0 picks a free one)", 0,
+                65535, NULL, NULL},
+    [S_BIND] = {"--bind", OPT_STRING, "ADDR", "listen address (default 0.0.0.0)", 0, 0, NULL, NULL},
+    [S_TLS_CERT] = {"--tls-cert", OPT_STRING, "CERT",
+                    "serve https: PEM certificate chain (with --tls-key)", 0, 0, NULL, "file"},
+    [S_TLS_KEY] = {"--tls-key", OPT_STRING, "KEY", "the certificate's PEM private key", 0, 0, NULL,
+                   "file"},
+    [S_PARTITIONS] = {"--partitions", OPT_STRING, "CSV",
+                      "refuse images larger than the smallest ota_N partition", 0, 0, NULL, "file"},
+    [S_CONFIG] = {"--config", OPT_STRING, "FILE",
+                  "serve this machine config at /config (re-read on change)", 0, 0, NULL, "file"},
+    [S_VERSION] = {"--version", OPT_STRING, "V",
+                   "version for the printed service block (default: the\n"
+                   "image's app descriptor; at most 128 characters)",
+                   0, 0, NULL, NULL},
+    [S_FORCE] = {"--force", OPT_FLAG, NULL, "serve refused files anyway, with a warning", 0, 0, NULL,
+                 NULL},
+    [S_REQUIRE_SIGNED] = {"--require-signed", OPT_FLAG, NULL,
+                          "refuse images without Secure Boot v2 signature blocks\n"
+                          "made over their bytes (`ota32 image sign`)",
+                          0, 0, NULL, NULL},
+    [S_IDLE] = {"--idle-timeout", OPT_NUMBER, "SECONDS",
+                "close connections idle this long (default 60)", 1, 86400, NULL, NULL},
+    [S_QUIET] = {"-q --quiet", OPT_FLAG, NULL, "no access log", 0, 0, NULL, NULL},
+    [S_JSON] = {"--json", OPT_FLAG, NULL,
+                "once listening, print one JSON line on stdout (scheme,\n"
+                "port, addresses, each file's URLs and version, config\n"
+                "URL); the text goes to stderr",
+                0, 0, NULL, NULL},
+};
+
+static const opt_cmd serve_cmd = {
+    "serve", "[FILE ...] [--dir DIR] [--port 3001] [--config machine.json] [options]",
+    "Serve ESP32 app images to devices over HTTP/2: h2c with prior knowledge on\n"
+    "plain TCP (what a device speaks for http:// URLs), h2 over TLS with ALPN, and\n"
+    "HTTP/1.1 for other clients. Each FILE is served at /<basename>; GET and HEAD,\n"
+    "single byte ranges, ETag, Last-Modified and If-Range.\n"
+    "\n"
+    "Every file is checked first: a merged image (bootloader + partition table +\n"
+    "app, for `make flash-esp32-bin`) or anything that is not a valid app image is\n"
+    "refused; host the app image from `make build-esp32-ota`.",
+    serve_opts, S_COUNT, 0, OTA32_SERVE_MAX_FILES,
+    "Prints \"listening on ...\" lines, the URL for each file on this machine's LAN\n"
+    "addresses, and the service block to paste into the machine config. Access log\n"
+    "on stderr. SIGINT/SIGTERM finish open transfers, then print a summary.",
+    false};
+
+static int cmd_serve(int argc, char **argv)
 {
-    if (util_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
+    opt_value v[S_COUNT];
+    const char *pos[OTA32_SERVE_MAX_FILES];
+    unsigned npos;
+    int prc = opts_parse(&serve_cmd, argc, argv, v, pos, &npos);
+    if (prc != OPTS_OK)
+        return opts_exit(prc);
     ota32_serve_opts o = {.port = 3001, .out = stdout, .log = stderr};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-        uint64_t v;
-#define TAKE()                                                                         \
-    do {                                                                               \
-        if (!next) {                                                                   \
-            fprintf(stderr, "ota32: serve: %s needs a value\n", a);                    \
-            return 2;                                                                  \
-        }                                                                              \
-        i++;                                                                           \
-    } while (0)
-        if (!strcmp(a, "--dir")) {
-            TAKE();
-            o.dir = next;
-        } else if (!strcmp(a, "--port")) {
-            TAKE();
-            if (!util_parse_uint(next, 65535, &v)) {
-                fprintf(stderr, "ota32: serve: --port %s: expected 0..65535\n", next);
-                return 2;
-            }
-            o.port = (uint16_t)v;
-        } else if (!strcmp(a, "--bind")) {
-            TAKE();
-            o.bind = next;
-        } else if (!strcmp(a, "--tls-cert")) {
-            TAKE();
-            o.tls_cert = next;
-        } else if (!strcmp(a, "--tls-key")) {
-            TAKE();
-            o.tls_key = next;
-        } else if (!strcmp(a, "--partitions")) {
-            TAKE();
-            o.partitions_csv = next;
-        } else if (!strcmp(a, "--config")) {
-            TAKE();
-            o.config = next;
-        } else if (!strcmp(a, "--version")) {
-            TAKE();
-            o.version = next;
-        } else if (!strcmp(a, "--idle-timeout")) {
-            TAKE();
-            if (!util_parse_uint(next, 86400, &v) || v == 0) {
-                fprintf(stderr, "ota32: serve: --idle-timeout %s: expected 1..86400 s\n",
-                        next);
-                return 2;
-            }
-            o.idle_timeout_s = (unsigned)v;
-        } else if (!strcmp(a, "--force")) {
-            o.force = true;
-        } else if (!strcmp(a, "--require-signed")) {
-            o.require_signed = true;
-        } else if (!strcmp(a, "--quiet")) {
-            o.quiet = true;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "ota32: serve: unknown option %s (see --help)\n", a);
-            return 2;
-        } else {
-            if (o.nfiles >= OTA32_SERVE_MAX_FILES) {
-                fprintf(stderr, "ota32: serve: at most %u files\n", OTA32_SERVE_MAX_FILES);
-                return 2;
-            }
-            o.files[o.nfiles++] = a;
-        }
-#undef TAKE
+    for (unsigned i = 0; i < npos; i++)
+        o.files[o.nfiles++] = pos[i];
+    o.dir = v[S_DIR].str;
+    if (v[S_PORT].set)
+        o.port = (uint16_t)v[S_PORT].num;
+    o.bind = v[S_BIND].str;
+    o.tls_cert = v[S_TLS_CERT].str;
+    o.tls_key = v[S_TLS_KEY].str;
+    o.partitions_csv = v[S_PARTITIONS].str;
+    o.config = v[S_CONFIG].str;
+    o.version = v[S_VERSION].str;
+    o.force = v[S_FORCE].set;
+    o.require_signed = v[S_REQUIRE_SIGNED].set;
+    o.idle_timeout_s = (unsigned)v[S_IDLE].num;
+    o.quiet = v[S_QUIET].set;
+    if (v[S_JSON].set) {
+        o.json = stdout;
+        o.out = stderr;
     }
-    if (!o.nfiles && !o.dir && !o.config) {
-        fprintf(stderr, "ota32: serve: nothing to serve: give FILE, --dir or --config\n");
-        usage(stderr);
-        return 2;
-    }
-    if (!o.tls_cert != !o.tls_key) {
-        fprintf(stderr, "ota32: serve: --tls-cert and --tls-key go together\n");
-        return 2;
-    }
-    if (o.version && strlen(o.version) > 128) {
-        fprintf(stderr, "ota32: serve: --version has %zu characters; devices accept at "
-                        "most 128\n", strlen(o.version));
-        return 2;
-    }
+    if (!o.nfiles && !o.dir && !o.config)
+        return opts_usage_error(&serve_cmd, "nothing to serve: give FILE, --dir or --config");
+    if (!o.tls_cert != !o.tls_key)
+        return opts_usage_error(&serve_cmd, "--tls-cert and --tls-key go together");
+    if (o.version && strlen(o.version) > 128)
+        return opts_usage_error(&serve_cmd,
+                                "--version has %zu characters; devices accept at most 128",
+                                strlen(o.version));
     return ota32_serve_run(&o);
 }
+
+static const opt_cmd *const serve_cmds[] = {&serve_cmd};
+
+const opt_group serve_group = {"serve", "serve app images over HTTP/2 (and HTTP/1.1)", serve_cmds,
+                               1, cmd_serve};

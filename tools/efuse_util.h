@@ -10,6 +10,4 @@ int efuse_trust_keys(const char *dev, const char *const *keys, unsigned n);
  * unless the device's eFuse is blank. */
 void efuse_print(const char *flash_path);
 
-int cmd_device_efuse(int argc, char **argv);
-
 #endif

@@ -28,7 +28,10 @@ void sig_add_json(struct cJSON *sig, const uint8_t *data, size_t len, const ota3
 int sig_verify_with_keys(const char *path, const uint8_t *data, size_t len,
                          const ota32_image_info *in, const char *const *keys, unsigned nkeys);
 
-int cmd_image_sign(int argc, char **argv);
-int cmd_key(int argc, char **argv);
+/* Every value of the repeatable option `name` ("--key") in argv, which
+ * opts_parse has accepted ("--key V" or "--key=V"; none after "--"). Returns
+ * how many, at most `max` (more: max + 1). */
+unsigned sig_option_values(int argc, char **argv, const char *name, const char **out,
+                           unsigned max);
 
 #endif

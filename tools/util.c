@@ -1,5 +1,8 @@
 #include "util.h"
 
+#include "outfile.h"
+#include "ota32/nvs.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -40,24 +43,20 @@ uint8_t *util_read_file(const char *path, size_t *len)
 
 int util_write_file_with(const char *path, int (*fill)(void *arg, void *file), void *arg)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        fprintf(stderr, "ota32: %s: %s\n", path, strerror(errno));
+    out_file o;
+    if (out_open(&o, path) != 0)
+        return OTA32_ERR_IO;
+    errno = 0;
+    int filled = fill(arg, o.f);
+    if (filled > 0) {
+        out_fail(&o, errno);
         return OTA32_ERR_IO;
     }
-    int filled = fill(arg, f);
-    bool ok = (fclose(f) == 0) && filled == 0;
-    if (filled >= 0 && (!ok || rename(tmp, path) != 0)) {
-        fprintf(stderr, "ota32: %s: %s\n", path, strerror(errno));
-        ok = false;
-    }
-    if (!ok) {
-        unlink(tmp);
+    if (filled < 0) {
+        out_abort(&o);
         return OTA32_ERR_IO;
     }
-    return OTA32_OK;
+    return out_commit(&o) == 0 ? OTA32_OK : OTA32_ERR_IO;
 }
 
 typedef struct write_buf {
@@ -151,55 +150,6 @@ int util_fail(const char *fmt, ...)
     return 1;
 }
 
-int util_usage_fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(fmt, ap);
-    va_end(ap);
-    return 2;
-}
-
-bool util_wants_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            return true;
-    return false;
-}
-
-void util_esptool_option(char *name, size_t cap, const char *arg, const char **value)
-{
-    *value = NULL;
-    size_t i = 0;
-    for (; arg[i] && arg[i] != '=' && i + 1 < cap; i++)
-        name[i] = (i > 1 && arg[i] == '_') ? '-' : arg[i];
-    name[i] = 0;
-    if (arg[i] == '=')
-        *value = arg + i + 1;
-}
-
-const char *util_esptool_value(const char *cmd, const char *const *names, size_t n,
-                               const char *name, const char *arg, const char *val, int argc,
-                               char **argv, int *i)
-{
-    size_t k = 0;
-    while (k < n && strcmp(name, names[k]) != 0)
-        k++;
-    if (k == n) {
-        fprintf(stderr, "ota32: %s: unknown option '%s' (see --help)\n", cmd, arg);
-        return NULL;
-    }
-    if (!val) {
-        if (*i + 1 >= argc) {
-            fprintf(stderr, "ota32: %s: %s needs a value\n", cmd, arg);
-            return NULL;
-        }
-        val = argv[++*i];
-    }
-    return val;
-}
-
 static int mem_read(void *ctx, uint32_t addr, void *buf, size_t len)
 {
     util_mem_flash *m = ctx;
@@ -275,4 +225,111 @@ cJSON *util_app_desc_json(const ota32_app_desc *a)
     cJSON_AddNumberToObject(o, "secure_version", a->secure_version);
     cJSON_AddStringToObject(o, "elf_sha256", sha);
     return o;
+}
+
+cJSON *util_partition_json(const ota32_partition *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    const char *tn = ota32_pt_type_name(p->type), *sn = ota32_pt_subtype_name(p->type, p->subtype);
+    cJSON_AddStringToObject(o, "label", p->label);
+    cJSON_AddNumberToObject(o, "type", p->type);
+    if (tn)
+        cJSON_AddStringToObject(o, "type_name", tn);
+    else
+        cJSON_AddNullToObject(o, "type_name");
+    cJSON_AddNumberToObject(o, "subtype", p->subtype);
+    if (sn)
+        cJSON_AddStringToObject(o, "subtype_name", sn);
+    else
+        cJSON_AddNullToObject(o, "subtype_name");
+    cJSON_AddNumberToObject(o, "offset", p->offset);
+    cJSON_AddNumberToObject(o, "size", p->size);
+    cJSON_AddBoolToObject(o, "encrypted", (p->flags & OTA32_PT_FLAG_ENCRYPTED) != 0);
+    cJSON_AddBoolToObject(o, "readonly", (p->flags & OTA32_PT_FLAG_READONLY) != 0);
+    cJSON_AddNumberToObject(o, "flags", p->flags);
+    return o;
+}
+
+int util_print_json(cJSON *o)
+{
+    char *s = o ? cJSON_Print(o) : NULL;
+    cJSON_Delete(o);
+    if (!s) {
+        fprintf(stderr, "ota32: out of memory\n");
+        return 1;
+    }
+    puts(s);
+    cJSON_free(s);
+    return 0;
+}
+
+const char *util_nvs_type_name(uint8_t t)
+{
+    switch (t) {
+    case OTA32_NVS_U8:
+        return "u8";
+    case OTA32_NVS_I8:
+        return "i8";
+    case OTA32_NVS_U16:
+        return "u16";
+    case OTA32_NVS_I16:
+        return "i16";
+    case OTA32_NVS_U32:
+        return "u32";
+    case OTA32_NVS_I32:
+        return "i32";
+    case OTA32_NVS_U64:
+        return "u64";
+    case OTA32_NVS_I64:
+        return "i64";
+    case OTA32_NVS_STR:
+        return "string";
+    case OTA32_NVS_BLOB:
+        return "blob";
+    case OTA32_NVS_BLOB_IDX:
+        return "blob";
+    default:
+        return "unknown";
+    }
+}
+
+/* Integers come back zero-extended; sign-extend the signed types. */
+long long util_nvs_signed(uint8_t type, uint64_t v)
+{
+    switch (type) {
+    case OTA32_NVS_I8:
+        return (int8_t)(uint8_t)v;
+    case OTA32_NVS_I16:
+        return (int16_t)(uint16_t)v;
+    case OTA32_NVS_I32:
+        return (int32_t)(uint32_t)v;
+    default:
+        return (long long)(int64_t)v;
+    }
+}
+
+cJSON *util_nvs_item_json(const ota32_nvs_item *it)
+{
+    cJSON *k = cJSON_CreateObject();
+    bool is_int = (it->type & 0xF0) == 0x00 || (it->type & 0xF0) == 0x10;
+    cJSON_AddStringToObject(k, "namespace", it->ns);
+    cJSON_AddStringToObject(k, "key", it->key);
+    cJSON_AddStringToObject(k, "type", util_nvs_type_name(it->type));
+    if (it->type == OTA32_NVS_STR && it->data) {
+        size_t n = it->data_len;
+        char *s = malloc(n + 1);
+        if (s) {
+            memcpy(s, it->data, n);
+            s[n] = 0;
+        }
+        cJSON_AddStringToObject(k, "value", s ? s : "");
+        free(s);
+    } else if (is_int) {
+        cJSON_AddNumberToObject(k, "value",
+                                (it->type & 0xF0) == 0x10 ? (double)util_nvs_signed(it->type, it->int_val)
+                                                          : (double)it->int_val);
+    } else {
+        cJSON_AddNumberToObject(k, "length", it->data_len);
+    }
+    return k;
 }

@@ -9,13 +9,16 @@
 #include "ota32/flash.h"
 #include "ota32/image.h"
 #include "ota32/ota32.h"
+#include "ota32/partition.h"
 
 /* Read a whole file into a malloc'd buffer (NUL-terminated for text use; the
  * terminator is not counted in *len). Prints "ota32: PATH: reason" and returns
  * NULL on failure. */
 uint8_t *util_read_file(const char *path, size_t *len);
 
-/* Write a buffer to a file (atomically: temp file + rename). Prints on error. */
+/* Write a buffer to a file as outfile.h writes outputs ("-": standard
+ * output; a regular file replaced only when all was written). Prints on
+ * error. */
 int util_write_file(const char *path, const void *data, size_t len);
 
 /* Write a file atomically as `fill` writes it to `file` (a FILE *): 0 when
@@ -37,27 +40,6 @@ void util_report(const char *context, int err, const ota32_diag *diag);
  * exit status for failure) so commands can `return util_fail(...)`. */
 int util_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The same for a usage error: returns 2 (its exit status). */
-int util_usage_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* true when argv contains -h or --help. */
-bool util_wants_help(int argc, char **argv);
-
-/* An esptool-style option argument: its name into `name` (at most cap-1
- * bytes), with '_' read as '-' past the leading dashes ("--flash_mode" and
- * "--flash-mode" are the same option, as in esptool), and in *value what
- * follows '=' ("--flash-mode=dio"), NULL when there is no '='. */
-void util_esptool_option(char *name, size_t cap, const char *arg, const char **value);
-
-/* The value of option `name` (as given: `arg`; inline value: `val`) at
- * argv[*i] of command `cmd`: `val`, else the next argument (*i moves past
- * it). Prints "ota32: CMD: unknown option" when `name` is not one of the
- * `n` value options in `names`, or "ota32: CMD: ARG needs a value", and
- * returns NULL. */
-const char *util_esptool_value(const char *cmd, const char *const *names, size_t n,
-                               const char *name, const char *arg, const char *val, int argc,
-                               char **argv, int *i);
-
 /* A file's bytes in memory as flash: reads and NOR programming (clearing
  * bits) within `len`, 4 KB sector and 64 KB block erases. Writes stay in
  * `data`. */
@@ -73,6 +55,23 @@ ota32_flash_ops util_mem_flash_ops(util_mem_flash *m);
 /* An app descriptor as a JSON object (cJSON, the caller owns it): version,
  * project, idf, date, time, secure_version, elf_sha256 (hex). */
 struct cJSON *util_app_desc_json(const ota32_app_desc *a);
+
+/* A partition table entry as JSON (the same fields wherever one is shown):
+ * label, type, type_name, subtype, subtype_name, offset, size, encrypted,
+ * readonly, flags. */
+struct cJSON *util_partition_json(const ota32_partition *p);
+
+/* Print `o` (then delete it) on standard output. 0, or 1 when out of memory. */
+int util_print_json(struct cJSON *o);
+
+/* NVS item types by their short names: u8, i8, ... u64, i64, string, blob. */
+const char *util_nvs_type_name(uint8_t type);
+/* An integer item's value, sign-extended for the signed types. */
+long long util_nvs_signed(uint8_t type, uint64_t v);
+/* An NVS item as JSON: namespace, key, type, and value (integers, strings)
+ * or length (blobs). */
+struct ota32_nvs_item;
+struct cJSON *util_nvs_item_json(const struct ota32_nvs_item *it);
 
 /* Lower-case hex of `len` bytes into out (2*len+1 bytes). */
 void util_hex(const uint8_t *data, size_t len, char *out);

@@ -7,31 +7,34 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 # shellcheck source=../lib/flash.sh
 . "$(dirname "$0")/../lib/flash.sh"
-: "${OTA32:?}" "${OTA32_SHARED:?}"
-V=$OTA32_SHARED/vectors
-IMG=$OTA32_SHARED/esp-images
-APP=$IMG/app-template-esp32.bin
+: "${OTA32:?}"
+V=$VECTORS
 CSV=$V/partitions_two_ota_8mb.csv
 scratch
+APP=$T/app.bin
+test_app "$APP" || { ko "ota32 image make"; finish; }
+# The first bytes of a bootloader image stand in for one (device create
+# writes it as given); esptool's real one is in tests/interop/device_esptool.sh.
+BL=$T/bootloader.bin
+{ printf '\xe9\x03\x02\x20'; head -c 4092 /dev/urandom; } >"$BL"
 
 D=$T/dev.flash
-"$OTA32" device create "$D" --partitions "$CSV" --app "$APP" \
-    --bootloader "$IMG/bootloader-esp32.bin" >"$T/out" 2>&1
+"$OTA32" device create "$D" --partitions "$CSV" --app "$APP" --bootloader "$BL" >"$T/out" 2>&1
 check "create exits 0" [ $? -eq 0 ]
 check "8 MB device" [ "$(stat -c %s "$D")" -eq 8388608 ]
-check "bootloader at 0x1000" same_at "$D" 0x1000 "$IMG/bootloader-esp32.bin"
+check "bootloader at 0x1000" same_at "$D" 0x1000 "$BL"
 check "table at 0x8000 is gen_esp32part.py's" same_at "$D" 0x8000 "$V/partitions_two_ota_8mb.bin"
 check "app in ota_0" same_at "$D" 0x20000 "$APP"
 check "otadata blank" blank "$D" 0xF000 0x2000
 check "nvs blank" blank "$D" 0x9000 0x6000
 check "ota_1 blank" blank "$D" 0x3A0000 0x377000
-check "summary names the app" grep -q "0x020000 ota_0 *app-template 1cd5752" "$T/out"
+check "summary names the app" grep -q "0x020000 ota_0 *ota32-test 1.0.0" "$T/out"
 
 "$OTA32" device create "$D" --partitions "$CSV" --app "$APP" >"$T/out" 2>&1
 rc=$?
 check "create refuses an existing file (exit 1)" [ $rc -eq 1 ]
 check "... and says so" grep -q "exists" "$T/out"
-check "... leaving it intact" same_at "$D" 0x1000 "$IMG/bootloader-esp32.bin"
+check "... leaving it intact" same_at "$D" 0x1000 "$BL"
 
 # First boot: blank otadata, no factory -> ota_0, otadata[0] = seq 1 VALID.
 "$OTA32" device boot "$D" >"$T/boot1" 2>&1
@@ -39,8 +42,8 @@ check "first boot exits 0" [ $? -eq 0 ]
 check "first boot: ota_0" grep -q "^booted ota_0 at 0x20000 (0x377000 bytes)$" "$T/boot1"
 check "first boot: why" grep -qF \
     "reason:  otadata blank, no factory -> ota_0; wrote otadata[0] seq 1 VALID" "$T/boot1"
-check "first boot: version" grep -q "^version: 1cd5752$" "$T/boot1"
-check "first boot: project" grep -q "^project: app-template$" "$T/boot1"
+check "first boot: version" grep -q "^version: 1.0.0$" "$T/boot1"
+check "first boot: project" grep -q "^project: ota32-test$" "$T/boot1"
 check "otadata[0] = seq 1, 0xFF label, VALID, crc" [ "$(hexat "$D" 0xF000 32)" = \
     "01000000ffffffffffffffffffffffffffffffffffffffff020000009a984347" ]
 check "otadata[1] untouched" blank "$D" 0x10000 0x1000
@@ -50,7 +53,7 @@ check "json: partition" grep -q '"partition":[[:space:]]*"ota_0"' "$T/boot.json"
 check "json: state" grep -q '"state":[[:space:]]*"VALID"' "$T/boot.json"
 check "json: reason" grep -q '"reason":[[:space:]]*"otadata\[0\] seq 1 -> ota_0 (state VALID)"' \
     "$T/boot.json"
-check "json: version" grep -q '"version":[[:space:]]*"1cd5752"' "$T/boot.json"
+check "json: version" grep -q '"version":[[:space:]]*"1.0.0"' "$T/boot.json"
 check "json: not bricked" grep -q '"bricked":[[:space:]]*false' "$T/boot.json"
 
 # An update selected for ota_1 (seq 2, NEW) whose image is broken: the
@@ -79,9 +82,11 @@ check "brick is reported" grep -q "^BRICKED: .*no bootable app" "$T/brick"
 check "brick in json" grep -q '"bricked":[[:space:]]*true' "$T/brick.json"
 
 # `device flash` writes a merged image at 0x0 (erasing what it covers).
-"$OTA32" device flash "$D" "$V/merged.bin" >"$T/flash" 2>&1
+"$OTA32" merge -o "$T/merged.bin" 0x1000 "$BL" 0x8000 "$V/partitions_two_ota_8mb.bin" \
+    0xF000 "$V/otadata_blank.bin" 0x20000 "$APP" >/dev/null
+"$OTA32" device flash "$D" "$T/merged.bin" >"$T/flash" 2>&1
 check "flash exits 0" [ $? -eq 0 ]
-check "merged image in place" same_at "$D" 0 "$V/merged.bin"
+check "merged image in place" same_at "$D" 0 "$T/merged.bin"
 check "beyond the image: untouched sector" [ "$(hexat "$D" 0x3A0000 1)" = "e9" ]
 check "covered sectors erased first (otadata blank again)" blank "$D" 0xF000 0x2000
 "$OTA32" device boot "$D" >"$T/boot4" 2>&1
@@ -95,8 +100,8 @@ check "no-rollback boots ota_1" grep -q "^booted ota_1 at 0x3a0000" "$T/boot5"
 check "no-rollback leaves NEW" [ "$(hexat "$D" 0x10018 4)" = "00000000" ]
 
 # Refusals.
-"$OTA32" device create "$T/s2.flash" --partitions "$CSV" --app "$IMG/blink-esp32s2.bin" \
-    >"$T/s2" 2>&1
+wrong_chip "$APP" "$T/s2.bin"
+"$OTA32" device create "$T/s2.flash" --partitions "$CSV" --app "$T/s2.bin" >"$T/s2" 2>&1
 check "wrong-chip app refused (exit 1)" [ $? -eq 1 ]
 check "... no device left behind" [ ! -e "$T/s2.flash" ]
 "$OTA32" device create "$T/4m.flash" --partitions "$CSV" --app "$APP" --flash-size 4MB \

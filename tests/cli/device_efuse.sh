@@ -7,11 +7,18 @@
 set -uo pipefail
 # shellcheck source=../lib/check.sh
 . "$(dirname "$0")/../lib/check.sh"
-: "${OTA32:?}" "${OTA32_SHARED:?}"
-V=$OTA32_SHARED/vectors/signed
-A=cb2791a371b0c0322bf7370478ba0962224cab1cf2287879e429673e7da84463
-B=5e04299c3b9a459c15c746f0fa00ff6fbe68d2ad87ae3523c2d392e5a3f74c66
+: "${OTA32:?}"
+need_tools openssl
 scratch
+# Keys made here (the eFuse does not care about the scheme: P-256 is quick).
+V=$T/keys
+mkdir -p "$V"
+for k in rsa3072_a rsa3072_b rsa3072_c ecdsa256; do
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$V/key_$k.pem" 2>/dev/null
+  openssl pkey -in "$V/key_$k.pem" -pubout -out "$V/key_$k.pub.pem" 2>/dev/null
+done
+A=$("$OTA32" key digest "$V/key_rsa3072_a.pem" | cut -d' ' -f1)
+B=$("$OTA32" key digest "$V/key_rsa3072_b.pem" | cut -d' ' -f1)
 
 "$OTA32" image make --version v1 --project p --size 200000 -o "$T/v1.bin" >/dev/null
 printf 'nvs,data,nvs,0x9000,0x6000,\notadata,data,ota,0xF000,0x2000,\nota_0,app,ota_0,,1M,\nota_1,app,ota_1,,1M,\n' >"$T/p.csv"

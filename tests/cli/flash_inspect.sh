@@ -7,20 +7,26 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 # shellcheck source=../lib/flash.sh
 . "$(dirname "$0")/../lib/flash.sh"
-: "${OTA32:?}" "${OTA32_SHARED:?}"
-V=$OTA32_SHARED/vectors
-IMG=$OTA32_SHARED/esp-images
-APP=$IMG/app-template-esp32.bin
+: "${OTA32:?}"
+V=$VECTORS
 scratch
+APP=$T/app.bin
+test_app "$APP" || { ko "ota32 image make"; finish; }
 
-# --- the reference merged image: 4 MB of layout, an 8 MB table, 716 KB file
-M=$V/merged.bin
+# --- a merged image: 4 MB of layout, an 8 MB table, 716 KB file; the
+# reference table, NVS and otadata and a made app (esptool's own merged image:
+# tests/interop/flash_inspect_esptool.sh)
+M=$T/merged.bin
+"$OTA32" merge -o "$M" --flash-mode dio --flash-freq 40m --flash-size 4MB \
+    0x8000 "$V/partitions_two_ota_8mb.bin" 0x9000 "$V/nvs_ota.bin" \
+    0xF000 "$V/otadata_blank.bin" 0x20000 "$APP" >/dev/null
 before=$(sha256sum <"$M")
 "$OTA32" flash inspect "$M" >"$T/m" 2>&1
 check "merged: exit 0" [ $? -eq 0 ]
 check "merged: file untouched" [ "$(sha256sum <"$M")" = "$before" ]
 check "merged: size" has "$T/m" "merged.bin: 732880 bytes (0xb2ed0)"
 check "merged: table" has "$T/m" "partition table at 0x8000: 5 entries, MD5 ok"
+check "merged: bootloader at 0x1000" has "$T/m" "bootloader at 0x1000: valid, 4240 bytes"
 check "merged: ota_0 row" grep -qE "^  ota_0 +app +ota_0 +0x00020000 0x00377000 \(partly in the file\)$" "$T/m"
 check "merged: ota_1 row" grep -qE "^  ota_1 +app +ota_1 +0x003a0000 0x00377000 \(not in the file\)$" "$T/m"
 check "merged: otadata[0] blank" has "$T/m" "  otadata[0]: blank"
@@ -30,7 +36,7 @@ check "merged: would boot ota_0" has "$T/m" \
 check "merged: why" has "$T/m" \
     "why: otadata blank, no factory -> ota_0; would write otadata[0] seq 1 VALID"
 check "merged: ota_0 verifies" grep -qE \
-    "^  ota_0 +0x00020000 valid +app-template 1cd5752 \(idf v4.0-dev-30-g31ca6e399, Mar 18 2019 10:47:33\), 601808 bytes$" \
+    "^  ota_0 +0x00020000 valid +ota32-test 1\.0\.0 \(idf v5\.5\.5, [^)]*\), 601808 bytes$" \
     "$T/m"
 check "merged: ota_1 missing data" grep -qE \
     "^  ota_1 +0x003a0000 no data: the file ends at 0xb2ed0$" "$T/m"
@@ -45,15 +51,18 @@ if command -v python3 >/dev/null; then
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["size"] == 732880
-assert [e["label"] for e in j["partition_table"]["entries"]] == \
+assert [e["label"] for e in j["partition_table"]["partitions"]] == \
     ["nvs", "otadata", "phy_init", "ota_0", "ota_1"]
 assert j["partition_table"]["md5"] is True
+ota_0 = j["partition_table"]["partitions"][3]
+assert (ota_0["type"], ota_0["type_name"], ota_0["subtype_name"]) == (0, "app", "ota_0"), ota_0
+assert j["bootloader"] == {"offset": 4096, "present": True, "valid": True, "image_len": 4240}
 assert [c["blank"] for c in j["otadata"]["copies"]] == [True, True]
 b = j["boot"]
 assert b["partition"] == "ota_0" and b["offset"] == 0x20000 and not b["bricked"], b
 assert b["otadata_writes"] == 1, b
 apps = {a["label"]: a for a in j["apps"]}
-assert apps["ota_0"]["status"] == "valid" and apps["ota_0"]["app"]["version"] == "1cd5752"
+assert apps["ota_0"]["status"] == "valid" and apps["ota_0"]["app"]["version"] == "1.0.0"
 assert apps["ota_0"]["image_len"] == 601808
 assert apps["ota_1"]["status"] == "no data" and "0xb2ed0" in apps["ota_1"]["error"]
 assert j["nvs"]["ota_version"] is None and j["nvs"]["keys"] == []
@@ -108,6 +117,7 @@ fi
 before=$(sha256sum <"$D")
 "$OTA32" flash inspect "$D" >"$T/d" 2>&1
 check "device: exit 0" [ $? -eq 0 ]
+check "device: no bootloader at 0x1000" has "$T/d" "bootloader at 0x1000: none (blank)"
 check "device: untouched" [ "$(sha256sum <"$D")" = "$before" ]
 check "device: otadata[0]" grep -qx "  otadata\[0\]: seq 1, state UNDEFINED, crc ok -> ota_0" "$T/d"
 check "device: otadata[1]" has "$T/d" \
@@ -117,11 +127,15 @@ check "device: why" has "$T/d" "why: otadata[1] seq 2 -> ota_1 (state UNDEFINED)
 check "device: both apps verify" [ "$(grep -cE '^  ota_[01] +0x[0-9a-f]+ valid ' "$T/d")" -eq 2 ]
 if [ -s "$T/nvs.bin" ]; then
   check "device: OTA version" has "$T/d" 'OTA version (VIAM_NS/OTA_VERSION): "1.2.3"'
-  check "device: VIAM_NS string key" has "$T/d" '  VIAM_NS/OTA_VERSION (string): "1.2.3"'
+  check "device: OTA_VERSION shown once" eq "$(grep -c OTA_VERSION "$T/d")" 1
   check "device: VIAM_NS u32 key" has "$T/d" "  VIAM_NS/OTA_TRIES (u32): 3"
   "$OTA32" flash inspect "$D" --json >"$T/d.json"
   check "device json: ota_version" grep -q '"ota_version":[[:space:]]*"1.2.3"' "$T/d.json"
   check "device json: keys" grep -q '"key":[[:space:]]*"OTA_TRIES"' "$T/d.json"
+  check "device json: no bootloader" python3 -c '
+import json, sys
+b = json.load(open(sys.argv[1]))["bootloader"]
+assert b == {"offset": 4096, "present": False}, b' "$T/d.json"
 fi
 
 # An update waiting for its first boot: reported, but otadata not rewritten.
@@ -142,7 +156,7 @@ printf '\x00' | dd of="$D" bs=1 seek=$((0x3A0000 + 0x2000)) conv=notrunc status=
 check "fallback: ota_0" has "$T/f" "boot: would boot ota_0 at 0x20000"
 check "fallback: why" grep -qE \
     "why: .*ota_1 image invalid at 0x432eaf \(checksum: .*\); fell back to ota_0$" "$T/f"
-check "fallback: slot marked invalid" grep -qE "^  ota_1 +0x003a0000 invalid +app-template" "$T/f"
+check "fallback: slot marked invalid" grep -qE "^  ota_1 +0x003a0000 invalid +ota32-test" "$T/f"
 
 # Failures and usage.
 "$OTA32" flash inspect "$M" --table-offset 0x9000 >"$T/bad" 2>&1

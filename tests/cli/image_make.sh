@@ -88,6 +88,6 @@ rc=$?
 "$OTA32" image make --version 1 --project p --size 4096 -o "$T/y.bin" 2>/dev/null; [ $? -eq 2 ] && ok "size too small" || ko "size too small"
 "$OTA32" image make --version 1 --project p --size 128K --chip esp32s2 -o "$T/y.bin" 2>/dev/null; [ $? -eq 2 ] && ok "only esp32" || ko "only esp32"
 "$OTA32" image make --version 1 --size 128K -o "$T/y.bin" 2>/dev/null; [ $? -eq 2 ] && ok "missing --project" || ko "missing --project"
-"$OTA32" image make --help | grep -qF "from 66560 (0x10400)" && ok "--help names the minimum" || ko "--help names the minimum"
+"$OTA32" image make --help | grep -qF "at least 0x10400 bytes" && ok "--help names the minimum" || ko "--help names the minimum"
 
 finish

@@ -7,8 +7,8 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 # shellcheck source=../lib/flash.sh
 . "$(dirname "$0")/../lib/flash.sh"
-: "${OTA32:?}" "${OTA32_SHARED:?}"
-V=$OTA32_SHARED/vectors
+: "${OTA32:?}"
+V=$VECTORS
 scratch
 
 # gen: byte-identical to the generator
@@ -30,8 +30,11 @@ check "dump payload line" grep -q "^      0x000  01 02 03 04 05 ff" <<<"$out"
 check "get string raw" test "$("$OTA32" nvs get "$V/nvs_ota.bin" ota fw_url)" = "https://example.com/fw.bin"
 check "get u32 decimal" test "$("$OTA32" nvs get "$V/nvs_ota.bin" ota boot_count)" = "7"
 check "get blob hex" test "$("$OTA32" nvs get "$V/nvs_blob.bin" ota blb)" = "0102030405"
+# a flash dump with the table, this NVS and otadata at their offsets
+"$OTA32" merge -o "$T/flash.bin" 0x8000 "$V/partitions_two_ota_8mb.bin" 0x9000 "$V/nvs_ota.bin" \
+  0xF000 "$V/otadata_blank.bin" >/dev/null
 check "get in a whole flash dump" \
-  test "$("$OTA32" nvs get "$V/merged.bin" ota boot_count --offset 0x9000 --size 0x6000)" = "7"
+  test "$("$OTA32" nvs get "$T/flash.bin" ota boot_count --offset 0x9000 --size 0x6000)" = "7"
 err=$("$OTA32" nvs get "$V/nvs_ota.bin" ota missing 2>&1); rc=$?
 check "get absent key: exit 1" test "$rc" -eq 1
 check "get absent key: message" grep -q "ota/missing not found" <<<"$err"

@@ -7,8 +7,8 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 # shellcheck source=../lib/flash.sh
 . "$(dirname "$0")/../lib/flash.sh"
-: "${OTA32:?}" "${OTA32_SHARED:?}"
-V=$OTA32_SHARED/vectors
+: "${OTA32:?}"
+V=$VECTORS
 scratch
 
 O=$T/od.bin
@@ -45,10 +45,12 @@ check "after invalid: copy 1 not bootable" grep -q "copy 1 @0x1000: seq 2, state
 
 # whole flash dump: otadata at 0xF000 by default
 M=$T/m.bin
-cp "$V/merged.bin" "$M"
+"$OTA32" merge -o "$T/flash.bin" 0x8000 "$V/partitions_two_ota_8mb.bin" 0x9000 "$V/nvs_ota.bin" \
+  0xF000 "$V/otadata_blank.bin" >/dev/null
+cp "$T/flash.bin" "$M"
 check "flash dump: switch at 0xF000" bash -c "'$OTA32' otadata switch '$M' 1"
 check "flash dump: seq 2 written to copy 0" test "$(hexat "$M" 0xF000 4)$(hexat "$M" 0xF01c 4)" = "020000007437f655"
-check "flash dump: the rest unchanged" cmp <(head -c $((0xF000)) "$M") <(head -c $((0xF000)) "$V/merged.bin")
+check "flash dump: the rest unchanged" cmp <(head -c $((0xF000)) "$M") <(head -c $((0xF000)) "$T/flash.bin")
 
 # errors
 cp "$V/otadata_blank.bin" "$O"

@@ -9,7 +9,6 @@ set -uo pipefail
 # shellcheck source=../lib/peers.sh
 . "$(dirname "$0")/../lib/peers.sh"
 OTA32=${OTA32:?path to the ota32 tool}
-SHARED=${OTA32_SHARED:-}
 need_tools nginx nghttpd openssl python3 sha256sum
 scratch
 
@@ -18,11 +17,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 # Content: a 3.5 MB random blob and a real ESP32 app image.
 mkdir -p "$T/www/fw" "$T/www/private" "$T/www/r"
 head -c 3500000 /dev/urandom >"$T/www/fw/big.bin"
-if [ -n "$SHARED" ] && [ -f "$SHARED/esp-images/app-template-esp32.bin" ]; then
-  cp "$SHARED/esp-images/app-template-esp32.bin" "$T/www/fw/app.bin"
-else
-  head -c 600000 /dev/urandom >"$T/www/fw/app.bin"
-fi
+test_app "$T/www/fw/app.bin" || ko "ota32 image make"
 cp "$T/www/fw/app.bin" "$T/www/private/app.bin"
 
 # ---- h2c with prior knowledge: nghttpd ----
@@ -46,17 +41,15 @@ if "$OTA32" fetch "http://127.0.0.1:$H2C/fw/big.bin" --window 1M -o "$T/h2c1m.bi
   ok "h2c: --window 1M byte-exact"
 else ko "h2c: --window 1M byte-exact" "$T/out"; fi
 
-if [ -f "$SHARED/esp-images/app-template-esp32.bin" ]; then
-  if "$OTA32" fetch "http://127.0.0.1:$H2C/fw/app.bin" --verify-image >"$T/out" 2>&1 &&
-    grep -q '^image: *ok, 601808 bytes, chip ESP32' "$T/out" &&
-    grep -q '^app project: *app-template$' "$T/out"; then
-    ok "h2c: --verify-image reports the app descriptor"
-  else ko "h2c: --verify-image reports the app descriptor" "$T/out"; fi
-  if ! "$OTA32" fetch "http://127.0.0.1:$H2C/fw/big.bin" --verify-image >"$T/out" 2>&1 &&
-    grep -q 'ota32: fetch: image: .*0xe9\|ota32: fetch: image: .*magic' "$T/out"; then
-    ok "h2c: --verify-image rejects a non-image early"
-  else ko "h2c: --verify-image rejects a non-image early" "$T/out"; fi
-fi
+if "$OTA32" fetch "http://127.0.0.1:$H2C/fw/app.bin" --verify-image >"$T/out" 2>&1 &&
+  grep -q '^image: *ok, 601808 bytes, chip ESP32' "$T/out" &&
+  grep -q '^app project: *ota32-test$' "$T/out"; then
+  ok "h2c: --verify-image reports the app descriptor"
+else ko "h2c: --verify-image reports the app descriptor" "$T/out"; fi
+if ! "$OTA32" fetch "http://127.0.0.1:$H2C/fw/big.bin" --verify-image >"$T/out" 2>&1 &&
+  grep -q 'ota32: fetch: image: .*0xe9\|ota32: fetch: image: .*magic' "$T/out"; then
+  ok "h2c: --verify-image rejects a non-image early"
+else ko "h2c: --verify-image rejects a non-image early" "$T/out"; fi
 
 if ! "$OTA32" fetch "http://127.0.0.1:$H2C/fw/missing.bin" >"$T/out" 2>&1 &&
   grep -q "server answered 404 for http://127.0.0.1:$H2C/fw/missing.bin" "$T/out"; then

@@ -9,7 +9,6 @@ set -uo pipefail
 # shellcheck source=../lib/ota.sh
 . "$(dirname "$0")/../lib/ota.sh"
 OTA32=${OTA32:?path to the ota32 tool}
-OTA32_SHARED=${OTA32_SHARED:?path to the shared reference data}
 scratch
 
 # The command line itself: help, usage errors (2), a missing device (1).
@@ -20,13 +19,13 @@ expect_contains "cli: --help text" "$T/help.out" "usage: ota32 device run DEV.fl
 expect_eq "cli: no arguments is a usage error" "$?" 2
 "$OTA32" device run x.flash --config c.json --window 12 >"$T/usage.out" 2>&1
 expect_eq "cli: bad --window is a usage error" "$?" 2
-expect_contains "cli: bad value named" "$T/usage.out" "--window 12: bad value"
+expect_contains "cli: bad value named" "$T/usage.out" "--window '12': expected"
 "$OTA32" device run "$T/none.flash" --config c.json >"$T/nodev.out" 2>&1
 expect_eq "cli: missing device exit status" "$?" 1
 expect_contains "cli: missing device named" "$T/nodev.out" "none.flash"
 
 make_images || { ko "image make"; finish; }
-cp "$OTA32_SHARED/esp-images/blink-esp32s2.bin" "$T/www/s2.bin"
+wrong_chip "$T/v2.bin" "$T/www/s2.bin" || ko "wrong-chip image"
 # One byte flipped in the middle of the image.
 cp "$T/v2.bin" "$T/www/flipped.bin"
 python3 - "$T/www/flipped.bin" <<'PY'

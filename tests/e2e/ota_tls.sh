@@ -7,7 +7,6 @@ set -uo pipefail
 # shellcheck source=../lib/ota.sh
 . "$(dirname "$0")/../lib/ota.sh"
 OTA32=${OTA32:?path to the ota32 tool}
-OTA32_SHARED=${OTA32_SHARED:?path to the shared reference data}
 scratch
 
 make_images || { ko "image make"; finish; }

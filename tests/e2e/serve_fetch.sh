@@ -8,11 +8,10 @@ set -u
 . "$(dirname "$0")/../lib/peers.sh"
 quiet_checks
 OTA32=${OTA32:?path to the ota32 tool}
-SHARED=${OTA32_SHARED:?shared test data}
-APP=$SHARED/esp-images/app-template-esp32.bin
-APP_SIZE=$(stat -c %s "$APP")
-
 scratch
+APP=$T/app-esp32.bin
+test_app "$APP" || { ko "ota32 image make"; finish; }
+APP_SIZE=$(stat -c %s "$APP")
 
 mkdir -p "$T/www"
 cp "$APP" "$T/www/fw.bin"
@@ -36,7 +35,7 @@ check "resumed download is the tail" cmp -s "$T/tail.bin" <(tail -c +500001 "$AP
 check "server answered 206" grep -qE '"GET /fw.bin" 206 '"$((APP_SIZE - 500000))"' ' "$T/err"
 
 # the image is rebuilt: the old validator no longer matches, 200 with all
-cp "$SHARED/esp-images/app-template-esp32.bin" "$T/www/fw.new"
+cp "$APP" "$T/www/fw.new"
 touch -d '2001-01-01' "$T/www/fw.new"
 mv "$T/www/fw.new" "$T/www/fw.bin"
 "$OTA32" fetch "$U" --range 500000 --if-range "$etag" -o "$T/whole.bin" >/dev/null 2>&1

@@ -9,11 +9,10 @@ set -u
 . "$(dirname "$0")/../lib/peers.sh"
 quiet_checks
 OTA32=${OTA32:?path to the ota32 tool}
-SHARED=${OTA32_SHARED:?shared test data}
-APP=$SHARED/esp-images/app-template-esp32.bin
-APP_SIZE=$(stat -c %s "$APP")
-
 scratch
+APP=$T/app-esp32.bin
+test_app "$APP" || { ko "ota32 image make"; finish; }
+APP_SIZE=$(stat -c %s "$APP")
 
 mkdir -p "$T/www/sub" "$T/outside"
 cp "$APP" "$T/www/app.bin"
@@ -34,19 +33,19 @@ H2="curl -sS --http2-prior-knowledge --max-time 20"
 H1="curl -sS --http1.1 --max-time 20"
 
 # --- banner: URL and the service block ---
-check "banner names the file URL" has_i "$T/out" "http://127.0.0.1:$PORT/app-template-esp32.bin"
+check "banner names the file URL" has_i "$T/out" "http://127.0.0.1:$PORT/app-esp32.bin"
 sed -n '/^{/,/^}/p' "$T/out" >"$T/block.json"
 check "service block parses and carries the app version" python3 -c '
 import json, sys
 b = json.loads(open(sys.argv[1]).read())
 assert b["name"] == "OTA" and b["namespace"] == "rdk" and b["type"] == "generic", b
 assert b["model"] == "ota_service", b
-assert b["attributes"]["version"] == "1cd5752", b
-assert b["attributes"]["url"].endswith(":%s/app-template-esp32.bin" % sys.argv[2]), b
+assert b["attributes"]["version"] == "1.0.0", b
+assert b["attributes"]["url"].endswith(":%s/app-esp32.bin" % sys.argv[2]), b
 ' "$T/block.json" "$PORT"
 
 # --- byte-exact downloads over h2c, nghttp and HTTP/1.1 ---
-code=$($H2 -o "$T/h2.bin" -w '%{http_code} %{http_version}' "$U/app-template-esp32.bin")
+code=$($H2 -o "$T/h2.bin" -w '%{http_code} %{http_version}' "$U/app-esp32.bin")
 check "h2c GET status/version" eq "$code" "200 2"
 check "h2c GET bytes" cmp -s "$T/h2.bin" "$APP"
 nghttp -n -s "$U/app.bin" >"$T/nghttp.txt" 2>&1
@@ -285,7 +284,7 @@ check "h2load moved every byte" has_i "$T/h2load.txt" "($((APP_SIZE * 160))) dat
 
 # --- access log: one line per request, query redacted ---
 $H2 -o /dev/null "$U/app.bin?X-Amz-Signature=TOPSECRET"
-check "access log has_i protocol and status" grep -qE '"GET /app-template-esp32.bin" 200 '"$APP_SIZE"' [0-9]+ms h2c$' "$T/err"
+check "access log has_i protocol and status" grep -qE '"GET /app-esp32.bin" 200 '"$APP_SIZE"' [0-9]+ms h2c$' "$T/err"
 check "access log for HTTP/1.1" grep -qE '"GET /app.bin" 206 100 [0-9]+ms http/1.1$' "$T/err"
 check "query redacted" has_i "$T/err" '"GET /app.bin?<redacted>" 200'
 check "query value not logged" hasnt_i "$T/err" "TOPSECRET"
@@ -432,7 +431,7 @@ check "server still up" stop_server
 # for. It caps its connections (the rest wait in the backlog) rather than
 # accepting sockets it cannot serve files on, and every client is served. ---
 SERVE_NOFILE=40 start_server "$APP" --quiet
-h2load -c 60 -n 120 -T 30 "http://127.0.0.1:$PORT/app-template-esp32.bin" >"$T/h2load.txt" 2>&1
+h2load -c 60 -n 120 -T 30 "http://127.0.0.1:$PORT/app-esp32.bin" >"$T/h2load.txt" 2>&1
 check "60 clients on 40 descriptors: all served" has_i "$T/h2load.txt" "120 succeeded, 0 failed, 0 errored, 0 timeout"
 check "the connection cap is announced" has_i "$T/out" "the open-file limit allows 8 connections at once"
 check "descriptors never ran out" hasnt_i "$T/err" "Too many open files"

@@ -8,11 +8,10 @@ set -u
 . "$(dirname "$0")/../lib/peers.sh"
 quiet_checks
 OTA32=${OTA32:?path to the ota32 tool}
-SHARED=${OTA32_SHARED:?shared test data}
-APP=$SHARED/esp-images/app-template-esp32.bin
-APP_SIZE=$(stat -c %s "$APP")
-
 scratch
+APP=$T/app-esp32.bin
+test_app "$APP" || { ko "ota32 image make"; finish; }
+APP_SIZE=$(stat -c %s "$APP")
 
 # --- a private CA and a server certificate for 127.0.0.1 / localhost ---
 cd "$T" || exit 1
@@ -21,7 +20,7 @@ check "certificates made" test -s server.crt -a -s ca.crt
 
 SERVE_SCHEME=https start_server "$APP" --tls-cert server.crt --tls-key server.key || exit 1
 U=https://127.0.0.1:$PORT
-F=$U/app-template-esp32.bin
+F=$U/app-esp32.bin
 
 check "banner shows the https URL" has_i "$T/out" "$F"
 sed -n '/^{/,/^}/p' "$T/out" >block.json
@@ -29,7 +28,7 @@ check "service block url is https" python3 -c '
 import json, sys
 b = json.load(open("block.json"))
 assert b["attributes"]["url"] == sys.argv[1], b
-assert b["attributes"]["version"] == "1cd5752", b' "$F"
+assert b["attributes"]["version"] == "1.0.0", b' "$F"
 
 r=$(curl -sS --http2 --cacert ca.crt -o h2.bin -w '%{http_code} %{http_version}' "$F")
 check "h2 over TLS (ALPN h2)" eq "$r" "200 2"
@@ -56,14 +55,14 @@ echo | openssl s_client -connect "127.0.0.1:$PORT" -alpn h2 -CAfile ca.crt >sc.t
 check "ALPN h2 negotiated" has_i sc.txt "ALPN protocol: h2"
 check "certificate verifies against the CA" has_i sc.txt "Verify return code: 0 (ok)"
 check "untrusted without the CA" eq "$(curl -s -o /dev/null -w '%{http_code}' "$F"; echo " $?")" "000 60"
-r=$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/app-template-esp32.bin")
+r=$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/app-esp32.bin")
 check "plain h2c to the TLS port fails" eq "$r" "000"
 r=$(curl -sS --http2 --cacert ca.crt -o /dev/null -w '%{http_code}' "$U/../etc/passwd" --path-as-is)
 check "404 over TLS" eq "$r" 404
 r=$(curl -sS --http2 --cacert ca.crt -o again.bin -w '%{http_code}' "$F")
 check "still serving after a non-TLS client" eq "$r" 200
-check "access log says h2" grep -qE '"GET /app-template-esp32.bin" 200 '"$APP_SIZE"' [0-9]+ms h2$' "$T/err"
-check "access log says http/1.1" grep -qE '"GET /app-template-esp32.bin" 200 '"$APP_SIZE"' [0-9]+ms http/1.1$' "$T/err"
+check "access log says h2" grep -qE '"GET /app-esp32.bin" 200 '"$APP_SIZE"' [0-9]+ms h2$' "$T/err"
+check "access log says http/1.1" grep -qE '"GET /app-esp32.bin" 200 '"$APP_SIZE"' [0-9]+ms http/1.1$' "$T/err"
 
 rc=0
 stop_server || rc=$?

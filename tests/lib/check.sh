@@ -15,6 +15,9 @@ FAILED=0
 PIDS=() # background processes stopped (TERM, then waited for) on exit
 PID=    # a server stopped by the script itself; killed on exit if still running
 T=      # the scratch directory (see scratch)
+# shellcheck disable=SC2034 # read by the scripts
+VECTORS=${OTA32_TESTS:-$(dirname "${BASH_SOURCE[0]}")/..}/vectors # tests/vectors
+INTEROP= # set by need_interop
 CHECK_QUIET=
 
 # quiet_checks: from here on, passed checks print nothing and failed ones
@@ -52,15 +55,32 @@ finish() {
     exit $?
 }
 
+# skip REASON: the script does not run; ctest reports it as skipped (exit 77).
+skip() {
+    echo "SKIP: $(basename "$0" .sh): $1"
+    echo "0 passed, 0 failed"
+    exit 77
+}
+
 # need_tools TOOL...: when one is not installed, the script is skipped.
 need_tools() {
     local tool
     for tool in "$@"; do
-        if ! command -v "$tool" >/dev/null; then
-            echo "SKIP: $tool is not installed"
-            echo "0 passed, 0 failed"
-            exit 0
-        fi
+        command -v "$tool" >/dev/null || skip "$tool is not installed"
+    done
+}
+
+# need_interop FILE...: sets INTEROP to the directory of ESP-IDF's and
+# esptool's reference files ($OTA32_INTEROP_DIR, else the build's setting);
+# when one of the FILEs (relative to it) is missing, the script is skipped.
+# Only the scripts under tests/interop call it.
+need_interop() {
+    local f
+    INTEROP=${OTA32_INTEROP_DIR:-${OTA32_INTEROP_DEFAULT:-}}
+    [ -n "$INTEROP" ] || skip "needs ESP-IDF's and esptool's reference files: OTA32_INTEROP_DIR is not set"
+    for f in "$@"; do
+        [ -e "$INTEROP/$f" ] ||
+            skip "needs ESP-IDF's and esptool's reference files: $INTEROP/$f not found (OTA32_INTEROP_DIR=$INTEROP)"
     done
 }
 
@@ -83,6 +103,13 @@ cleanup() {
     elif [ -n "$T" ]; then
         rm -rf "$T"
     fi
+}
+
+# test_app FILE [VERSION]: an app image made by `ota32 image make` (project
+# ota32-test, version 1.0.0 unless given), as large as esptool's app-template
+# (601808 bytes).
+test_app() {
+    "$OTA32" image make --version "${2:-1.0.0}" --project ota32-test --size 601808 -o "$1" >/dev/null
 }
 
 # ---- predicates for check ---------------------------------------------------

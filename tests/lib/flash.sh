@@ -28,3 +28,12 @@ patch_hex() {
 otadata_seq2_new() {
     patch_hex "$1" 0x10000 "02000000$(printf 'ff%.0s' $(seq 20))000000007437f655"
 }
+
+# wrong_chip IN OUT: the app image IN with the ESP32-S2's chip id (2) in its
+# header and the SHA-256 recomputed: an image for another chip.
+wrong_chip() {
+    cp "$1" "$2" &&
+        printf '\x02\x00' | dd of="$2" bs=1 seek=12 conv=notrunc status=none &&
+        head -c -32 "$2" | sha256sum | cut -c1-64 | xxd -r -p |
+        dd of="$2" bs=1 seek=$(($(stat -c %s "$2") - 32)) conv=notrunc status=none
+}

@@ -6,6 +6,8 @@
 
 # shellcheck source=./peers.sh
 . "$(dirname "${BASH_SOURCE[0]}")/peers.sh"
+# shellcheck source=./flash.sh
+. "$(dirname "${BASH_SOURCE[0]}")/flash.sh"
 
 # json FILE KEY[.KEY...]: print a value from a JSON file ("" when absent).
 json() {
@@ -24,7 +26,7 @@ PY
 # make_images: $T/parts.csv (two OTA slots, 8 MB), the app images $T/v1.bin,
 # $T/v2.bin and $T/v3.bin, and $T/www/v2.bin for a server to serve.
 make_images() {
-    cp "$OTA32_SHARED/vectors/partitions_two_ota_8mb.csv" "$T/parts.csv"
+    cp "$VECTORS/partitions_two_ota_8mb.csv" "$T/parts.csv"
     "$OTA32" image make --version v1 --project demo --size 200000 -o "$T/v1.bin" >/dev/null &&
         "$OTA32" image make --version v2 --project demo --size 1048576 -o "$T/v2.bin" >/dev/null &&
         "$OTA32" image make --version v3 --project demo --size 1048576 --seed other \

@@ -2,10 +2,12 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int check_failures;
 static char tmpdir_path[256];
+static int interop_mode; /* running the INTEROP_CASE cases (--interop) */
 
 void check_fail(const char *file, int line, const char *fmt, ...)
 {
@@ -62,14 +64,62 @@ const char *check_tmp_path(const char *name)
     return out;
 }
 
-const char *check_shared_path(const char *rel)
+const char *check_vector_path(const char *name)
 {
     static char buf[4][1024];
     static int next;
-    const char *base = getenv("OTA32_SHARED");
+    const char *base = getenv("OTA32_TESTS");
     char *out = buf[next++ % 4];
-    snprintf(out, sizeof buf[0], "%s/%s", base ? base : "../shared", rel);
+    snprintf(out, sizeof buf[0], "%s/vectors/%s", base && *base ? base : OTA32_TESTS_DIR, name);
     return out;
+}
+
+/* $OTA32_INTEROP_DIR, else the build's setting (OTA32_INTEROP_DEFAULT, which
+ * ctest passes only to the interop tests); NULL when neither is set. */
+static const char *interop_dir(void)
+{
+    const char *dir = getenv("OTA32_INTEROP_DIR");
+    if (!dir || !*dir)
+        dir = getenv("OTA32_INTEROP_DEFAULT");
+    return dir && *dir ? dir : NULL;
+}
+
+const char *check_interop_path(const char *rel)
+{
+    static char buf[4][1024];
+    static int next;
+    char *out = buf[next++ % 4];
+    const char *dir = interop_dir();
+    if (!interop_mode || !dir) {
+        /* A CASE that reaches for an interop file would pass only where the
+         * file happens to be: make it fail everywhere instead. */
+        check_fail(__FILE__, __LINE__, "%s: interop file read outside an INTEROP_CASE", rel);
+        snprintf(out, sizeof buf[0], "/nonexistent/%s", rel);
+        return out;
+    }
+    snprintf(out, sizeof buf[0], "%s/%s", dir, rel);
+    return out;
+}
+
+/* Why the interop cases cannot run here, or NULL when they can. */
+static const char *interop_missing(char *why, size_t size)
+{
+    static const char *const need[] = {"esp-images", "vectors"};
+    const char *dir = interop_dir();
+    struct stat st;
+    if (!dir) {
+        snprintf(why, size, "OTA32_INTEROP_DIR is not set");
+        return why;
+    }
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, need[i]);
+        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            snprintf(why, size, "%s not found (OTA32_INTEROP_DIR=%s)", path, dir);
+            return why;
+        }
+    }
+    return NULL;
 }
 
 unsigned char *check_read_file(const char *path, size_t *len)
@@ -93,11 +143,28 @@ unsigned char *check_read_file(const char *path, size_t *len)
     return buf;
 }
 
-int check_run(const char *suite, const check_case *cases, size_t n)
+int check_run(const char *suite, const check_case *cases, size_t n, int argc, char **argv)
 {
     int passed = 0, failed = 0;
-    printf("%s\n", suite);
+    if (argc > 2 || (argc == 2 && strcmp(argv[1], "--interop") != 0)) {
+        fprintf(stderr, "usage: %s [--interop]\n", argv[0]);
+        return 2;
+    }
+    interop_mode = argc == 2;
+    if (interop_mode) {
+        char why[1200];
+        if (interop_missing(why, sizeof why)) {
+            const char *base = strrchr(suite, '/');
+            printf("SKIP: %s: the interop cases need ESP-IDF's and esptool's reference files: "
+                   "%s\n",
+                   base ? base + 1 : suite, why);
+            return CHECK_SKIP;
+        }
+    }
+    printf("%s%s\n", suite, interop_mode ? " (interop cases)" : "");
     for (size_t i = 0; i < n; i++) {
+        if (cases[i].interop != interop_mode)
+            continue;
         check_failures = 0;
         cases[i].fn();
         if (check_failures) {

@@ -3,6 +3,13 @@
  * and ends with RUN_TESTS(...). A failed CHECK prints file:line and the
  * values, and the case continues; the executable prints "N passed, N failed"
  * and exits non-zero when anything failed.
+ *
+ * Cases listed with CASE run from the repository alone (their data is under
+ * tests/vectors). Cases listed with INTEROP_CASE compare against files made
+ * by or shipped with ESP-IDF and esptool that the repository cannot carry;
+ * they run only with --interop, read those files from $OTA32_INTEROP_DIR,
+ * and exit CHECK_SKIP (77, ctest's SKIP_RETURN_CODE) with the reason when
+ * that directory is not there.
  */
 #ifndef OTA32_CHECK_H
 #define OTA32_CHECK_H
@@ -59,23 +66,32 @@ void check_mem_fail(const char *file, int line, const char *expr, const void *a,
 typedef struct check_case {
     const char *name;
     void (*fn)(void);
+    int interop; /* needs $OTA32_INTEROP_DIR: runs only with --interop */
 } check_case;
 
 #define TEST(name) static void name(void)
-#define CASE(name) {#name, name}
+#define CASE(name) {#name, name, 0}
+#define INTEROP_CASE(name) {#name, name, 1}
 
-int check_run(const char *suite, const check_case *cases, size_t n);
+/* The exit status of a suite that did not run (ctest: SKIP_RETURN_CODE). */
+#define CHECK_SKIP 77
+
+int check_run(const char *suite, const check_case *cases, size_t n, int argc, char **argv);
 
 #define RUN_TESTS(...)                                                                     \
-    int main(void)                                                                         \
+    int main(int argc, char **argv)                                                        \
     {                                                                                      \
         static const check_case cases_[] = {__VA_ARGS__};                                  \
-        return check_run(__FILE__, cases_, sizeof cases_ / sizeof cases_[0]);              \
+        return check_run(__FILE__, cases_, sizeof cases_ / sizeof cases_[0], argc, argv);  \
     }
 
 /* Helpers for test data. */
-/* $OTA32_SHARED/<rel>, or NULL-free path into a static buffer. */
-const char *check_shared_path(const char *rel);
+/* tests/vectors/<name>: reference files the repository carries (see the
+ * README there), in a static buffer (four in rotation). */
+const char *check_vector_path(const char *name);
+/* $OTA32_INTEROP_DIR/<rel> (ESP-IDF's and esptool's own images and ELFs), in
+ * a static buffer (four in rotation). Only INTEROP_CASE cases use it. */
+const char *check_interop_path(const char *rel);
 /* Read a whole file; returns malloc'd buffer (caller frees) or NULL. */
 unsigned char *check_read_file(const char *path, size_t *len);
 /* A fresh temporary directory for this test executable (removed at exit). */

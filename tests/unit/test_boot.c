@@ -16,9 +16,18 @@
 #define OTA0 0x20000u
 #define OTA1 0x3A0000u
 
-/* The app image and a second valid one that differs in its version. */
+/* The app image (made by ota32_image_build, as large as esptool's
+ * app-template) and a second valid one that differs in its version. */
+#define APP_LEN 601808u
 static uint8_t *app1, *app2;
 static size_t app_len;
+
+/* Rehash an image after a header or descriptor change: the checksum covers
+ * only segment data, the SHA-256 everything before it. */
+static void rehash(uint8_t *img, size_t len)
+{
+    ota32_hash_buf(ota32_posix_hash(), OTA32_HASH_SHA256, img, len - 32, img + len - 32);
+}
 
 /* Patch the version in the app descriptor and fix checksum and SHA-256, as
  * a rebuild with another version would. */
@@ -38,18 +47,39 @@ static uint8_t *with_version(const uint8_t *img, size_t len, const char *version
         x ^= field[i];
     /* hash appended: [... checksum][sha256 32] */
     out[len - 33] ^= x;
-    ota32_hash_buf(ota32_posix_hash(), OTA32_HASH_SHA256, out, len - 32, out + len - 32);
+    rehash(out, len);
     return out;
+}
+
+/* An ota32-made ESP32 app image of APP_LEN bytes (malloc'd), or NULL. */
+static uint8_t *built_app(const char *version)
+{
+    uint8_t *img = malloc(APP_LEN);
+    ota32_image_build_opts o = {
+        .version = version,
+        .project_name = "ota32-test",
+        .size = APP_LEN,
+        .chip_id = OTA32_CHIP_ESP32,
+        .hash = ota32_posix_hash(),
+    };
+    ota32_diag dg;
+    ota32_diag_clear(&dg);
+    if (img && ota32_image_build(&o, img, APP_LEN, &dg) != OTA32_OK) {
+        check_fail(__FILE__, __LINE__, "ota32_image_build: %s", dg.msg);
+        free(img);
+        img = NULL;
+    }
+    return img;
 }
 
 static bool load_apps(void)
 {
     if (app1)
         return true;
-    app1 = check_read_file(check_shared_path("esp-images/app-template-esp32.bin"), &app_len);
-    CHECK(app1 != NULL); /* a missing reference image fails the case */
+    app1 = built_app("v1-test");
     if (!app1)
         return false;
+    app_len = APP_LEN;
     app2 = with_version(app1, app_len, "v2-test");
     CHECK(app2 != NULL);
     return app2 != NULL;
@@ -91,7 +121,7 @@ static vdev *dev_new(const char *name, const char *csv)
         }
     } else {
         size_t n = 0;
-        uint8_t *bin = check_read_file(check_shared_path("vectors/partitions_two_ota_8mb.bin"), &n);
+        uint8_t *bin = check_read_file(check_vector_path("partitions_two_ota_8mb.bin"), &n);
         if (!bin || n != sizeof table) {
             check_fail(__FILE__, __LINE__, "reference partition table missing");
             free(bin);
@@ -188,8 +218,8 @@ TEST(blank_otadata_boots_ota0_and_writes_seq1_valid)
     CHECK_EQ(b.offset, OTA0);
     CHECK_EQ(b.size, 0x377000);
     CHECK_EQ(b.ota_state, OTA32_IMG_VALID);
-    CHECK_STR(b.app.version, "1cd5752");
-    CHECK_STR(b.app.project_name, "app-template");
+    CHECK_STR(b.app.version, "v1-test");
+    CHECK_STR(b.app.project_name, "ota32-test");
     CHECK_CONTAINS(b.reason, "otadata blank, no factory -> ota_0");
     CHECK_CONTAINS(b.reason, "wrote otadata[0] seq 1 VALID");
     CHECK_EQ(b.otadata_writes, 1);
@@ -198,7 +228,7 @@ TEST(blank_otadata_boots_ota0_and_writes_seq1_valid)
     uint8_t raw[32];
     get_entry(d, 0, raw);
     size_t n = 0;
-    uint8_t *ref = check_read_file(check_shared_path("vectors/otadata_1_ota0.bin"), &n);
+    uint8_t *ref = check_read_file(check_vector_path("otadata_1_ota0.bin"), &n);
     CHECK(ref != NULL);
     if (ref) {
         CHECK_MEM(raw, ref, 24);
@@ -340,7 +370,7 @@ TEST(state_new_becomes_pending_verify_then_aborted)
     /* reset before the app confirmed: ABORTED, and the previous app boots */
     b = boot(d, true);
     CHECK_STR(b.label, "ota_0");
-    CHECK_STR(b.app.version, "1cd5752");
+    CHECK_STR(b.app.version, "v1-test");
     CHECK_CONTAINS(b.reason, "otadata[1] seq 2 PENDING_VERIFY -> ABORTED");
     CHECK_CONTAINS(b.reason, "otadata[0] seq 1 -> ota_0 (state VALID)");
     CHECK_EQ(flash_state(d, 1), OTA32_IMG_ABORTED);
@@ -412,7 +442,7 @@ TEST(corrupt_selected_image_falls_back)
     vdev_boot b = boot(d, true);
     CHECK(!b.bricked);
     CHECK_STR(b.label, "ota_0");
-    CHECK_STR(b.app.version, "1cd5752");
+    CHECK_STR(b.app.version, "v1-test");
     CHECK_CONTAINS(b.reason, "otadata[1] seq 2 -> ota_1 (state VALID)");
     CHECK_CONTAINS(b.reason, "ota_1 image invalid at 0x432eaf (checksum");
     CHECK_CONTAINS(b.reason, "fell back to ota_0");
@@ -497,12 +527,14 @@ TEST(no_valid_app_is_a_brick)
     CHECK(vdev_last_boot(d) == NULL);
     ota32_platform plat;
     CHECK_EQ(vdev_platform(d, &plat), OTA32_ERR_STATE);
-    /* a wrong-chip image is no better */
-    size_t n = 0;
-    uint8_t *s2 = check_read_file(check_shared_path("esp-images/blink-esp32s2.bin"), &n);
+    /* a wrong-chip image is no better: app1 with the ESP32-S2's chip id */
+    uint8_t *s2 = malloc(app_len);
     CHECK(s2 != NULL);
     if (s2) {
-        CHECK_EQ(prog(d, OTA0, s2, n), OTA32_OK);
+        memcpy(s2, app1, app_len);
+        ota32_put_le16(s2 + 12, OTA32_CHIP_ESP32S2);
+        rehash(s2, app_len);
+        CHECK_EQ(prog(d, OTA0, s2, app_len), OTA32_OK);
         b = boot(d, true);
         CHECK(b.bricked);
         CHECK_CONTAINS(b.reason, "ota_0 image invalid at 0x2000c (chip_id");
@@ -531,17 +563,17 @@ TEST(reference_otadata_vectors)
         const char *label;
         int active;
     } v[] = {
-        {"vectors/otadata_1_ota0.bin", "ota_0", 0},
-        {"vectors/otadata_2_ota1.bin", "ota_1", 1},
-        {"vectors/otadata_3_ota0.bin", "ota_0", 0},
-        {"vectors/otadata_blank.bin", "ota_0", 0},
+        {"otadata_1_ota0.bin", "ota_0", 0},
+        {"otadata_2_ota1.bin", "ota_1", 1},
+        {"otadata_3_ota0.bin", "ota_0", 0},
+        {"otadata_blank.bin", "ota_0", 0},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         vdev *d = two_apps("vec.flash");
         if (!d)
             return;
         size_t n = 0;
-        uint8_t *od = check_read_file(check_shared_path(v[i].file), &n);
+        uint8_t *od = check_read_file(check_vector_path(v[i].file), &n);
         CHECK_EQ(n, 0x2000);
         if (od && n == 0x2000)
             CHECK_EQ(prog(d, OTADATA, od, n), OTA32_OK);
@@ -595,7 +627,7 @@ TEST(dump_shorter_than_partitions)
 {
     /* the reference merged image: 4 MB layout data, 8 MB table, 716 KB file */
     size_t n = 0;
-    uint8_t *m = check_read_file(check_shared_path("vectors/merged.bin"), &n);
+    uint8_t *m = check_read_file(check_interop_path("vectors/merged.bin"), &n);
     CHECK(m != NULL);
     if (!m)
         return;
@@ -792,13 +824,47 @@ TEST(image_builder_output_boots)
     vdev_close(d);
 }
 
+TEST(esptool_images_boot_or_are_refused)
+{
+    /* esptool's own app image boots; its ESP32-S2 blink app bricks */
+    vdev *d = dev_new("esptool.flash", NULL);
+    if (!d)
+        return;
+    size_t n = 0;
+    uint8_t *app = check_read_file(check_interop_path("esp-images/app-template-esp32.bin"), &n);
+    CHECK(app != NULL);
+    if (app) {
+        CHECK_EQ(prog(d, OTA0, app, n), OTA32_OK);
+        vdev_boot b = boot(d, true);
+        CHECK(!b.bricked);
+        CHECK_STR(b.label, "ota_0");
+        CHECK_STR(b.app.version, "1cd5752");
+        CHECK_STR(b.app.project_name, "app-template");
+        free(app);
+    }
+    vdev_close(d);
+    d = dev_new("esptool-s2.flash", NULL);
+    if (!d)
+        return;
+    uint8_t *s2 = check_read_file(check_interop_path("esp-images/blink-esp32s2.bin"), &n);
+    CHECK(s2 != NULL);
+    if (s2) {
+        CHECK_EQ(prog(d, OTA0, s2, n), OTA32_OK);
+        vdev_boot b = boot(d, true);
+        CHECK(b.bricked);
+        CHECK_CONTAINS(b.reason, "ota_0 image invalid at 0x2000c (chip_id");
+        free(s2);
+    }
+    vdev_close(d);
+}
+
 static void cleanup(void)
 {
     free(app1);
     free(app2);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static const check_case cases[] = {
         CASE(blank_otadata_boots_ota0_and_writes_seq1_valid),
@@ -815,12 +881,13 @@ int main(void)
         CASE(no_valid_app_is_a_brick),
         CASE(reference_otadata_vectors),
         CASE(dry_run_writes_nothing),
-        CASE(dump_shorter_than_partitions),
+        INTEROP_CASE(dump_shorter_than_partitions),
         CASE(power_cut_while_rewriting_otadata),
         CASE(platform_boot_control),
         CASE(platform_kv_on_nvs),
         CASE(image_builder_output_boots),
+        INTEROP_CASE(esptool_images_boot_or_are_refused),
     };
     atexit(cleanup);
-    return check_run(__FILE__, cases, sizeof cases / sizeof cases[0]);
+    return check_run(__FILE__, cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -150,8 +150,8 @@ static void segment_at(const uint8_t *img, unsigned idx, uint32_t *addr, uint32_
 static void reference(const char *elf_rel, const char *bin_rel, const ota32_elf2image_opts *o)
 {
     size_t elf_len = 0, ref_len = 0, len = 0;
-    unsigned char *elf = check_read_file(check_shared_path(elf_rel), &elf_len);
-    unsigned char *ref = check_read_file(check_shared_path(bin_rel), &ref_len);
+    unsigned char *elf = check_read_file(check_interop_path(elf_rel), &elf_len);
+    unsigned char *ref = check_read_file(check_interop_path(bin_rel), &ref_len);
     CHECK(elf && ref);
     if (!elf || !ref)
         goto out;
@@ -194,7 +194,7 @@ TEST(app_secure_pad_v2_ends_on_64k)
 {
     size_t elf_len = 0, len = 0;
     unsigned char *elf =
-        check_read_file(check_shared_path("esp-images/esp32-app-template.elf"), &elf_len);
+        check_read_file(check_interop_path("esp-images/esp32-app-template.elf"), &elf_len);
     CHECK(elf != NULL);
     if (!elf)
         return;
@@ -224,7 +224,7 @@ TEST(elf_sha256_offset_must_hold_zeros)
 {
     size_t elf_len = 0, len = 0;
     unsigned char *elf =
-        check_read_file(check_shared_path("esp-images/esp32-app-template.elf"), &elf_len);
+        check_read_file(check_interop_path("esp-images/esp32-app-template.elf"), &elf_len);
     CHECK(elf != NULL);
     if (!elf)
         return;
@@ -482,7 +482,7 @@ TEST(malformed_elfs_rejected_with_offsets)
 {
     size_t len = 0;
     unsigned char *elf =
-        check_read_file(check_shared_path("esp-images/esp32-bootloader.elf"), &len);
+        check_read_file(check_interop_path("esp-images/esp32-bootloader.elf"), &len);
     CHECK(elf != NULL);
     if (!elf)
         return;
@@ -554,7 +554,7 @@ TEST(reader_views_stay_inside_the_file)
 {
     size_t len = 0;
     unsigned char *elf =
-        check_read_file(check_shared_path("esp-images/esp32-app-template.elf"), &len);
+        check_read_file(check_interop_path("esp-images/esp32-app-template.elf"), &len);
     CHECK(elf != NULL);
     if (!elf)
         return;
@@ -579,11 +579,13 @@ TEST(reader_views_stay_inside_the_file)
     free(elf);
 }
 
-RUN_TESTS(CASE(app_template_matches_esptool), CASE(bootloader_matches_esptool),
-          CASE(app_secure_pad_v2_ends_on_64k), CASE(elf_sha256_offset_must_hold_zeros),
+RUN_TESTS(INTEROP_CASE(app_template_matches_esptool), INTEROP_CASE(bootloader_matches_esptool),
+          INTEROP_CASE(app_secure_pad_v2_ends_on_64k),
+          INTEROP_CASE(elf_sha256_offset_must_hold_zeros),
           CASE(adjacent_sections_merge_in_file_order_only), CASE(no_merge_across_memory_types),
           CASE(flash_segments_aligned_with_ram_and_padding),
           CASE(zero_padding_segment_and_page_tail_workaround),
           CASE(two_flash_sections_in_one_page_rejected), CASE(more_than_16_segments_rejected),
-          CASE(appdesc_section_implies_sha_offset), CASE(malformed_elfs_rejected_with_offsets),
-          CASE(reader_views_stay_inside_the_file))
+          CASE(appdesc_section_implies_sha_offset),
+          INTEROP_CASE(malformed_elfs_rejected_with_offsets),
+          INTEROP_CASE(reader_views_stay_inside_the_file))

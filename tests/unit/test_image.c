@@ -104,9 +104,9 @@ static result run_all_chunkings(const uint8_t *data, size_t len, const ota32_ima
     return whole;
 }
 
-static uint8_t *load_shared(const char *name, size_t *len)
+static uint8_t *load_interop(const char *name, size_t *len)
 {
-    uint8_t *d = check_read_file(check_shared_path(name), len);
+    uint8_t *d = check_read_file(check_interop_path(name), len);
     CHECK(d != NULL);
     return d;
 }
@@ -181,7 +181,7 @@ static uint8_t *make(uint32_t size, const char *version, uint32_t secure_version
 TEST(app_template_parses_in_every_chunking)
 {
     size_t len;
-    uint8_t *img = load_shared("esp-images/app-template-esp32.bin", &len);
+    uint8_t *img = load_interop("esp-images/app-template-esp32.bin", &len);
     if (!img)
         return;
     ota32_image_opts o = app_opts();
@@ -222,7 +222,7 @@ TEST(app_template_parses_in_every_chunking)
 TEST(bootloader_parses_without_app_desc)
 {
     size_t len;
-    uint8_t *img = load_shared("esp-images/bootloader-esp32.bin", &len);
+    uint8_t *img = load_interop("esp-images/bootloader-esp32.bin", &len);
     if (!img)
         return;
     ota32_image_opts o = app_opts();
@@ -251,7 +251,7 @@ TEST(bootloader_parses_without_app_desc)
 TEST(s2_image_parses_for_any_chip_and_is_rejected_for_esp32)
 {
     size_t len;
-    uint8_t *img = load_shared("esp-images/blink-esp32s2.bin", &len);
+    uint8_t *img = load_interop("esp-images/blink-esp32s2.bin", &len);
     if (!img)
         return;
     ota32_image_opts o = any_opts();
@@ -289,6 +289,23 @@ TEST(s2_image_parses_for_any_chip_and_is_rejected_for_esp32)
 }
 
 /* ---- rejection rules ---------------------------------------------------- */
+
+TEST(wrong_chip_rejected_when_the_header_completes)
+{
+    /* A made image with the ESP32-S2's chip id. */
+    uint8_t *img = make(OTA32_IMAGE_BUILD_MIN_LEN, "1.0", 0);
+    if (!img)
+        return;
+    ota32_put_le16(img + 12, OTA32_CHIP_ESP32S2);
+    ota32_image_opts o = app_opts();
+    result r = run_all_chunkings(img, OTA32_IMAGE_BUILD_MIN_LEN, &o);
+    CHECK_EQ(r.rc, OTA32_ERR_CHIP);
+    CHECK_EQ(r.consumed, 24); /* decided by the byte that completes the header */
+    CHECK_EQ(r.offset, 0xc);
+    CHECK_STR(r.msg, "offset 0xc: chip_id: image is for ESP32-S2 (chip id 2), expected ESP32 "
+                     "(chip id 0)");
+    free(img);
+}
 
 #define SMALL OTA32_IMAGE_BUILD_MIN_LEN
 
@@ -853,8 +870,10 @@ TEST(builder_rejects_bad_options)
     free(buf);
 }
 
-RUN_TESTS(CASE(app_template_parses_in_every_chunking), CASE(bootloader_parses_without_app_desc),
-          CASE(s2_image_parses_for_any_chip_and_is_rejected_for_esp32),
+RUN_TESTS(INTEROP_CASE(app_template_parses_in_every_chunking),
+          INTEROP_CASE(bootloader_parses_without_app_desc),
+          INTEROP_CASE(s2_image_parses_for_any_chip_and_is_rejected_for_esp32),
+          CASE(wrong_chip_rejected_when_the_header_completes),
           CASE(rejects_bad_magic_after_one_byte), CASE(rejects_segment_count_over_16),
           CASE(rejects_hash_appended_not_0_or_1), CASE(rejects_chip_revision_out_of_range),
           CASE(rejects_segment_length_rules), CASE(rejects_mmu_page_mismatch),

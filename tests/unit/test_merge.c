@@ -7,6 +7,7 @@
 #include "bytes.h"
 #include "elf2image.h"
 #include "merge.h"
+#include "image_build.h"
 #include "posix_hash.h"
 
 typedef struct sink {
@@ -55,7 +56,10 @@ static size_t load(const input *in, size_t n, ota32_merge_entry *e, unsigned cha
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) {
         size_t len = 0;
-        bufs[i] = check_read_file(check_shared_path(in[i].rel), &len);
+        /* vectors/ are in the repository, esp-images/ are esptool's */
+        const char *path = strncmp(in[i].rel, "vectors/", 8) == 0 ? check_vector_path(in[i].rel + 8)
+                                                                  : check_interop_path(in[i].rel);
+        bufs[i] = check_read_file(path, &len);
         CHECK(bufs[i] != NULL);
         e[i] = (ota32_merge_entry){in[i].addr, bufs[i], len, in[i].rel};
         ok += bufs[i] != NULL;
@@ -90,7 +94,7 @@ TEST(merged_vector_identical)
     unsigned char *bufs[5];
     if (load(vector_inputs, 5, e, bufs) == 5) {
         size_t ref_len = 0;
-        unsigned char *ref = check_read_file(check_shared_path("vectors/merged.bin"), &ref_len);
+        unsigned char *ref = check_read_file(check_interop_path("vectors/merged.bin"), &ref_len);
         /* Given in a shuffled order: merge sorts by address. */
         ota32_merge_entry shuffled[5] = {e[4], e[2], e[0], e[3], e[1]};
         sink s = {0};
@@ -118,7 +122,7 @@ TEST(pad_to_8mb)
     unsigned char *bufs[5];
     if (load(vector_inputs, 5, e, bufs) == 5) {
         size_t ref_len = 0;
-        unsigned char *ref = check_read_file(check_shared_path("vectors/merged.bin"), &ref_len);
+        unsigned char *ref = check_read_file(check_interop_path("vectors/merged.bin"), &ref_len);
         sink s = {0};
         ota32_merge_opts o = vector_opts(&s);
         o.pad_to_size = 8u << 20;
@@ -226,12 +230,34 @@ TEST(target_offset)
     free(s.p);
 }
 
+/* What merge patches at 0x1000 is the common image header and the appended
+ * SHA-256: an image made by ota32_image_build (DIO, 40m, 4MB, SHA-256
+ * appended) stands in for a bootloader. Returns it malloc'd, or NULL. */
+static unsigned char *boot_image(size_t *len)
+{
+    unsigned char *img = malloc(OTA32_IMAGE_BUILD_MIN_LEN);
+    ota32_image_build_opts b = {.version = "bl",
+                                .project_name = "ota32-test",
+                                .size = OTA32_IMAGE_BUILD_MIN_LEN,
+                                .chip_id = OTA32_CHIP_ESP32,
+                                .hash = ota32_posix_hash()};
+    ota32_diag diag;
+    ota32_diag_clear(&diag);
+    if (img && ota32_image_build(&b, img, OTA32_IMAGE_BUILD_MIN_LEN, &diag) != OTA32_OK) {
+        check_fail(__FILE__, __LINE__, "ota32_image_build: %s", diag.msg);
+        free(img);
+        img = NULL;
+    }
+    *len = OTA32_IMAGE_BUILD_MIN_LEN;
+    return img;
+}
+
 /* The bootloader at 0x1000 with other flash parameters: bytes 2-3 change,
  * the SHA-256 is recomputed, nothing else moves. */
 TEST(bootloader_header_updated)
 {
     size_t len = 0;
-    unsigned char *bl = check_read_file(check_shared_path("esp-images/bootloader-esp32.bin"), &len);
+    unsigned char *bl = boot_image(&len);
     CHECK(bl != NULL);
     if (!bl)
         return;
@@ -275,7 +301,7 @@ TEST(bootloader_header_updated)
 TEST(non_image_at_bootloader_offset_untouched)
 {
     size_t len = 0;
-    unsigned char *bl = check_read_file(check_shared_path("esp-images/bootloader-esp32.bin"), &len);
+    unsigned char *bl = boot_image(&len);
     CHECK(bl != NULL);
     if (!bl)
         return;
@@ -347,7 +373,7 @@ TEST(bootloader_update_needs_hash)
     free(s.p);
 }
 
-RUN_TESTS(CASE(merged_vector_identical), CASE(pad_to_8mb),
+RUN_TESTS(INTEROP_CASE(merged_vector_identical), INTEROP_CASE(pad_to_8mb),
           CASE(overlap_rejected_with_esptool_message), CASE(unaligned_address_accepted),
           CASE(target_offset), CASE(bootloader_header_updated),
           CASE(non_image_at_bootloader_offset_untouched), CASE(write_error_propagates),

@@ -109,9 +109,7 @@ static void ram_power_on(ram *r)
 
 static uint8_t *vector(const char *name, size_t *len)
 {
-    char rel[64];
-    snprintf(rel, sizeof rel, "vectors/%s", name);
-    uint8_t *v = check_read_file(check_shared_path(rel), len);
+    uint8_t *v = check_read_file(check_vector_path(name), len);
     CHECK(v != NULL);
     return v;
 }

@@ -54,12 +54,9 @@ static ota32_nvs nvs;
 
 static void gen_matches(const char *csv_name, const char *bin_name, uint32_t size)
 {
-    char rel[64];
     size_t clen = 0, blen = 0, olen = 0;
-    snprintf(rel, sizeof rel, "vectors/%s", csv_name);
-    char *csv = (char *)check_read_file(check_shared_path(rel), &clen);
-    snprintf(rel, sizeof rel, "vectors/%s", bin_name);
-    uint8_t *want = check_read_file(check_shared_path(rel), &blen);
+    char *csv = (char *)check_read_file(check_vector_path(csv_name), &clen);
+    uint8_t *want = check_read_file(check_vector_path(bin_name), &blen);
     CHECK(csv && want);
     if (!csv || !want)
         return;

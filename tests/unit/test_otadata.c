@@ -83,10 +83,8 @@ static ram *ram_new(ota32_flash_ops *f)
 
 static uint8_t *load_vector(const char *name)
 {
-    char rel[64];
-    snprintf(rel, sizeof rel, "vectors/%s", name);
     size_t len = 0;
-    uint8_t *v = check_read_file(check_shared_path(rel), &len);
+    uint8_t *v = check_read_file(check_vector_path(name), &len);
     CHECK(v != NULL);
     CHECK_EQ(len, OTA32_OTADATA_SIZE);
     return v;

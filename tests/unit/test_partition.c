@@ -15,7 +15,7 @@ static const char *vec(const char *name)
     static char path[3][512];
     static int k;
     k = (k + 1) % 3;
-    snprintf(path[k], sizeof path[k], "%s", check_shared_path(name));
+    snprintf(path[k], sizeof path[k], "%s", check_vector_path(name));
     return path[k];
 }
 
@@ -30,8 +30,8 @@ static unsigned char *load(const char *path, size_t *len)
 TEST(vector_csv_to_bin_is_byte_identical)
 {
     size_t clen, blen;
-    unsigned char *csv = load(vec("vectors/partitions_two_ota_8mb.csv"), &clen);
-    unsigned char *ref = load(vec("vectors/partitions_two_ota_8mb.bin"), &blen);
+    unsigned char *csv = load(vec("partitions_two_ota_8mb.csv"), &clen);
+    unsigned char *ref = load(vec("partitions_two_ota_8mb.bin"), &blen);
     if (!csv || !ref)
         goto out;
     CHECK_EQ(blen, OTA32_PT_BIN_LEN);
@@ -65,7 +65,7 @@ out:
 TEST(vector_flash_size_4mb_rejected_8mb_accepted)
 {
     size_t clen;
-    unsigned char *csv = load(vec("vectors/partitions_two_ota_8mb.csv"), &clen);
+    unsigned char *csv = load(vec("partitions_two_ota_8mb.csv"), &clen);
     if (!csv)
         return;
     ota32_ptable t;
@@ -86,8 +86,8 @@ TEST(vector_flash_size_4mb_rejected_8mb_accepted)
 TEST(vector_bin_to_csv_is_identical)
 {
     size_t blen, clen;
-    unsigned char *bin = load(vec("vectors/partitions_two_ota_8mb.bin"), &blen);
-    unsigned char *ref = load(vec("vectors/partitions_two_ota_8mb.from-bin.csv"), &clen);
+    unsigned char *bin = load(vec("partitions_two_ota_8mb.bin"), &blen);
+    unsigned char *ref = load(vec("partitions_two_ota_8mb.from-bin.csv"), &clen);
     if (!bin || !ref)
         goto out;
     ota32_ptable t;
@@ -112,7 +112,7 @@ out:
 TEST(bin_round_trips)
 {
     size_t blen;
-    unsigned char *bin = load(vec("vectors/partitions_two_ota_8mb.bin"), &blen);
+    unsigned char *bin = load(vec("partitions_two_ota_8mb.bin"), &blen);
     if (!bin)
         return;
     ota32_ptable t, t2;
@@ -143,7 +143,7 @@ TEST(bin_round_trips)
 TEST(bin_accepts_a_whole_sector)
 {
     size_t blen;
-    unsigned char *bin = load(vec("vectors/partitions_two_ota_8mb.bin"), &blen);
+    unsigned char *bin = load(vec("partitions_two_ota_8mb.bin"), &blen);
     if (!bin)
         return;
     uint8_t sector[0x1000];
@@ -159,7 +159,7 @@ TEST(bin_accepts_a_whole_sector)
 TEST(bin_rejections_name_offset_and_reason)
 {
     size_t blen;
-    unsigned char *ref = load(vec("vectors/partitions_two_ota_8mb.bin"), &blen);
+    unsigned char *ref = load(vec("partitions_two_ota_8mb.bin"), &blen);
     if (!ref)
         return;
     uint8_t b[OTA32_PT_BIN_LEN];

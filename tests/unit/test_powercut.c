@@ -13,6 +13,7 @@
  * eFuse trusts the signing key (the signature check before the switch).
  */
 #include "sbv2.h"
+#include "sig_keys.h"
 #include "test_service_fixture.h"
 
 static uint32_t IMG_LEN = 80u * 1024u; /* OTA32_POWERCUT_IMAGE_KB overrides */
@@ -138,8 +139,7 @@ static void sign_v2(void)
     v2 = realloc(v2, padded + OTA32_SIG_SECTOR_LEN);
     memset(v2 + padded, 0xFF, OTA32_SIG_SECTOR_LEN);
     sbv2_key k;
-    CHECK_EQ(sbv2_key_load(check_shared_path("vectors/signed/key_rsa3072_a.pem"), &k, NULL),
-             OTA32_OK);
+    CHECK_EQ(sbv2_key_load(test_key_path("rsa3072_a"), &k, NULL), OTA32_OK);
     CHECK_EQ(sbv2_sign_block(&k, v2, padded, v2 + padded, NULL), OTA32_OK);
     vdev_efuse e;
     memset(&e, 0, sizeof e);

@@ -8,6 +8,8 @@
 
 #include "http1_parse.h"
 #include "http_range.h"
+#include "image_build.h"
+#include "posix_hash.h"
 #include "serve_check.h"
 #include "serve_path.h"
 
@@ -210,12 +212,18 @@ TEST(http1_head)
     CHECK_EQ(head(big, &rq), 414);
 }
 
+/* serve_check_image on a file; a file that cannot be opened fails the case
+ * and leaves a verdict that says so. */
 static int check_file(const char *path, const serve_limits *lim, serve_verdict *v)
 {
+    memset(v, 0, sizeof *v);
     int fd = open(path, O_RDONLY);
     CHECK(fd >= 0);
-    if (fd < 0)
+    if (fd < 0) {
+        v->err = -1;
+        snprintf(v->msg, sizeof v->msg, "%s: cannot open", path);
         return -1;
+    }
     off_t size = lseek(fd, 0, SEEK_END);
     int rc = serve_check_image(fd, (uint64_t)size, lim, v);
     close(fd);
@@ -235,22 +243,78 @@ static const char *write_tmp(const char *name, const uint8_t *data, size_t len)
     return path;
 }
 
+/* An app image made by ota32_image_build, as large as esptool's
+ * app-template (601808 bytes); malloc'd, or NULL (the case fails). */
+#define APP_LEN 601808u
+static uint8_t *made_app(size_t *len)
+{
+    uint8_t *img = malloc(APP_LEN);
+    ota32_image_build_opts o = {.version = "1.0.0",
+                                .project_name = "ota32-test",
+                                .size = APP_LEN,
+                                .chip_id = OTA32_CHIP_ESP32,
+                                .hash = ota32_posix_hash()};
+    ota32_diag d;
+    ota32_diag_clear(&d);
+    if (img && ota32_image_build(&o, img, APP_LEN, &d) != OTA32_OK) {
+        check_fail(__FILE__, __LINE__, "ota32_image_build: %s", d.msg);
+        free(img);
+        img = NULL;
+    }
+    *len = APP_LEN;
+    return img;
+}
+
+/* The made app in the temporary directory, or NULL. */
+static const char *made_app_file(void)
+{
+    static char path[512];
+    size_t len;
+    uint8_t *app = made_app(&len);
+    if (!app)
+        return NULL;
+    snprintf(path, sizeof path, "%s", write_tmp("app.bin", app, len));
+    free(app);
+    return path;
+}
+
 TEST(check_app_image)
 {
     serve_verdict v;
-    CHECK_EQ(check_file(check_shared_path("esp-images/app-template-esp32.bin"), NULL, &v), 0);
+    const char *app = made_app_file();
+    if (!app)
+        return;
+    CHECK_EQ(check_file(app, NULL, &v), 0);
     CHECK(v.has_desc);
+    CHECK_STR(v.version, "1.0.0");
+    CHECK_STR(v.project, "ota32-test");
+    CHECK_EQ(v.chip_id, 0);
+    CHECK_EQ(v.image_len, APP_LEN);
+    CHECK(!v.merged);
+}
+
+TEST(check_esptool_images)
+{
+    /* esptool's app image passes; its bootloader is an image but not an app;
+     * its merge-bin output is recognised as a merged image */
+    serve_verdict v;
+    CHECK_EQ(check_file(check_interop_path("esp-images/app-template-esp32.bin"), NULL, &v), 0);
+    CHECK(v.err == 0 && v.has_desc);
     CHECK_STR(v.version, "1cd5752");
     CHECK_STR(v.project, "app-template");
     CHECK_EQ(v.chip_id, 0);
     CHECK(!v.merged);
+    CHECK(check_file(check_interop_path("esp-images/bootloader-esp32.bin"), NULL, &v) < 0);
+    CHECK_CONTAINS(v.msg, "not a valid app image");
+    CHECK_EQ(check_file(check_interop_path("vectors/merged.bin"), NULL, &v), OTA32_ERR_UNSUPPORTED);
+    CHECK(v.merged);
+    CHECK_CONTAINS(v.msg, "732880 bytes");
 }
 
 TEST(check_refuses_merged_and_invalid)
 {
     size_t len;
-    uint8_t *app = check_read_file(check_shared_path("esp-images/app-template-esp32.bin"), &len);
-    CHECK(app != NULL);
+    uint8_t *app = made_app(&len);
     if (!app)
         return;
     /* merged: bootloader at 0x1000, table at 0x8000, app at 0x10000 */
@@ -267,16 +331,8 @@ TEST(check_refuses_merged_and_invalid)
     CHECK_CONTAINS(v.msg, "merged image");
     CHECK_CONTAINS(v.msg, "make flash-esp32-bin");
     CHECK_CONTAINS(v.msg, "make build-esp32-ota");
-    /* esptool merge-bin's output (the shared vector) is recognised too */
-    CHECK_EQ(check_file(check_shared_path("vectors/merged.bin"), NULL, &v),
-             OTA32_ERR_UNSUPPORTED);
-    CHECK(v.merged);
-    CHECK_CONTAINS(v.msg, "732880 bytes");
     free(m);
 
-    /* a bootloader is an image but not an app */
-    CHECK(check_file(check_shared_path("esp-images/bootloader-esp32.bin"), NULL, &v) < 0);
-    CHECK_CONTAINS(v.msg, "not a valid app image");
     /* one flipped byte in the body: checksum or hash */
     app[len / 2] ^= 0x01;
     CHECK(check_file(write_tmp("flipped.bin", app, len), NULL, &v) < 0);
@@ -295,7 +351,9 @@ TEST(check_partition_limit)
 {
     serve_limits lim = {.max_app_size = 0xA0000, .max_label = "ota_1", .table_name = "p.csv"};
     serve_verdict v;
-    const char *app = check_shared_path("esp-images/app-template-esp32.bin");
+    const char *app = made_app_file();
+    if (!app)
+        return;
     CHECK_EQ(check_file(app, &lim, &v), 0);
     lim.max_app_size = 0x80000; /* 524288 < 601808 */
     CHECK_EQ(check_file(app, &lim, &v), OTA32_ERR_TOO_BIG);
@@ -321,4 +379,5 @@ TEST(check_partition_limit)
 
 RUN_TESTS(CASE(range_single), CASE(range_unsatisfiable_and_ignored), CASE(if_range),
           CASE(path_decoding), CASE(path_for_log), CASE(http1_head), CASE(check_app_image),
-          CASE(check_refuses_merged_and_invalid), CASE(check_partition_limit))
+          CASE(check_refuses_merged_and_invalid), CASE(check_partition_limit),
+          INTEROP_CASE(check_esptool_images))

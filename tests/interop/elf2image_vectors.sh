@@ -6,8 +6,10 @@
 set -uo pipefail
 # shellcheck source=../lib/check.sh
 . "$(dirname "$0")/../lib/check.sh"
-: "${OTA32:?}" "${OTA32_SHARED:?}"
-IMG=$OTA32_SHARED/esp-images
+: "${OTA32:?}"
+need_interop esp-images/esp32-app-template.elf esp-images/esp32-bootloader.elf \
+    esp-images/app-template-esp32.bin esp-images/bootloader-esp32.bin
+IMG=$INTEROP/esp-images
 scratch
 
 # expect NAME STATUS PATTERN CMD...: exit status and a stderr substring.

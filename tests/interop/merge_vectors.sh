@@ -5,9 +5,10 @@
 set -uo pipefail
 # shellcheck source=../lib/check.sh
 . "$(dirname "$0")/../lib/check.sh"
-: "${OTA32:?}" "${OTA32_SHARED:?}"
-V=$OTA32_SHARED/vectors
-IMG=$OTA32_SHARED/esp-images
+: "${OTA32:?}"
+need_interop esp-images/app-template-esp32.bin esp-images/bootloader-esp32.bin vectors/merged.bin
+V=$INTEROP/vectors
+IMG=$INTEROP/esp-images
 scratch
 
 PARAMS=(--flash-mode dio --flash-freq 40m --flash-size 4MB)

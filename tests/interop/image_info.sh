@@ -7,8 +7,10 @@
 set -uo pipefail
 # shellcheck source=../lib/check.sh
 . "$(dirname "$0")/../lib/check.sh"
-: "${OTA32:?}" "${OTA32_SHARED:?}"
-IMG=$OTA32_SHARED/esp-images
+: "${OTA32:?}"
+need_interop esp-images/app-template-esp32.bin esp-images/bootloader-esp32.bin \
+    esp-images/blink-esp32s2.bin
+IMG=$INTEROP/esp-images
 scratch
 
 version_line=$("$OTA32" --version)

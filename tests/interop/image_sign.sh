@@ -11,9 +11,10 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 # shellcheck source=../lib/flash.sh
 . "$(dirname "$0")/../lib/flash.sh"
-: "${OTA32:?}" "${OTA32_SHARED:?}"
+: "${OTA32:?}"
 need_tools openssl python3
-V=$OTA32_SHARED/vectors/signed
+need_interop vectors/signed/app_sp2.bin vectors/signed/app_rsa_3sig.bin esp-images/esp32-app-template.elf
+V=$INTEROP/vectors/signed
 scratch
 
 KEYS="rsa3072_a rsa3072_b rsa3072_c ecdsa256 ecdsa384"
@@ -93,7 +94,7 @@ expect_contains "info --json: blocks" "$T/info.json" '"key_digest":	"fc9c01f2e8b
 # elf2image --secure-pad-v2 makes espsecure's input byte for byte
 "$OTA32" image elf2image --chip esp32 --flash-mode dio --flash-freq 40m --flash-size 4MB \
   --elf-sha256-offset 0xb0 --min-rev-full 300 --max-rev-full 399 --secure-pad-v2 \
-  -o "$T/sp2.bin" "$OTA32_SHARED/esp-images/esp32-app-template.elf" >/dev/null
+  -o "$T/sp2.bin" "$INTEROP/esp-images/esp32-app-template.elf" >/dev/null
 check "elf2image --secure-pad-v2 = esptool's app_sp2.bin" cmp -s "$T/sp2.bin" "$V/app_sp2.bin"
 
 # image sign: espsecure's layout, the signature values aside

@@ -8,8 +8,10 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 # shellcheck source=../lib/flash.sh
 . "$(dirname "$0")/../lib/flash.sh"
-: "${OTA32:?}" "${OTA32_SHARED:?}"
-IMG=$OTA32_SHARED/esp-images
+: "${OTA32:?}"
+need_interop esp-images/app-template-esp32.bin esp-images/bootloader-esp32.bin vectors/signed/app_rsa_3sig.bin \
+    esp-images/blink-esp32s2.bin
+IMG=$INTEROP/esp-images
 scratch
 
 # expect_ok DESC FILE EXPECTED-STDOUT [ARGS...]
@@ -82,9 +84,9 @@ expect_fail "trailing bytes" "$T/m.bin" \
   "ota32: $T/m.bin: offset 0x92ed0: 4 bytes after the end of the image, not a secure boot v2 signature sector"
 
 # A signature sector after 0xFF padding is parsed (its signatures are checked
-# with --key, tests/cli/image_sign.sh): espsecure's is listed, a malformed one
+# with --key, tests/interop/image_sign.sh): espsecure's is listed, a malformed one
 # refused with its offset.
-SIGNED=$OTA32_SHARED/vectors/signed/app_rsa_3sig.bin
+SIGNED=$INTEROP/vectors/signed/app_rsa_3sig.bin
 expect_ok "signature sector" "$SIGNED" \
   "OK: $SIGNED: ESP32 app 'app-template' version '1cd5752', 6 segments, 655360 bytes, checksum 0x20, SHA-256 valid, signature sector at 0xa0000 (3 blocks, not verified)"
 cp "$A" "$T/s.bin"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# `ota32 serve` with esptool's own files: its app-template app is served, its
+# merge-bin output and its bootloader are refused at start with the reason.
+set -u
+# shellcheck source=../lib/peers.sh
+. "$(dirname "$0")/../lib/peers.sh"
+OTA32=${OTA32:?path to the ota32 tool}
+need_interop esp-images/app-template-esp32.bin esp-images/bootloader-esp32.bin vectors/merged.bin
+scratch
+
+refused() { # args...
+    local rc=0
+    timeout 20 "$OTA32" serve "$@" --bind 127.0.0.1 --port 0 >"$T/out" 2>"$T/err" || rc=$?
+    [ "$rc" -eq 1 ] || { echo "  exit status $rc"; cat "$T/err"; return 1; }
+    ! grep -q "listening on" "$T/out"
+}
+
+APP=$INTEROP/esp-images/app-template-esp32.bin
+check "app-template served" start_server "$APP"
+curl -sS --http2-prior-knowledge -o "$T/got.bin" "http://127.0.0.1:$PORT/app-template-esp32.bin"
+check "app-template bytes" cmp -s "$T/got.bin" "$APP"
+check "service block names its version" has "$T/out" '"version": "1cd5752"'
+stop_server
+check "esptool's merged image refused" refused "$INTEROP/vectors/merged.bin"
+check "esptool's merged image message names the file" has_i "$T/err" \
+    "vectors/merged.bin: 732880 bytes, this is a merged image"
+check "bootloader refused" refused "$INTEROP/esp-images/bootloader-esp32.bin"
+check "bootloader: not an app image" has_i "$T/err" "not a valid app image"
+
+finish
