@@ -339,7 +339,8 @@ mapfile -t core_srcs < <(find "$SRC/src/core" -name '*.c' | sort)
 read -ra LIBS <<<"$(pkg-config --libs libnghttp2 libcjson libcrypto 2>/dev/null)"
 if "$CC" -std=gnu11 -Wall -Wextra -Werror -g -O1 "${SAN[@]}" -I"$T/default" -I"$CHECK" \
     -I"$SRC/include" -I"$PORT/include" -I"$PORT" -I"$PORT/check/host" -I"$SRC/src/internal" \
-    -I"$SRC/tests/unit" "${JSON_INC[@]}" "$PORT"/*.c "$PORT/check/host"/*.c "$SRC/tests/unit/check.c" \
+    -I"$SRC/tests/unit" -DOTA32_TESTS_DIR="\"$SRC/tests\"" "${JSON_INC[@]}" \
+    "$PORT"/*.c "$PORT/check/host"/*.c "$SRC/tests/unit/check.c" \
     "${core_srcs[@]}" "${LIBS[@]}" \
     -o "$T/test_port" 2>"$T/err"; then
     (cd "$T" && ASAN_OPTIONS=detect_leaks=1 ./test_port) >"$T/out" 2>&1
