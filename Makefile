@@ -15,8 +15,10 @@
 #   make flash-esp32-bin   write it to the virtual ESP32 (DEV=...), or a board (PORT=/dev/ttyUSB0)
 #   make serve-dev-ota     build the app image and serve it over HTTP/2 on the LAN
 # Settings: PARTITIONS=partitions.csv FLASH_SIZE=8MB IDF_BUILD=path APP=app.bin
-#           BOOTLOADER=bootloader.bin VERSION=tag DEV=build/esp32/device.flash PORT= SERVE_PORT=3001
+#           BOOTLOADER=bootloader.bin VERSION=tag APP_VERSION=v CHIP=esp32
+#           DEV=build/esp32/device.flash OUT=build/esp32 PORT= SERVE_PORT=3001
 #           SIGN_KEY=key.pem (Secure Boot v2 signing: see docs/signing.md)
+# Values may hold spaces and quotes (VERSION="release 2", paths with spaces).
 
 SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -62,9 +64,11 @@ demo: release
 bench: release
 	@for b in bench/*.sh; do bash $$b $(OTA32) || exit 1; done
 
-ESP32_ENV = OTA32=$(OTA32) PARTITIONS=$(PARTITIONS) FLASH_SIZE=$(FLASH_SIZE) \
-            IDF_BUILD=$(IDF_BUILD) APP=$(APP) BOOTLOADER=$(BOOTLOADER) VERSION=$(VERSION) \
-            DEV=$(DEV) PORT=$(PORT) SERVE_PORT=$(SERVE_PORT) SIGN_KEY=$(SIGN_KEY)
+# A make value as one shell word: in single quotes, each ' as '\''.
+shq = '$(subst ','\'',$(1))'
+ESP32_SETTINGS := OTA32 PARTITIONS FLASH_SIZE IDF_BUILD APP BOOTLOADER VERSION APP_VERSION \
+                  CHIP DEV OUT PORT SERVE_PORT SIGN_KEY
+ESP32_ENV = $(foreach v,$(ESP32_SETTINGS),$(v)=$(call shq,$($(v))))
 PARTITIONS ?= partitions.csv
 FLASH_SIZE ?= 8MB
 

@@ -33,10 +33,10 @@ if [ -z "$line" ]; then
     tail -20 "$T/out.txt"
     bench_broken "test_powercut exited $rc without a result"
 fi
-# "power cuts: N cut points tried (OPS operations x 3 kinds, KB KB image), F failed, R rollbacks recovered"
+# "power cuts: N cut points tried (OPS operations x 3 kinds, KB KB image), F failed, R rollbacks, ..."
 read -r tried ops failed rollbacks < <(sed -E \
     's/.*: ([0-9]+) cut points tried \(([0-9]+) operations.* ([0-9]+) failed, ([0-9]+) rollbacks.*/\1 \2 \3 \4/' <<<"$line")
-printf '\n%-10s %-12s %-12s %-8s %-22s %s\n' image "flash ops" "cut points" failed "rollbacks recovered" elapsed
+printf '\n%-10s %-12s %-12s %-8s %-22s %s\n' image "flash ops" "cut points" failed "rollbacks" elapsed
 printf '%-10s %-12s %-12s %-8s %-22s %s s\n' "$KB KB" "$ops" "$tried" "$failed" "$rollbacks" "$secs"
 echo
 if [ "$rc" = 0 ] && [ "$failed" = 0 ]; then

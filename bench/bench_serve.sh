@@ -89,8 +89,9 @@ PY
 
 # --- ota32 serve ---
 OPORT=$(free_port)
+# every client comes from 127.0.0.1: lift the per-address limit
 "$OTA32" serve "$T/www/app.bin" --bind 127.0.0.1 --port "$OPORT" --quiet \
-    >"$T/ota32.out" 2>"$T/ota32.err" &
+    --max-conns-per-client "$CLIENTS" >"$T/ota32.out" 2>"$T/ota32.err" &
 SPID=$!
 BENCH_PIDS+=("$SPID")
 wait_port "$OPORT" "$SPID" || { cat "$T/ota32.err" >&2; bench_broken "ota32 serve did not start"; }

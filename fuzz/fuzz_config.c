@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ota32/http.h"
 #include "ota32/service.h"
 #include "posix_alloc.h"
 
@@ -17,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ota32_diag diag;
     ota32_diag_clear(&diag);
     int rc = ota32_config_parse((const char *)data, size, &ops, &cfg, &diag);
-    if (heap.current != 0)
-        __builtin_trap(); /* everything cJSON allocated was freed */
+    if (heap.current != 0 || heap.peak > sizeof(ota32_url))
+        __builtin_trap(); /* bounded: at most the URL check's scratch, freed */
     if (rc == OTA32_OK) {
         /* What was accepted fits its limits. */
         if (strlen(cfg.version) > OTA32_CONFIG_VERSION_MAX || strlen(cfg.url) == 0)

@@ -10,7 +10,7 @@ packages=(
   # libraries
   libssl-dev libnghttp2-dev libevent-dev libcjson-dev
   # peers used by tests, the demo and benchmarks
-  curl openssl nghttp2-client nghttp2-server nginx
+  curl openssl nghttp2-client nghttp2-server nginx python3-h2
 )
 
 missing=()

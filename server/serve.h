@@ -28,6 +28,10 @@ typedef struct ota32_serve_opts {
     bool require_signed;        /* refuse images without Secure Boot v2 signatures */
     bool quiet;                 /* no access log */
     unsigned idle_timeout_s;    /* 0: the default (60 s) */
+    unsigned max_conns;         /* 0: as many as the descriptor limit allows */
+    unsigned max_conns_per_client; /* 0: the default (32) */
+    const char *public_url;     /* base URL devices use (service block); NULL: picked */
+    uint16_t chip_id;           /* devices' chip: 0 is ESP32; OTA32_CHIP_ANY: any */
     FILE *out;                  /* banner ("listening on ..."), summary */
     FILE *log;                  /* access log and warnings */
     FILE *json;                 /* when set: one JSON line once listening (port,

@@ -90,7 +90,7 @@ static bool read_all(int fd, uint8_t *buf, size_t len)
     return true;
 }
 
-serve_blob *serve_blob_get(server *s, int fd, const struct stat *st)
+serve_blob *serve_blob_find(server *s, const struct stat *st)
 {
     file_key k = serve_file_key(st);
     s->blob_clock++;
@@ -102,6 +102,15 @@ serve_blob *serve_blob_get(server *s, int fd, const struct stat *st)
             return b;
         }
     }
+    return NULL;
+}
+
+serve_blob *serve_blob_get(server *s, int fd, const struct stat *st)
+{
+    serve_blob *hit = serve_blob_find(s, st);
+    if (hit)
+        return hit;
+    file_key k = serve_file_key(st);
     if (st->st_size <= 0 || (uint64_t)st->st_size > SERVE_BLOB_MAX)
         return NULL;
     size_t size = (size_t)st->st_size;

@@ -1,10 +1,12 @@
 #include "serve_check.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "diag_text.h"
 #include "ota32/partition.h"
 #include "partition_csv.h"
 #include "ota32/signature.h"
@@ -129,7 +131,7 @@ int serve_check_image(int fd, uint64_t size, const serve_limits *lim, serve_verd
     }
 
     ota32_image_opts opts = {
-        .chip_id = OTA32_CHIP_ANY,
+        .chip_id = lim ? lim->chip_id : OTA32_CHIP_ANY,
         .require_app_desc = true,
         .hash = ota32_posix_hash(),
     };
@@ -179,7 +181,14 @@ int serve_check_image(int fd, uint64_t size, const serve_limits *lim, serve_verd
     v->chip_id = p->info.chip_id;
     v->image_len = p->info.image_len;
     v->err = err;
-    if (err != OTA32_OK) {
+    if (err == OTA32_ERR_CHIP && lim && p->info.chip_id != lim->chip_id) {
+        const char *is = ota32_chip_name(p->info.chip_id);
+        const char *want = ota32_chip_name(lim->chip_id);
+        snprintf(v->msg, sizeof v->msg,
+                 "wrong chip: this app is for %s (chip id %u), the devices are %s (--chip "
+                 "names another)",
+                 is ? is : "an unknown chip", p->info.chip_id, want ? want : "?");
+    } else if (err != OTA32_OK) {
         /* the parser's message already names the offset and field */
         snprintf(v->msg, sizeof v->msg, "not a valid app image: %s",
                  diag.msg[0] ? diag.msg : ota32_strerror(err));
@@ -195,18 +204,20 @@ int serve_limits_from_csv(const char *path, serve_limits *lim, char *msg, size_t
     lim->table_name = path;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(msg, cap, "%s: cannot open", path);
+        snprintf(msg, cap, "%s: %s", path, strerror(errno));
         return OTA32_ERR_IO;
     }
     size_t max = 1u << 20, len = 0;
     char *text = malloc(max + 1);
     if (text)
         len = fread(text, 1, max, f);
-    bool bad = !text || ferror(f) || !feof(f);
+    int read_errno = text && ferror(f) ? errno : 0; /* EISDIR for a directory */
+    bool bad = !text || read_errno || !feof(f);
     fclose(f);
     if (bad) {
         free(text);
-        snprintf(msg, cap, "%s: cannot read (or larger than 1 MiB)", path);
+        snprintf(msg, cap, "%s: %s", path,
+                 read_errno ? strerror(read_errno) : "cannot read (or larger than 1 MiB)");
         return OTA32_ERR_IO;
     }
     text[len] = 0;
@@ -216,7 +227,7 @@ int serve_limits_from_csv(const char *path, serve_limits *lim, char *msg, size_t
     int err = t ? ota32_pt_parse_csv(text, len, NULL, t, &diag) : OTA32_ERR_NO_MEM;
     free(text);
     if (err != OTA32_OK) {
-        snprintf(msg, cap, "%s: %s", path, diag.msg[0] ? diag.msg : ota32_strerror(err));
+        ota32_diag_text(msg, cap, path, err, &diag); /* FILE:LINE: message */
         free(t);
         return err;
     }

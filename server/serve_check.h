@@ -20,6 +20,7 @@ typedef struct serve_limits {
     uint32_t max_app_size;  /* smallest ota_N partition; 0: unknown */
     char max_label[17];     /* its label */
     const char *table_name; /* where the table came from, for messages */
+    uint16_t chip_id;       /* the devices' chip; OTA32_CHIP_ANY: any */
     bool require_signed;    /* a well-formed signature sector with at least one
                                block signed over this image */
 } serve_limits;
@@ -40,7 +41,8 @@ typedef struct serve_verdict {
 #define SERVE_PT_MAGIC1 0x50u
 
 /* Check the `size`-byte file open at `fd` (read with pread; the file offset
- * is not used). Fills *v and returns v->err. */
+ * is not used). Fills *v and returns v->err. `lim` NULL: no size or chip
+ * requirement. */
 int serve_check_image(int fd, uint64_t size, const serve_limits *lim, serve_verdict *v);
 
 /* Smallest ota_N partition of a CSV partition table. Returns 0, or a

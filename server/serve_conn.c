@@ -41,6 +41,8 @@ static void conn_free(conn *c)
     free(c);
     if (s->accept_full && s->nconns < s->max_conns && !s->draining) {
         s->accept_full = false;
+        if (s->room_timer)
+            event_del(s->room_timer);
         serve_accept_enable(s, true);
     }
     if (s->draining && s->nconns == 0)
@@ -93,11 +95,15 @@ static bool conn_settle(conn *c)
     return false;
 }
 
-static void touch(conn *c)
+/* Arm the idle timer to fire when the connection will have made no
+ * progress for the idle timeout. */
+static void arm_idle(conn *c)
 {
-    if (c->lingering)
-        return; /* the linger deadline stands */
-    struct timeval tv = {.tv_sec = (time_t)c->srv->idle_s};
+    uint64_t limit = (uint64_t)c->srv->idle_s * 1000u;
+    uint64_t since = serve_now_ms() - c->progress_ms;
+    uint64_t left = since < limit ? limit - since : 0;
+    struct timeval tv = {.tv_sec = (time_t)(left / 1000u),
+                         .tv_usec = (suseconds_t)(left % 1000u * 1000u)};
     event_add(c->idle, &tv);
 }
 
@@ -105,9 +111,96 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    /* No byte moved either way for the whole timeout: a client that went
-     * away without closing, or one that stopped reading. */
-    conn_free(arg);
+    conn *c = arg;
+    /* No progress for the whole timeout: a client that went away without
+     * closing, one that stopped reading or never opens its window, or one
+     * that only keeps the connection warm (PINGs). The linger deadline is
+     * a deadline too. */
+    if (!c->lingering && serve_now_ms() - c->progress_ms < (uint64_t)c->srv->idle_s * 1000u) {
+        arm_idle(c);
+        return;
+    }
+    if (!c->lingering && c->state == CONN_H1 && !c->h1_busy && c->h1_head_since_ms != 0) {
+        /* A request head still trickling in: answer 408, then close. */
+        serve_h1_head_timeout(c);
+        serve_conn_progress(c);
+        arm_idle(c);
+        conn_settle(c);
+        return;
+    }
+    conn_free(c);
+}
+
+/* A request is under way: its stream is open (HTTP/2), or its head is
+ * being read or its response sent (HTTP/1.1). */
+static bool in_request(const conn *c)
+{
+    if (c->state == CONN_H2)
+        return c->streams != NULL;
+    if (c->state == CONN_H1)
+        return c->h1_busy || c->h1_head_since_ms != 0;
+    return false;
+}
+
+static bool same_client(const client_key *a, const client_key *b)
+{
+    return a->fam != 0 && a->fam == b->fam && memcmp(a->a, b->a, sizeof a->a) == 0;
+}
+
+static client_key client_of(const struct sockaddr *sa)
+{
+    client_key k = {0};
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        k.fam = 4;
+        memcpy(k.a, &in->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+            k.fam = 4;
+            memcpy(k.a, in6->sin6_addr.s6_addr + 12, 4);
+        } else {
+            k.fam = 6;
+            memcpy(k.a, in6->sin6_addr.s6_addr, 8);
+        }
+    }
+    return k;
+}
+
+/* The connection without a request under way that made progress longest
+ * ago, at least `min_idle_ms` ago; of one client when `who` is given. */
+static conn *idle_victim(server *s, const client_key *who, uint64_t min_idle_ms)
+{
+    uint64_t now = serve_now_ms();
+    conn *best = NULL;
+    for (conn *c = s->conns; c; c = c->next) {
+        if (c->dead || in_request(c) || (who && !same_client(&c->client, who)) ||
+            now - c->progress_ms < min_idle_ms)
+            continue;
+        if (!best || c->progress_ms < best->progress_ms)
+            best = c;
+    }
+    return best;
+}
+
+/* The table is full: a connection with no request under way for
+ * SERVE_EVICT_IDLE_MS gives its place to a new client (checked at once and
+ * every 200 ms while full), so that held-open connections cannot lock
+ * clients out. */
+static void room_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    server *s = arg;
+    if (!s->accept_full || s->draining)
+        return;
+    conn *v = idle_victim(s, NULL, SERVE_EVICT_IDLE_MS);
+    if (v) {
+        conn_free(v); /* re-enables accepting */
+        return;
+    }
+    struct timeval tv = {.tv_usec = 200000};
+    event_add(s->room_timer, &tv);
 }
 
 static void start_protocol(conn *c, bool h2)
@@ -171,7 +264,6 @@ static void read_cb(struct bufferevent *bev, void *arg)
         evbuffer_drain(in, evbuffer_get_length(in));
         return;
     }
-    touch(c);
     input(c);
     conn_settle(c);
 }
@@ -182,7 +274,6 @@ static void write_cb(struct bufferevent *bev, void *arg)
     conn *c = arg;
     if (c->lingering)
         return;
-    touch(c);
     if (c->state == CONN_H2)
         serve_h2_flush(c);
     else if (c->state == CONN_H1) {
@@ -203,7 +294,6 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         if (ssl)
             SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
         start_protocol(c, alpn_len == 2 && !memcmp(alpn, "h2", 2));
-        touch(c);
         if (!c->dead)
             input(c); /* anything that arrived with the handshake */
         conn_settle(c);
@@ -232,10 +322,42 @@ static void peer_name(const struct sockaddr *sa, char *out, size_t cap)
     }
 }
 
+/* Count this client's connections; at its limit, close its longest-idle
+ * one if it has been idle for SERVE_EVICT_IDLE_MS, else refuse the new one (false). */
+static bool client_admit(server *s, const client_key *who, const char *peer)
+{
+    unsigned n = 0;
+    for (conn *c = s->conns; c; c = c->next)
+        n += !c->dead && same_client(&c->client, who);
+    if (n < s->max_per_client)
+        return true;
+    conn *v = idle_victim(s, who, SERVE_EVICT_IDLE_MS);
+    if (v) {
+        conn_free(v);
+        return true;
+    }
+    uint64_t now = serve_now_ms();
+    if (now - s->refused_log_ms >= 1000) { /* at most one line a second */
+        s->refused_log_ms = now;
+        fprintf(s->opts->log,
+                "ota32 serve: refusing a connection from %s: its address holds %u "
+                "connections, none idle (--max-conns-per-client)\n",
+                peer, n);
+    }
+    return false;
+}
+
 void serve_conn_accept(server *s, int fd, const struct sockaddr *addr, int addrlen)
 {
     (void)addrlen;
     if (s->draining) {
+        close(fd);
+        return;
+    }
+    char peer[64];
+    peer_name(addr, peer, sizeof peer);
+    client_key who = client_of(addr);
+    if (!client_admit(s, &who, peer)) {
         close(fd);
         return;
     }
@@ -245,8 +367,9 @@ void serve_conn_accept(server *s, int fd, const struct sockaddr *addr, int addrl
         return;
     }
     c->srv = s;
-    c->h1_rs.fd = -1;
-    peer_name(addr, c->peer, sizeof c->peer);
+    c->client = who;
+    serve_conn_progress(c);
+    memcpy(c->peer, peer, sizeof c->peer);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (s->ssl) {
@@ -278,6 +401,10 @@ void serve_conn_accept(server *s, int fd, const struct sockaddr *addr, int addrl
     if (s->nconns >= s->max_conns) {
         s->accept_full = true;
         serve_accept_enable(s, false);
+        if (!s->room_timer)
+            s->room_timer = evtimer_new(s->base, room_cb, s);
+        if (s->room_timer)
+            event_active(s->room_timer, EV_TIMEOUT, 0);
     }
     if (!c->bev || !c->idle) {
         if (!c->bev)
@@ -290,7 +417,7 @@ void serve_conn_accept(server *s, int fd, const struct sockaddr *addr, int addrl
     bufferevent_setwatermark(c->bev, EV_READ, 0, SERVE_OUT_HIGH);
     bufferevent_setwatermark(c->bev, EV_WRITE, SERVE_OUT_LOW, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    touch(c);
+    arm_idle(c);
 }
 
 void serve_conns_drain(server *s)

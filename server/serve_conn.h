@@ -27,11 +27,24 @@ typedef struct h2_stream {
     response rs;
 } h2_stream;
 
+/* A client address as the per-client limit counts it: IPv4, or the /64 of
+ * an IPv6 address (one host usually holds a whole /64). */
+typedef struct client_key {
+    uint8_t fam; /* 4, 6, or 0 when unknown */
+    uint8_t a[8];
+} client_key;
+
 typedef struct conn {
     server *srv;
     struct conn *prev, *next;
     struct bufferevent *bev;
     struct event *idle;
+    client_key client;
+    /* Last progress: accepted, a request started or finished, body bytes
+     * produced. Frames that carry no request (PING, SETTINGS,
+     * WINDOW_UPDATE) are not progress: a connection without progress for
+     * the idle timeout is closed, whatever else it sends. */
+    uint64_t progress_ms;
     conn_state state;
     bool tls;
     bool closing;  /* free once the output has drained */
@@ -75,7 +88,14 @@ void serve_batch_drop(conn *c);
 /* serve_h1.c */
 void serve_h1_input(conn *c);
 void serve_h1_pump(conn *c);
+/* The head being read took too long: answer 408 and close. */
+void serve_h1_head_timeout(conn *c);
 void serve_h1_free(conn *c);
+
+static inline void serve_conn_progress(conn *c)
+{
+    c->progress_ms = serve_now_ms();
+}
 
 /* serve_conn.c. Protocol code never frees a connection itself: it sets
  * `closing` (free once the output has drained) or `dead` (free now), and the

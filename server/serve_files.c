@@ -50,6 +50,10 @@ static int config_reload(server *s, struct stat *st, char *msg, size_t cap)
         *st = now;
         return 0;
     }
+    if (S_ISDIR(now.st_mode)) {
+        snprintf(msg, cap, "%s: %s", path, strerror(EISDIR));
+        return s->cfg_body ? 0 : -1;
+    }
     if (!S_ISREG(now.st_mode) || now.st_size > (off_t)SERVE_CONFIG_MAX) {
         snprintf(msg, cap, "%s: not a regular file of at most %u bytes", path,
                  SERVE_CONFIG_MAX);
@@ -122,7 +126,8 @@ int serve_files_init(server *s, char *msg, size_t cap)
             return -1;
         }
         if (!S_ISREG(st.st_mode)) {
-            snprintf(msg, cap, "%s: not a regular file", o->files[i]);
+            snprintf(msg, cap, "%s: %s", o->files[i],
+                     S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
             free(real);
             return -1;
         }
@@ -159,6 +164,7 @@ int serve_files_init(server *s, char *msg, size_t cap)
     if (o->partitions_csv &&
         serve_limits_from_csv(o->partitions_csv, &s->limits, msg, cap) != 0)
         return -1;
+    s->limits.chip_id = o->chip_id;
     s->limits.require_signed = o->require_signed;
     if (o->config) {
         struct stat st;
@@ -182,6 +188,7 @@ void serve_files_free(server *s)
     free(s->cfg_body);
     s->cfg_body = NULL;
     serve_blobs_free(s);
+    serve_files_verdicts_free(s);
 }
 
 static int open_regular(const char *path, struct stat *st)
@@ -222,14 +229,35 @@ int serve_files_open(server *s, const char *path, struct stat *st)
 
 const serve_verdict *serve_files_verdict(server *s, int fd, const struct stat *st)
 {
+    if (!s->checks && !(s->checks = calloc(SERVE_CHECK_CACHE, sizeof *s->checks)))
+        return NULL;
     file_key k = serve_file_key(st);
+    check_entry *slot = NULL;
+    s->check_clock++;
+    for (unsigned i = 0; i < SERVE_CHECK_CACHE; i++) {
+        check_entry *e = &s->checks[i];
+        if (e->verdict && key_eq(&e->key, &k)) {
+            e->last_use = s->check_clock;
+            return e->verdict;
+        }
+        /* else: the first unused entry, or the least recently used */
+        if (!slot || (slot->verdict && (!e->verdict || e->last_use < slot->last_use)))
+            slot = e;
+    }
+    if (!slot->verdict && !(slot->verdict = malloc(sizeof *slot->verdict)))
+        return NULL;
+    slot->key = k;
+    slot->last_use = s->check_clock;
+    serve_check_image(fd, (uint64_t)st->st_size, &s->limits, slot->verdict);
+    return slot->verdict;
+}
+
+void serve_files_verdicts_free(server *s)
+{
+    if (!s->checks)
+        return;
     for (unsigned i = 0; i < SERVE_CHECK_CACHE; i++)
-        if (s->checks[i].used && key_eq(&s->checks[i].key, &k))
-            return &s->checks[i].verdict;
-    check_entry *e = &s->checks[s->check_next];
-    s->check_next = (s->check_next + 1) % SERVE_CHECK_CACHE;
-    e->used = true;
-    e->key = k;
-    serve_check_image(fd, (uint64_t)st->st_size, &s->limits, &e->verdict);
-    return &e->verdict;
+        free(s->checks[i].verdict);
+    free(s->checks);
+    s->checks = NULL;
 }

@@ -8,12 +8,12 @@
 #include "http1_parse.h"
 #include "serve_conn.h"
 
-static void write_head(conn *c, const response *rs)
+static void write_head(conn *c, const response *rs, const response_head *hd)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", rs->status, serve_reason(rs->status));
-    for (unsigned i = 0; i < rs->nhdr; i++)
-        evbuffer_add_printf(out, "%s: %s\r\n", rs->names[i], rs->vals[i]);
+    for (unsigned i = 0; i < hd->n; i++)
+        evbuffer_add_printf(out, "%s: %s\r\n", hd->names[i], hd->vals[i]);
     evbuffer_add_printf(out, "connection: %s\r\n\r\n", c->h1_keep_alive ? "keep-alive" : "close");
 }
 
@@ -22,6 +22,7 @@ static void finish_request(conn *c)
     serve_log_access(c->srv, c->peer, &c->h1_rs, c->proto);
     response_release(&c->h1_rs);
     c->h1_busy = false;
+    serve_conn_progress(c);
     if (!c->h1_keep_alive || c->srv->draining) {
         serve_conn_finish(c);
         return;
@@ -47,9 +48,37 @@ void serve_h1_pump(conn *c)
             c->dead = true;
             return;
         }
+        serve_conn_progress(c);
     }
     if (c->h1_rs.remaining == 0)
         finish_request(c);
+}
+
+static void respond(conn *c, const request *rq, size_t consumed);
+
+void serve_h1_head_timeout(conn *c)
+{
+    if (c->h1_busy || c->closing || c->dead)
+        return;
+    request rq = {.reject = 408};
+    c->h1_head_since_ms = 0;
+    c->h1_keep_alive = false;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    respond(c, &rq, evbuffer_get_length(in));
+}
+
+/* Answer a request whose head (`consumed` bytes of input) was read. */
+static void respond(conn *c, const request *rq, size_t consumed)
+{
+    response_head hd;
+    serve_handle(c->srv, rq, &c->h1_rs, &hd);
+    serve_conn_progress(c);
+    /* The head is no longer needed once the response owns its strings. */
+    evbuffer_drain(bufferevent_get_input(c->bev), consumed);
+    write_head(c, &c->h1_rs, &hd);
+    c->h1_busy = true;
+    bufferevent_disable(c->bev, EV_READ);
+    serve_h1_pump(c);
 }
 
 void serve_h1_input(conn *c)
@@ -106,13 +135,7 @@ void serve_h1_input(conn *c)
         c->h1_head_since_ms = 0;
         rq.reject = status;
         c->h1_keep_alive = status == 0 && h.keep_alive && !c->srv->draining;
-        serve_handle(c->srv, &rq, &c->h1_rs);
-        /* The head is no longer needed once the response owns its strings. */
-        evbuffer_drain(in, head_len ? head_len : avail);
-        write_head(c, &c->h1_rs);
-        c->h1_busy = true;
-        bufferevent_disable(c->bev, EV_READ);
-        serve_h1_pump(c);
+        respond(c, &rq, head_len ? head_len : avail);
     }
 }
 

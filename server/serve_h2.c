@@ -20,6 +20,7 @@
 
 static void stream_free(conn *c, h2_stream *st)
 {
+    c->srv->nstreams--;
     if (st->prev)
         st->prev->next = st->next;
     else
@@ -149,6 +150,7 @@ static int send_data_cb(nghttp2_session *session, nghttp2_frame *frame, const ui
     h2_stream *st = source->ptr;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     size_t pad = frame->data.padlen;
+    serve_conn_progress(c);
     /* Direct only when nothing is queued, so bytes stay in order: into the
      * batch when the body is in memory, else header + sendfile now. */
     bool direct = !c->tls && c->direct_budget > 0 && pad == 0;
@@ -195,11 +197,19 @@ static int begin_headers_cb(nghttp2_session *session, const nghttp2_frame *frame
     conn *c = user;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
+    /* Every open stream costs memory (here and in nghttp2) until it ends,
+     * and a client that never opens its window keeps it open: past the
+     * server-wide cap, new streams are refused (the client may retry). */
+    if (c->srv->nstreams >= SERVE_STREAMS_MAX)
+        return nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                         NGHTTP2_REFUSED_STREAM) == 0
+                   ? 0
+                   : NGHTTP2_ERR_CALLBACK_FAILURE;
     h2_stream *st = calloc(1, sizeof *st);
     if (!st)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    c->srv->nstreams++;
     st->id = frame->hd.stream_id;
-    st->rs.fd = -1;
     st->next = c->streams;
     if (c->streams)
         c->streams->prev = st;
@@ -280,19 +290,29 @@ static int respond(nghttp2_session *session, conn *c, h2_stream *st)
     };
     if (!st->reject && (!st->target || (rq.method_len == 0)))
         rq.reject = 400; /* CONNECT without :path, or an allocation failed */
-    serve_handle(c->srv, &rq, &st->rs);
+    response_head hd;
+    serve_handle(c->srv, &rq, &st->rs, &hd);
+    serve_conn_progress(c);
+    /* The request's strings are not needed any more: an open stream keeps
+     * only its response. */
+    free(st->target);
+    free(st->range);
+    free(st->if_range);
+    st->target = st->range = st->if_range = NULL;
 
     int code = st->rs.status;
     char status[4] = {(char)('0' + code / 100 % 10), (char)('0' + code / 10 % 10),
                       (char)('0' + code % 10), 0};
+    /* Values are copied by nghttp2 (into one block freed once the HEADERS
+     * frame is out), so nothing of them stays with the stream. */
     nghttp2_nv nv[RESP_HDR_MAX + 1];
     nv[0] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status, 7, 3,
                          NGHTTP2_NV_FLAG_NO_COPY_NAME};
     size_t n = 1;
-    for (unsigned i = 0; i < st->rs.nhdr; i++, n++)
-        nv[n] = (nghttp2_nv){(uint8_t *)st->rs.names[i], (uint8_t *)st->rs.vals[i],
-                             strlen(st->rs.names[i]), strlen(st->rs.vals[i]),
-                             NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
+    for (unsigned i = 0; i < hd.n; i++, n++)
+        nv[n] = (nghttp2_nv){(uint8_t *)hd.names[i], (uint8_t *)hd.vals[i],
+                             strlen(hd.names[i]), strlen(hd.vals[i]),
+                             NGHTTP2_NV_FLAG_NO_COPY_NAME};
     nghttp2_data_provider body = {.source = {.ptr = st}, .read_callback = body_read_cb};
     int rv = nghttp2_submit_response(session, st->id, nv, n,
                                      st->rs.remaining > 0 ? &body : NULL);
@@ -320,8 +340,10 @@ static int stream_close_cb(nghttp2_session *session, int32_t stream_id, uint32_t
     if (!st)
         return 0;
     nghttp2_session_set_stream_user_data(session, stream_id, NULL);
-    if (st->responded)
+    if (st->responded) {
         serve_log_access(c->srv, c->peer, &st->rs, c->proto);
+        serve_conn_progress(c); /* a request done: the idle time starts now */
+    }
     stream_free(c, st);
     return 0;
 }

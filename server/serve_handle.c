@@ -23,18 +23,24 @@ uint64_t serve_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void add_header(response *rs, const char *name, const char *fmt, ...)
+static void add_header(response_head *hd, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void add_header(response *rs, const char *name, const char *fmt, ...)
+static void add_header(response_head *hd, const char *name, const char *fmt, ...)
 {
-    if (rs->nhdr >= RESP_HDR_MAX)
+    if (hd->n >= RESP_HDR_MAX || hd->used >= sizeof hd->buf)
         return;
+    char *v = hd->buf + hd->used;
+    size_t cap = sizeof hd->buf - hd->used;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(rs->vals[rs->nhdr], sizeof rs->vals[0], fmt, ap);
+    int len = vsnprintf(v, cap, fmt, ap);
     va_end(ap);
-    rs->names[rs->nhdr++] = name;
+    if (len < 0)
+        return;
+    hd->used += (size_t)len < cap ? (size_t)len + 1 : cap;
+    hd->names[hd->n] = name;
+    hd->vals[hd->n++] = v;
 }
 
 static const char *reason(int status)
@@ -43,6 +49,7 @@ static const char *reason(int status)
     case 200: return "OK";
     case 206: return "Partial Content";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
@@ -63,10 +70,11 @@ const char *serve_reason(int status)
 }
 
 /* A small text body owned by the response. */
-static void text_body(response *rs, int status, const char *detail)
+static void text_body(response *rs, response_head *hd, int status, const char *detail)
 {
     rs->status = status;
-    rs->nhdr = 0;
+    hd->n = 0;
+    hd->used = 0;
     size_t cap = 64 + (detail ? strlen(detail) : 0);
     rs->mem = malloc(cap);
     if (rs->mem)
@@ -75,10 +83,31 @@ static void text_body(response *rs, int status, const char *detail)
     size_t len = rs->mem ? strlen(rs->mem) : 0;
     rs->content_length = len;
     rs->remaining = rs->head ? 0 : len;
-    add_header(rs, "content-type", "text/plain; charset=utf-8");
-    add_header(rs, "content-length", "%zu", len);
+    add_header(hd, "content-type", "text/plain; charset=utf-8");
+    add_header(hd, "content-length", "%zu", len);
     if (status == 405)
-        add_header(rs, "allow", "GET, HEAD");
+        add_header(hd, "allow", "GET, HEAD");
+}
+
+/* Why a file is refused, in one line a device can log (the ota32-reason
+ * header): the verdict's message, shortened at a word when too long. */
+static void refusal_reason(const serve_verdict *v, char *out, size_t cap)
+{
+    if (v->merged) {
+        snprintf(out, cap, "merged image (bootloader + partition table + app), not an app "
+                           "image: serve the app image from `make build-esp32-ota`");
+        return;
+    }
+    size_t n = strlen(v->msg);
+    if (n < cap) {
+        memcpy(out, v->msg, n + 1);
+        return;
+    }
+    size_t cut = cap - 4;
+    while (cut > cap / 2 && v->msg[cut] != ' ')
+        cut--;
+    memcpy(out, v->msg, cut);
+    memcpy(out + cut, "...", 4);
 }
 
 static void http_date(time_t t, char *out, size_t cap)
@@ -88,18 +117,18 @@ static void http_date(time_t t, char *out, size_t cap)
     strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-static void serve_config(server *s, response *rs)
+static void serve_config(server *s, response *rs, response_head *hd)
 {
     struct stat st;
     size_t len = 0;
     const char *body = serve_config_body(s, &len, &st);
     if (!body) {
-        text_body(rs, 503, "the machine config cannot be read");
+        text_body(rs, hd, 503, "the machine config cannot be read");
         return;
     }
     rs->mem = malloc(len ? len : 1);
     if (!rs->mem) {
-        text_body(rs, 500, NULL);
+        text_body(rs, hd, 500, NULL);
         return;
     }
     memcpy(rs->mem, body, len);
@@ -108,64 +137,81 @@ static void serve_config(server *s, response *rs)
     rs->remaining = rs->head ? 0 : len;
     char lm[40];
     http_date(st.st_mtim.tv_sec, lm, sizeof lm);
-    add_header(rs, "content-type", "application/json");
-    add_header(rs, "content-length", "%zu", len);
-    add_header(rs, "last-modified", "%s", lm);
-    add_header(rs, "cache-control", "no-cache");
+    add_header(hd, "content-type", "application/json");
+    add_header(hd, "content-length", "%zu", len);
+    add_header(hd, "last-modified", "%s", lm);
+    add_header(hd, "cache-control", "no-cache");
 }
 
-static void handle(server *s, const request *rq, response *rs);
+static void handle(server *s, const request *rq, response *rs, response_head *hd);
 
-void serve_handle(server *s, const request *rq, response *rs)
+void serve_handle(server *s, const request *rq, response *rs, response_head *hd)
 {
-    handle(s, rq, rs);
+    hd->n = 0;
+    hd->used = 0;
+    handle(s, rq, rs, hd);
     char now[40];
     http_date(time(NULL), now, sizeof now);
-    add_header(rs, "date", "%s", now); /* RFC 9110 section 6.6.1 */
+    add_header(hd, "date", "%s", now); /* RFC 9110 section 6.6.1 */
 }
 
-static void handle(server *s, const request *rq, response *rs)
+static void handle(server *s, const request *rq, response *rs, response_head *hd)
 {
     memset(rs, 0, sizeof *rs);
-    rs->fd = -1;
     rs->start_ms = serve_now_ms();
     size_t ml = rq->method_len < sizeof rs->method ? rq->method_len : sizeof rs->method - 1;
     for (size_t i = 0; i < ml; i++) {
         unsigned char c = (unsigned char)rq->method[i];
         rs->method[i] = (c > 0x20 && c < 0x7f) ? (char)c : '?';
     }
-    serve_path_for_log(rq->target, rq->target_len, rs->log_path, sizeof rs->log_path);
+    char log_path[256];
+    serve_path_for_log(rq->target, rq->target_len, log_path, sizeof log_path);
+    rs->log_path = strdup(log_path);
     bool get = rq->method_len == 3 && !memcmp(rq->method, "GET", 3);
     rs->head = rq->method_len == 4 && !memcmp(rq->method, "HEAD", 4);
 
     if (rq->reject) {
-        text_body(rs, rq->reject, NULL);
+        text_body(rs, hd, rq->reject, NULL);
         return;
     }
     if (!get && !rs->head) {
-        text_body(rs, 405, NULL);
+        text_body(rs, hd, 405, NULL);
         return;
     }
     char path[SERVE_PATH_MAX];
     if (serve_path_decode(rq->target, rq->target_len, path, sizeof path) != 0) {
-        text_body(rs, 404, NULL);
+        text_body(rs, hd, 404, NULL);
         return;
     }
     if (s->opts->config && !strcmp(path, "/config")) {
-        serve_config(s, rs);
+        serve_config(s, rs, hd);
         return;
     }
     struct stat st;
     int fd = serve_files_open(s, path, &st);
     if (fd < 0) {
-        text_body(rs, fd == -2 ? 503 : 404, fd == -2 ? "out of file descriptors" : NULL);
+        text_body(rs, hd, fd == -2 ? 503 : 404, fd == -2 ? "out of file descriptors" : NULL);
         return;
     }
     const serve_verdict *v = serve_files_verdict(s, fd, &st);
-    if (v->err && !s->opts->force) {
+    if (!v) {
         close(fd);
-        fprintf(s->opts->log, "ota32 serve: refusing %s: %s\n", rs->log_path, v->msg);
-        text_body(rs, 503, "refusing to serve this file (see the server log)");
+        text_body(rs, hd, 503, "out of memory");
+        return;
+    }
+    if (v->err && !s->opts->force) {
+        /* A client error, not a server one: retrying cannot help until the
+         * file is replaced. The reason goes with the answer, for the device
+         * to log, as well as to the server's log. */
+        close(fd);
+        fprintf(s->opts->log, "ota32 serve: refusing %s: %s\n", rs->log_path ? rs->log_path : "-",
+                v->msg);
+        char why[SERVE_REASON_MAX];
+        refusal_reason(v, why, sizeof why);
+        char body[SERVE_CHECK_MSG_MAX + 64];
+        snprintf(body, sizeof body, "refusing to serve this file: %s", v->msg);
+        text_body(rs, hd, 403, body);
+        add_header(hd, "ota32-reason", "%s", why);
         return;
     }
 
@@ -186,11 +232,10 @@ static void handle(server *s, const request *rq, response *rs)
     }
     if (r == HTTP_RANGE_UNSATISFIABLE) {
         close(fd);
-        text_body(rs, 416, NULL);
-        add_header(rs, "content-range", "bytes */%" PRIu64, size);
+        text_body(rs, hd, 416, NULL);
+        add_header(hd, "content-range", "bytes */%" PRIu64, size);
         return;
     }
-    rs->fd = fd;
     rs->file_size = size;
     if (r == HTTP_RANGE_ONE) {
         rs->status = 206;
@@ -203,19 +248,29 @@ static void handle(server *s, const request *rq, response *rs)
     }
     rs->remaining = rs->head ? 0 : rs->content_length;
     if (rs->remaining > 0) {
-        rs->blob = serve_blob_get(s, fd, &st);
+        /* The shared copy when there is one; a new copy only for a response
+         * that sends a good part of the file; else the shared open file. */
+        rs->blob = serve_blob_find(s, &st);
+        if (!rs->blob && rs->remaining >= size / SERVE_BLOB_MIN_SHARE)
+            rs->blob = serve_blob_get(s, fd, &st);
         if (rs->blob) {
             close(fd);
-            rs->fd = -1;
+        } else if (!(rs->file = serve_open_get(s, fd, &st))) {
+            rs->remaining = 0;
+            text_body(rs, hd, 503, "too many files in use at once; try again shortly");
+            add_header(hd, "retry-after", "1");
+            return;
         }
+    } else {
+        close(fd);
     }
-    add_header(rs, "content-type", "application/octet-stream");
-    add_header(rs, "content-length", "%" PRIu64, rs->content_length);
-    add_header(rs, "accept-ranges", "bytes");
-    add_header(rs, "etag", "%s", etag);
-    add_header(rs, "last-modified", "%s", lm);
+    add_header(hd, "content-type", "application/octet-stream");
+    add_header(hd, "content-length", "%" PRIu64, rs->content_length);
+    add_header(hd, "accept-ranges", "bytes");
+    add_header(hd, "etag", "%s", etag);
+    add_header(hd, "last-modified", "%s", lm);
     if (rs->status == 206)
-        add_header(rs, "content-range", "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
+        add_header(hd, "content-range", "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
                    size);
 }
 
@@ -232,8 +287,10 @@ long response_read(response *rs, uint8_t *buf, size_t cap)
         rs->off += n;
     } else {
         ssize_t got;
+        if (!rs->file)
+            return -1;
         do
-            got = pread(rs->fd, buf, n, (off_t)rs->off);
+            got = pread(rs->file->fd, buf, n, (off_t)rs->off);
         while (got < 0 && errno == EINTR);
         if (got <= 0)
             return -1; /* shrank under us: the promised length cannot be sent */
@@ -261,21 +318,11 @@ long response_add_body(response *rs, struct evbuffer *out, size_t max, bool zero
         response_take(rs, n);
         return (long)n;
     }
-    if (zero_copy && rs->fd >= 0 && !rs->mem) {
-        if (!rs->seg) {
-            /* The segment gets its own descriptor: chains still queued on
-             * the socket keep it open after the response is released. */
-            int dfd = fcntl(rs->fd, F_DUPFD_CLOEXEC, 0);
-            rs->seg = dfd < 0 ? NULL
-                              : evbuffer_file_segment_new(dfd, 0, (ev_off_t)rs->file_size,
-                                                          EVBUF_FS_CLOSE_ON_FREE);
-            if (!rs->seg) {
-                if (dfd >= 0)
-                    close(dfd);
-                return -1;
-            }
-        }
-        if (evbuffer_add_file_segment(out, rs->seg, (ev_off_t)rs->off, (ev_off_t)n) != 0)
+    if (zero_copy && rs->file && !rs->mem) {
+        /* The open file's one segment; chains still queued on the socket
+         * keep it (and its descriptor) alive after the response is gone. */
+        struct evbuffer_file_segment *seg = serve_open_segment(rs->file);
+        if (!seg || evbuffer_add_file_segment(out, seg, (ev_off_t)rs->off, (ev_off_t)n) != 0)
             return -1;
         rs->off += n;
         rs->remaining -= n;
@@ -312,12 +359,12 @@ int serve_out_add(struct evbuffer *out, const void *data, size_t len)
 long response_sendfile(response *rs, int sock, size_t max)
 {
     size_t n = rs->remaining < max ? (size_t)rs->remaining : max;
-    if (n == 0 || rs->fd < 0)
+    if (n == 0 || !rs->file)
         return 0;
     off_t off = (off_t)rs->off;
     ssize_t got;
     do
-        got = sendfile(sock, rs->fd, &off, n);
+        got = sendfile(sock, rs->file->fd, &off, n);
     while (got < 0 && errno == EINTR);
     if (got < 0)
         return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
@@ -343,14 +390,13 @@ void response_release(response *rs)
     if (rs->blob)
         serve_blob_unref(rs->blob);
     rs->blob = NULL;
-    if (rs->seg)
-        evbuffer_file_segment_free(rs->seg);
-    rs->seg = NULL;
-    if (rs->fd >= 0)
-        close(rs->fd);
-    rs->fd = -1;
+    if (rs->file)
+        serve_open_unref(rs->file);
+    rs->file = NULL;
     free(rs->mem);
     rs->mem = NULL;
+    free(rs->log_path);
+    rs->log_path = NULL;
 }
 
 void serve_log_access(server *s, const char *peer, const response *rs, const char *proto)
@@ -368,6 +414,6 @@ void serve_log_access(server *s, const char *peer, const response *rs, const cha
     char when[32];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
     fprintf(s->opts->log, "%s.%03ldZ %s \"%s %s\" %d %" PRIu64 " %" PRIu64 "ms %s\n", when,
-            ts.tv_nsec / 1000000, peer, rs->method, rs->log_path, rs->status, rs->sent,
+            ts.tv_nsec / 1000000, peer, rs->method, rs->log_path ? rs->log_path : "-", rs->status, rs->sent,
             serve_now_ms() - rs->start_ms, proto);
 }

@@ -41,26 +41,43 @@
 /* DATA frames gathered for one writev (serve_batch.c): 1 MB of payload. */
 #define SERVE_BATCH_FRAMES 64u
 #define SERVE_H2_MAX_STREAMS 100u
+/* HTTP/2 streams open at once in the whole server (about 0.8 KB each with
+ * nghttp2's share): past it, new ones are refused with REFUSED_STREAM. */
+#define SERVE_STREAMS_MAX 16384u
 /* Abuse limits nghttp2 1.52 does not enforce itself: CONTINUATION frames per
  * header block (the 2024 "CONTINUATION flood") and stream resets by the
  * client per second (the 2023 "rapid reset"). */
 #define SERVE_H2_MAX_CONTINUATIONS 8u
 #define SERVE_H2_MAX_RESETS_PER_S 200u
 #define SERVE_CONFIG_MAX (1u << 20)
-#define SERVE_CHECK_CACHE 32u
+/* Image verdicts kept, one per file version (device, inode, size, mtime):
+ * a version is verified once, not per request, unless more distinct
+ * versions than this are requested (then the oldest verdict is redone). */
+#define SERVE_CHECK_CACHE 1024u
+/* A copy of a file is made only for a response that sends at least this
+ * fraction (1/N) of it: a 1-byte range never costs a whole-file copy. */
+#define SERVE_BLOB_MIN_SHARE 4u
 #define SERVE_MAX_LISTENERS 4u
 #define SERVE_DRAIN_S 10
 #define SERVE_LINGER_S 2
 /* An HTTP/1.1 request head must arrive within this (or the idle timeout,
  * if shorter), however slowly its bytes trickle in. */
 #define SERVE_HEAD_TIMEOUT_S 10u
-/* Most connections served at once; fewer when the descriptor limit is low:
- * a connection needs its socket, the file it serves and, while the socket
- * is full, a second descriptor for the queued file segment. Beyond it the
- * server stops accepting, and clients wait in the listen backlog. */
+/* Descriptors: every response served from a file shares one descriptor
+ * per file version (serve_open.c), at most SERVE_OPEN_MAX versions at once.
+ * A connection needs its socket and, when its queued output still holds a
+ * segment of a version no longer open, that segment's descriptor: two at
+ * most. So max_conns = (limit - reserved - SERVE_OPEN_MAX) / 2. */
 #define SERVE_MAX_CONNS 8192u
-#define SERVE_FDS_PER_CONN 3u
+#define SERVE_FDS_PER_CONN 2u
 #define SERVE_FDS_RESERVED 16u
+#define SERVE_OPEN_MAX 64u
+/* Connections one client address (an IPv6 /64) may hold; a client needs
+ * one, a browser six. */
+#define SERVE_CONNS_PER_CLIENT 32u
+/* With every connection in use, one that has had no request under way for
+ * this long is closed to make room for a new client. */
+#define SERVE_EVICT_IDLE_MS 200u
 
 /* A file identity: a rebuilt image gets a new one (and a new ETag). */
 typedef struct file_key {
@@ -71,13 +88,23 @@ typedef struct file_key {
 } file_key;
 
 typedef struct check_entry {
-    bool used;
     file_key key;
-    serve_verdict verdict;
+    serve_verdict *verdict; /* NULL: unused */
+    uint64_t last_use;
 } check_entry;
 
 struct server;
 struct conn;
+
+/* One open file version shared by every response sent from it
+ * (serve_open.c): one descriptor, and one file segment for sendfile. */
+typedef struct serve_open {
+    struct server *srv;
+    file_key key;
+    int fd;
+    struct evbuffer_file_segment *seg; /* owns fd once made (for sendfile) */
+    unsigned refs;
+} serve_open;
 
 /* One version of a served file, in memory (serve_blob.c). */
 typedef struct serve_blob {
@@ -125,8 +152,11 @@ typedef struct server {
     unsigned nfiles;
     char *dir_real; /* realpath of --dir, or NULL */
     serve_limits limits;
-    check_entry checks[SERVE_CHECK_CACHE];
-    unsigned check_next;
+    check_entry *checks; /* SERVE_CHECK_CACHE entries */
+    uint64_t check_clock;
+    serve_open *open[SERVE_OPEN_MAX];
+    unsigned nopen;
+    unsigned open_max; /* SERVE_OPEN_MAX, or fewer under a low descriptor limit */
     serve_blob *blobs[SERVE_BLOB_CACHE];
     size_t blob_bytes; /* all copies alive, cached or not */
     uint64_t blob_clock;
@@ -140,8 +170,12 @@ typedef struct server {
 
     struct conn *conns;
     unsigned nconns;
+    unsigned nstreams; /* HTTP/2 streams open, all connections */
     unsigned max_conns;
+    unsigned max_per_client;
     bool accept_full; /* listeners disabled until a connection closes */
+    struct event *room_timer; /* while full: look for an idle connection to close */
+    uint64_t refused_log_ms;
     serve_stats stats;
     uint64_t start_ms;
 } server;
@@ -159,22 +193,30 @@ typedef struct request {
     int reject; /* non-zero: protocol layer already knows the status */
 } request;
 
-#define RESP_HDR_MAX 8
+#define RESP_HDR_MAX 9
+/* The longest refusal reason sent in the ota32-reason header. */
+#define SERVE_REASON_MAX 240
+
+/* Response headers: built by serve_handle, used at once by the protocol
+ * layer (which copies what it sends), so they live on the caller's stack,
+ * not in each open stream. */
+typedef struct response_head {
+    unsigned n;
+    const char *names[RESP_HDR_MAX];
+    const char *vals[RESP_HDR_MAX];
+    size_t used;
+    char buf[1024];
+} response_head;
 
 typedef struct response {
     int status;
     bool head;
-    /* headers, as name/value pairs; values live in `vals` */
-    unsigned nhdr;
-    const char *names[RESP_HDR_MAX];
-    char vals[RESP_HDR_MAX][96];
     uint64_t content_length;
     /* body: from the file's in-memory copy when it has one, else from the
-     * file (read with pread, or handed to the socket as a file segment:
-     * sendfile on plain TCP), or from memory of its own (error texts) */
+     * shared open file (read with pread, or handed to the socket as a file
+     * segment: sendfile on plain TCP), or from memory of its own (texts) */
     serve_blob *blob;
-    int fd;
-    struct evbuffer_file_segment *seg; /* owns fd once created */
+    serve_open *file;
     uint64_t file_size;
     uint64_t off;
     uint64_t remaining;
@@ -183,12 +225,12 @@ typedef struct response {
     uint64_t sent;
     /* access log */
     char method[17];
-    char log_path[256];
+    char *log_path; /* owned; NULL: "-" */
     uint64_t start_ms;
 } response;
 
 /* serve_handle.c */
-void serve_handle(server *s, const request *rq, response *rs);
+void serve_handle(server *s, const request *rq, response *rs, response_head *hd);
 /* Next body bytes into buf: count, 0 at the end, -1 when the file cannot
  * deliver what was promised (truncated while being served). */
 long response_read(response *rs, uint8_t *buf, size_t cap);
@@ -215,11 +257,23 @@ const char *serve_reason(int status);
  * the file is too large, memory is at its budget, or it changed while
  * being read (then serve from the descriptor). */
 serve_blob *serve_blob_get(server *s, int fd, const struct stat *st);
+/* The cached copy of this file version, if there is one (ref for the
+ * caller); never makes one. */
+serve_blob *serve_blob_find(server *s, const struct stat *st);
 void serve_blob_ref(serve_blob *b);
 void serve_blob_unref(serve_blob *b);
 /* evbuffer_add_reference() cleanup: drops the ref the chain held. */
 void serve_blob_unref_cb(const void *data, size_t len, void *arg);
 void serve_blobs_free(server *s);
+
+/* serve_open.c */
+/* The shared open file for a descriptor just opened on `st`: the table's
+ * entry for that version (fd is closed) or a new one taking over fd. NULL
+ * when SERVE_OPEN_MAX versions are open (fd is closed). */
+serve_open *serve_open_get(server *s, int fd, const struct stat *st);
+void serve_open_unref(serve_open *f);
+/* The file segment of an open file, made on first use. NULL on failure. */
+struct evbuffer_file_segment *serve_open_segment(serve_open *f);
 
 /* serve_files.c */
 int serve_files_init(server *s, char *msg, size_t cap);
@@ -227,8 +281,9 @@ void serve_files_free(server *s);
 /* Open the served file for a decoded path: fd (regular file), -1 when there
  * is no such file in the served set, -2 when out of descriptors. */
 int serve_files_open(server *s, const char *path, struct stat *st);
-/* Cached image verdict for an open file. */
+/* Cached image verdict for an open file; NULL when out of memory. */
 const serve_verdict *serve_files_verdict(server *s, int fd, const struct stat *st);
+void serve_files_verdicts_free(server *s);
 /* Current /config body (NULL when --config is not given or unreadable). */
 const char *serve_config_body(server *s, size_t *len, struct stat *st);
 file_key serve_file_key(const struct stat *st);

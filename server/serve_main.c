@@ -30,27 +30,37 @@ static bool is_private_v4(uint32_t a)
     return (a >> 24) == 10 || (a >> 20) == (172u << 4 | 1u) || (a >> 16) == (192u << 8 | 168u);
 }
 
-/* The addresses a device on the LAN can reach this machine at. */
-static unsigned lan_addresses(char out[][ADDR_MAX], unsigned max)
+/* The IPv4 addresses a device could reach this machine at: the private
+ * LAN ones (10/8, 172.16/12, 192.168/16) when there are any, else every
+ * other address that is not loopback or link-local. *private_out tells
+ * which kind was found. */
+static unsigned device_addresses(char out[][ADDR_MAX], unsigned max, bool *private_out)
 {
     struct ifaddrs *ifs = NULL;
     unsigned n = 0;
+    *private_out = false;
     if (getifaddrs(&ifs) != 0)
         return 0;
-    for (struct ifaddrs *i = ifs; i && n < max; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP) ||
-            (i->ifa_flags & IFF_LOOPBACK))
-            continue;
-        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)i->ifa_addr;
-        if (!is_private_v4(ntohl(in->sin_addr.s_addr)))
-            continue;
-        char a[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &in->sin_addr, a, sizeof a);
-        bool dup = false;
-        for (unsigned j = 0; j < n; j++)
-            dup = dup || !strcmp(out[j], a);
-        if (!dup)
-            snprintf(out[n++], ADDR_MAX, "%s", a);
+    for (int want_private = 1; want_private >= 0 && n == 0; want_private--) {
+        for (struct ifaddrs *i = ifs; i && n < max; i = i->ifa_next) {
+            if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+                !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+                continue;
+            const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)i->ifa_addr;
+            uint32_t a = ntohl(in->sin_addr.s_addr);
+            if ((a >> 24) == 127 || (a >> 16) == (169u << 8 | 254u) || a == 0 ||
+                is_private_v4(a) != (want_private == 1))
+                continue;
+            char t[INET_ADDRSTRLEN];
+            inet_ntop(AF_INET, &in->sin_addr, t, sizeof t);
+            bool dup = false;
+            for (unsigned j = 0; j < n; j++)
+                dup = dup || !strcmp(out[j], t);
+            if (!dup)
+                snprintf(out[n++], ADDR_MAX, "%s", t);
+        }
+        if (n > 0)
+            *private_out = want_private == 1;
     }
     freeifaddrs(ifs);
     return n;
@@ -267,13 +277,35 @@ static bool check_at_start(server *s, const char *path, serve_verdict *out)
         snprintf(out->msg, sizeof out->msg, "%s", strerror(errno));
         return false;
     }
-    *out = *serve_files_verdict(s, fd, &st);
+    const serve_verdict *v = serve_files_verdict(s, fd, &st);
     close(fd);
+    if (!v) {
+        memset(out, 0, sizeof *out);
+        out->err = OTA32_ERR_NO_MEM;
+        snprintf(out->msg, sizeof out->msg, "out of memory");
+        return false;
+    }
+    *out = *v;
     return out->err == 0;
 }
 
+/* The URL of a served path in the service block: under --public-url, or
+ * on the chosen address. */
+static void device_url(server *s, const char *base, const char *url_path, char *out, size_t cap)
+{
+    const char *pub = s->opts->public_url;
+    if (pub) {
+        size_t n = strlen(pub);
+        while (n > 0 && pub[n - 1] == '/')
+            n--;
+        snprintf(out, cap, "%.*s%s", (int)n, pub, url_path);
+    } else {
+        snprintf(out, cap, "%s%s", base, url_path);
+    }
+}
+
 static void print_file(server *s, const char *url_path, const serve_verdict *v,
-                       char addrs[][ADDR_MAX], unsigned naddr, uint16_t port)
+                       char addrs[][ADDR_MAX], unsigned naddr, uint16_t port, const char *base)
 {
     FILE *f = s->opts->out;
     const char *scheme = s->ssl ? "https" : "http";
@@ -283,11 +315,15 @@ static void print_file(server *s, const char *url_path, const serve_verdict *v,
                 v->project, v->version);
     else
         fprintf(f, "\n%s:\n", url_path + 1);
+    char url[SERVE_PATH_MAX + 1024];
+    if (s->opts->public_url) {
+        device_url(s, base, url_path, url, sizeof url);
+        fprintf(f, "  %s\n", url);
+    }
     for (unsigned i = 0; i < naddr; i++)
         fprintf(f, "  %s://%s:%u%s\n", scheme, addrs[i], (unsigned)port, url_path);
     const char *version = s->opts->version ? s->opts->version : v->version;
-    char url[SERVE_PATH_MAX + ADDR_MAX + 32];
-    snprintf(url, sizeof url, "%s://%s:%u%s", scheme, addrs[0], (unsigned)port, url_path);
+    device_url(s, base, url_path, url, sizeof url);
     fprintf(f, "service for the machine config (\"services\" list):\n");
     fprintf(f, "{\n  \"name\": \"OTA\",\n  \"namespace\": \"rdk\",\n  \"type\": \"generic\",\n"
                "  \"model\": \"ota_service\",\n  \"attributes\": {\n    \"url\": ");
@@ -299,7 +335,7 @@ static void print_file(server *s, const char *url_path, const serve_verdict *v,
 
 /* One line of JSON once the server listens: what a script needs to use it. */
 static void print_ready_json(server *s, const serve_verdict *verdicts, char addrs[][ADDR_MAX],
-                             unsigned naddr, const char *bound, uint16_t port)
+                             unsigned naddr, const char *bound, uint16_t port, const char *base)
 {
     FILE *f = s->opts->json;
     const char *scheme = s->ssl ? "https" : "http";
@@ -325,17 +361,22 @@ static void print_ready_json(server *s, const serve_verdict *verdicts, char addr
             fprintf(f, "%s", k ? ", " : "");
             ota32_json_str(f, url);
         }
-        fprintf(f, "]}");
+        /* the URL of the printed service block (--public-url, or urls[0]) */
+        char service[SERVE_PATH_MAX + 1024];
+        device_url(s, base, s->files[i].url, service, sizeof service);
+        fprintf(f, "], \"service_url\": ");
+        ota32_json_str(f, service);
+        fprintf(f, "}");
     }
     fprintf(f, "]");
-    char url[512];
+    char url[1024 + SERVE_PATH_MAX];
     if (s->dir_real) {
-        snprintf(url, sizeof url, "%s://%s:%u/", scheme, addrs[0], (unsigned)port);
+        device_url(s, base, "/", url, sizeof url);
         fprintf(f, ", \"dir_url\": ");
         ota32_json_str(f, url);
     }
     if (s->opts->config) {
-        snprintf(url, sizeof url, "%s://%s:%u/config", scheme, addrs[0], (unsigned)port);
+        device_url(s, base, "/config", url, sizeof url);
         fprintf(f, ", \"config_url\": ");
         ota32_json_str(f, url);
     }
@@ -353,14 +394,22 @@ int ota32_serve_run(const ota32_serve_opts *o)
     s->opts = o;
     s->idle_s = o->idle_timeout_s ? o->idle_timeout_s : 60;
     s->start_ms = serve_now_ms();
+    s->max_per_client = o->max_conns_per_client ? o->max_conns_per_client
+                                                : SERVE_CONNS_PER_CLIENT;
+    /* Descriptors: SERVE_FDS_RESERVED for listeners, the event loop and
+     * the config; open files (a quarter of the rest at most); two per
+     * connection (serve_internal.h). */
     struct rlimit rl;
-    s->max_conns = SERVE_MAX_CONNS;
+    s->max_conns = o->max_conns && o->max_conns < SERVE_MAX_CONNS ? o->max_conns
+                                                                 : SERVE_MAX_CONNS;
+    s->open_max = SERVE_OPEN_MAX;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        rlim_t avail = rl.rlim_cur > SERVE_FDS_RESERVED + SERVE_FDS_PER_CONN
-                           ? (rl.rlim_cur - SERVE_FDS_RESERVED) / SERVE_FDS_PER_CONN
-                           : 1;
-        if (avail < s->max_conns)
-            s->max_conns = (unsigned)avail;
+        rlim_t avail = rl.rlim_cur > SERVE_FDS_RESERVED + 4 ? rl.rlim_cur - SERVE_FDS_RESERVED : 4;
+        if (avail / 4 < s->open_max)
+            s->open_max = (unsigned)(avail / 4);
+        rlim_t conns = (avail - s->open_max) / SERVE_FDS_PER_CONN;
+        if (conns < s->max_conns)
+            s->max_conns = conns ? (unsigned)conns : 1;
     }
     int status = 1;
     char msg[1024] = "";
@@ -426,33 +475,52 @@ int ota32_serve_run(const ota32_serve_opts *o)
     char addrs[MAX_ADDRS][ADDR_MAX];
     unsigned naddr;
     bool wildcard = !o->bind || !strcmp(o->bind, "0.0.0.0") || !strcmp(o->bind, "::");
+    const char *scheme = s->ssl ? "https" : "http";
     if (wildcard) {
-        naddr = lan_addresses(addrs, MAX_ADDRS);
+        bool lan = false;
+        naddr = device_addresses(addrs, MAX_ADDRS, &lan);
         if (naddr == 0) {
-            fprintf(o->out, "ota32 serve: no private LAN IPv4 address found: devices cannot "
-                            "reach this machine; 127.0.0.1 is shown for local testing\n");
+            fprintf(o->out, "ota32 serve: no network address besides loopback: devices cannot "
+                            "reach this machine; 127.0.0.1 is shown for local testing%s\n",
+                    o->public_url ? "" : " (--public-url sets the URL devices use)");
             snprintf(addrs[0], sizeof addrs[0], "127.0.0.1");
             naddr = 1;
+        } else if (!lan && !o->public_url) {
+            fprintf(o->out, "ota32 serve: no private LAN IPv4 address found; the service block "
+                            "uses %s, this machine's first address besides loopback (%u "
+                            "found, listed below). Devices must be able to reach it, or "
+                            "give the URL they use with --public-url\n",
+                    addrs[0], naddr);
         }
     } else {
         snprintf(addrs[0], sizeof addrs[0], "%s", bound);
         naddr = 1;
     }
+    char base[ADDR_MAX + 32];
+    snprintf(base, sizeof base, "%s://%s:%u", scheme, addrs[0], (unsigned)port);
+    if (o->public_url)
+        fprintf(o->out, "ota32 serve: the service block uses --public-url %s\n", o->public_url);
+    else if (naddr > 1)
+        fprintf(o->out, "ota32 serve: the service block uses %s (of %u addresses; "
+                        "--public-url sets another)\n", addrs[0], naddr);
     for (unsigned i = 0; i < s->nfiles; i++)
-        print_file(s, s->files[i].url, &verdicts[i], addrs, naddr, port);
-    if (s->dir_real)
-        fprintf(o->out, "\nfiles under %s: %s://%s:%u/<name>\n", s->dir_real,
-                s->ssl ? "https" : "http", addrs[0], (unsigned)port);
-    if (o->config)
-        fprintf(o->out, "\nmachine config %s: %s://%s:%u/config\n", o->config,
-                s->ssl ? "https" : "http", addrs[0], (unsigned)port);
+        print_file(s, s->files[i].url, &verdicts[i], addrs, naddr, port, base);
+    char url[1024 + SERVE_PATH_MAX];
+    if (s->dir_real) {
+        device_url(s, base, "/<name>", url, sizeof url);
+        fprintf(o->out, "\nfiles under %s: %s\n", s->dir_real, url);
+    }
+    if (o->config) {
+        device_url(s, base, "/config", url, sizeof url);
+        fprintf(o->out, "\nmachine config %s: %s\n", o->config, url);
+    }
     if (s->max_conns < 1000)
         fprintf(o->out, "\nota32 serve: the open-file limit allows %u connections at once "
                         "(others wait); raise it with `ulimit -n`\n", s->max_conns);
     fprintf(o->out, "\nota32 serve: ready (Ctrl-C stops)\n");
     fflush(o->out);
     if (o->json)
-        print_ready_json(s, verdicts, addrs, naddr, bound, port);
+        print_ready_json(s, verdicts, addrs, naddr, bound, port, base);
 
     s->sig_int = evsignal_new(s->base, SIGINT, signal_cb, s);
     s->sig_term = evsignal_new(s->base, SIGTERM, signal_cb, s);
@@ -475,6 +543,8 @@ out:
         event_free(s->drain_timer);
     if (s->accept_pause)
         event_free(s->accept_pause);
+    if (s->room_timer)
+        event_free(s->room_timer);
     if (s->base)
         event_base_free(s->base);
     SSL_CTX_free(s->ssl);

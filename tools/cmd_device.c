@@ -51,6 +51,9 @@ static const opt_def flash_opts[V_COUNT] = {
     [V_FLASH_SIZE] = {"--flash-size", OPT_SIZE, "SIZE",
                       "the flash size (1MB ... 16MB) of a new DEV.flash\n(default 8MB)", 0, 0,
                       NULL, NULL},
+    [V_FORCE] = {"--force", OPT_FLAG, NULL,
+                 "write the bytes even without a valid partition table\nat 0x8000", 0, 0, NULL,
+                 NULL},
 };
 static const opt_def boot_opts[V_COUNT] = {
     [V_JSON] = {"--json", OPT_FLAG, NULL, "what booted, as JSON", 0, 0, NULL, NULL},
@@ -67,9 +70,11 @@ static const opt_cmd create_cmd = {
     "--trust-key. DEV.flash appears only when all of it was written.",
     create_opts, V_COUNT, 1, 1, NULL, false};
 static const opt_cmd flash_cmd = {
-    "device flash", "DEV.flash MERGED.bin [--flash-size 8MB]",
-    "Write a merged image at 0x0, as `esptool write-flash 0x0` does. A missing\n"
-    "DEV.flash is created (blank, --flash-size), and only when the image fits.",
+    "device flash", "DEV.flash MERGED.bin [--flash-size 8MB] [--force]",
+    "Write a merged image at 0x0, as `esptool write-flash 0x0` does. It must hold\n"
+    "a valid partition table at 0x8000 (an app image or other bytes there leave\n"
+    "a device that does not boot). A missing DEV.flash is created (blank,\n"
+    "--flash-size), and only when the image fits.",
     flash_opts, V_COUNT, 2, 2, NULL, false};
 static const opt_cmd boot_cmd = {
     "device boot", "DEV.flash [--json] [--no-rollback]",
@@ -121,15 +126,10 @@ static int finish_device(char *tmp, const char *dev, bool ok)
     return ok ? 0 : 1;
 }
 
-/* "ota32: FILE: line N: msg" / "ota32: FILE: offset 0xN: msg", unless the
- * message already says where. */
+/* "ota32: FILE:LINE: msg" / "ota32: FILE: offset 0xN: msg" */
 static int report(const char *what, int rc, const ota32_diag *dg)
 {
-    if (dg && dg->msg[0] && dg->line > 0 && strncmp(dg->msg, "line ", 5) != 0)
-        return util_fail("%s: line %d: %s", what, dg->line, dg->msg);
-    if (dg && dg->msg[0] && dg->offset >= 0 && strncmp(dg->msg, "offset ", 7) != 0)
-        return util_fail("%s: offset 0x%lx: %s", what, dg->offset, dg->msg);
-    util_report(what, rc, dg);
+    util_report_at(what, rc, dg);
     return 1;
 }
 
@@ -233,6 +233,10 @@ static int device_create(int argc, char **argv)
     rc = vdev_verify_app(&mf, 0, slot->size, info, &dg);
     ota32_app_desc desc = info->app_desc;
     free(info);
+    if (rc == OTA32_ERR_TOO_BIG && dg.msg[0]) {
+        util_fail("%s: %s (%s of %s)", app, dg.msg, slot->label, csv);
+        goto out;
+    }
     if (rc != OTA32_OK) {
         report(app, rc, &dg);
         goto out;
@@ -298,6 +302,36 @@ out:
     return status;
 }
 
+/* What `device flash` writes at 0x0 must be a whole flash image: a valid
+ * partition table at 0x8000, as the bootloader reads it. An app image or
+ * random bytes there leave a device that never boots. */
+static bool merged_image_ok(const char *path, const uint8_t *buf, size_t len)
+{
+    ota32_ptable *t = calloc(1, sizeof *t);
+    if (!t)
+        return util_fail("out of memory") == 0;
+    ota32_diag dg;
+    ota32_diag_clear(&dg);
+    int rc = OTA32_ERR_CORRUPT;
+    if (len >= OTA32_PT_OFFSET_DEFAULT + OTA32_PT_BIN_LEN)
+        rc = ota32_pt_parse_bin(buf + OTA32_PT_OFFSET_DEFAULT, OTA32_PT_BIN_LEN,
+                                ota32_posix_hash(), t, &dg);
+    free(t);
+    if (rc == OTA32_OK)
+        return true;
+    const char *hint = util_kind_hint(util_file_kind(buf, len, 0));
+    char why[OTA32_DIAG_MSG_MAX + 32];
+    if (len < OTA32_PT_OFFSET_DEFAULT + OTA32_PT_BIN_LEN)
+        snprintf(why, sizeof why, "%zu bytes end before it", len);
+    else
+        snprintf(why, sizeof why, "%s", dg.msg[0] ? dg.msg : ota32_strerror(rc));
+    util_fail("%s: no valid partition table at 0x%x (%s): not a merged image, and the device "
+              "would not boot it%s%s. Make one with `make build-esp32-bin` or `ota32 merge`; "
+              "--force writes the bytes anyway",
+              path, OTA32_PT_OFFSET_DEFAULT, why, hint ? "; it is " : "", hint ? hint : "");
+    return false;
+}
+
 static int device_flash(int argc, char **argv)
 {
     opt_value v[V_COUNT];
@@ -310,10 +344,15 @@ static int device_flash(int argc, char **argv)
     uint64_t flash_size = flash_size_of(&flash_cmd, &v[V_FLASH_SIZE]);
     if (!flash_size)
         return 2;
+    bool force = v[V_FORCE].set;
     size_t len = 0;
     uint8_t *buf = util_read_file(img, &len);
     if (!buf)
         return 1;
+    if (!force && !merged_image_ok(img, buf, len)) {
+        free(buf);
+        return 1;
+    }
     int status = 1;
     vdev *d = NULL;
     char *tmp = NULL;

@@ -17,8 +17,10 @@
 #include "json_out.h"
 #include "ota32/http.h"
 #include "ota32/service.h"
+#include "posix_alloc.h"
 #include "posix_platform.h"
 #include "opts.h"
+#include "svc_reference.h"
 #include "util.h"
 #include "vdev.h"
 
@@ -38,6 +40,7 @@ typedef struct run_opts {
     bool quiet;
     bool verbose;
     bool timing;
+    bool erase_whole_slot; /* the benchmarks' reference strategy */
     ota32_service_opts so;
 } run_opts;
 
@@ -46,7 +49,14 @@ typedef struct run_log {
     bool quiet;
     bool verbose;
     bool bar_shown;
+    bool crashed; /* --no-confirm: the new firmware "crashed" */
     uint64_t start_ms;
+    /* a config file read again during a download: the OTA service of the
+     * config being applied, to notice a change */
+    const char *config_file;
+    ota32_ota_config applying;
+    bool have_applying;
+    uint64_t last_check_ms;
 } run_log;
 
 typedef struct run_totals {
@@ -79,6 +89,11 @@ enum {
     R_RETRY_BASE,
     R_MAX_RETRIES,
     R_FAILED_BACKOFF,
+    R_MIN_RATE,
+    R_RATE_WINDOW,
+    R_REQUEST_TIMEOUT,
+    R_ATTEMPT_TIMEOUT,
+    R_FAULT_BACKOFF,
     R_PROGRESS,
     R_ERASE_WHOLE,
     R_REQUIRE_HTTPS,
@@ -126,6 +141,20 @@ static const opt_def run_opts_table[R_COUNT] = {
                           "wait before retrying a rejected or rolled back version\n"
                           "(default 86400)",
                           1, 365ull * 86400, NULL, NULL},
+    [R_MIN_RATE] = {"--min-rate", OPT_SIZE, "BYTES",
+                    "body bytes/s a request must average over the rate\n"
+                    "window (default 1024)",
+                    1, 0x10000000, NULL, NULL},
+    [R_RATE_WINDOW] = {"--rate-window", OPT_NUMBER, "MS", "the window of --min-rate (default 60000)",
+                       1, 3600000, NULL, NULL},
+    [R_REQUEST_TIMEOUT] = {"--request-timeout", OPT_NUMBER, "MS",
+                           "deadline of one request (default 600000)", 1, 86400000, NULL, NULL},
+    [R_ATTEMPT_TIMEOUT] = {"--attempt-timeout", OPT_NUMBER, "MS",
+                           "deadline of one update attempt (default 1800000)", 1, 86400000, NULL,
+                           NULL},
+    [R_FAULT_BACKOFF] = {"--fault-backoff", OPT_NUMBER, "SECONDS",
+                         "wait after an attempt the server made fail\n(default 3600)", 1,
+                         365ull * 86400, NULL, NULL},
     [R_PROGRESS] = {"--progress-interval", OPT_SIZE, "BYTES",
                     "progress saved to NVS this often (default 256K)", 4096, 0x1000000, NULL,
                     NULL},
@@ -268,7 +297,7 @@ static void stop_on_interrupt(ota32_platform *plat)
         plat->clock.sleep_ms = stop_sleep;
 }
 
-/* ---- reading the config -------------------------------------------------- */
+/* ---- reading the config: the service's config source ------------------- */
 
 typedef struct body_buf {
     char *data;
@@ -278,69 +307,106 @@ typedef struct body_buf {
 static int body_data(void *user, const uint8_t *data, size_t len)
 {
     body_buf *b = user;
-    if (b->len + len > OTA32_CONFIG_TEXT_MAX)
+    if (len >= b->cap - b->len)
         return OTA32_ERR_TOO_BIG;
-    if (b->len + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + len + 1)
-            cap *= 2;
-        char *p = realloc(b->data, cap);
-        if (!p)
-            return OTA32_ERR_NO_MEM;
-        b->data = p;
-        b->cap = cap;
-    }
     memcpy(b->data + b->len, data, len);
     b->len += len;
     b->data[b->len] = '\0';
     return OTA32_OK;
 }
 
-static char *read_config(const run_opts *o, const ota32_platform *plat, size_t *len,
-                         ota32_diag *diag)
+typedef struct run_source {
+    const run_opts *o;
+    const ota32_platform *plat;
+} run_source;
+
+static int read_file_config(const char *path, body_buf *b, ota32_diag *diag)
 {
-    if (!o->config_is_url) {
-        FILE *f = fopen(o->config, "rb");
-        if (!f) {
-            ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1, "%s: %s", o->config, strerror(errno));
-            return NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1, "%s: %s", path, strerror(errno));
+    char chunk[4096];
+    size_t n;
+    int rc = OTA32_OK;
+    while (rc == OTA32_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        rc = body_data(b, (const uint8_t *)chunk, n);
+    int read_errno = ferror(f) ? errno : 0; /* EISDIR for a directory */
+    fclose(f);
+    if (rc != OTA32_OK)
+        return ota32_diag_fail(diag, rc, 0, -1, "%s: %s", path,
+                               rc == OTA32_ERR_TOO_BIG ? "larger than the config limit"
+                                                       : ota32_strerror(rc));
+    if (read_errno)
+        return ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1, "%s: %s", path, strerror(read_errno));
+    return OTA32_OK;
+}
+
+/* The config from a file (a local copy, as NVS on a device) or a URL. */
+static int source_fetch(void *ctx, char *buf, size_t cap, size_t *len, ota32_diag *diag)
+{
+    const run_source *rs = ctx;
+    body_buf b = {buf, 0, cap};
+    buf[0] = '\0';
+    int rc;
+    if (!rs->o->config_is_url) {
+        rc = read_file_config(rs->o->config, &b, diag);
+    } else {
+        ota32_url *url = malloc(sizeof *url);
+        rc = url ? ota32_url_parse(rs->o->config, url, diag) : OTA32_ERR_NO_MEM;
+        if (rc == OTA32_OK) {
+            ota32_http_request req = {.url = url};
+            ota32_http_opts ho = {.ca_file = rs->o->so.ca_file,
+                                  .insecure = rs->o->so.insecure,
+                                  .stall_timeout_ms = rs->o->so.stall_timeout_ms};
+            ota32_http_callbacks cb = {.user = &b, .on_data = body_data};
+            ota32_http_response resp;
+            rc = ota32_http_get(rs->plat, &req, &ho, &cb, &resp, diag);
         }
-        body_buf b = {0};
-        char chunk[4096];
-        size_t n;
-        int rc = OTA32_OK;
-        while (rc == OTA32_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-            rc = body_data(&b, (const uint8_t *)chunk, n);
-        fclose(f);
-        if (rc != OTA32_OK) {
-            free(b.data);
-            ota32_diag_fail(diag, rc, 0, -1, "%s: %s", o->config, ota32_strerror(rc));
-            return NULL;
-        }
-        *len = b.len;
-        return b.data ? b.data : calloc(1, 1);
-    }
-    ota32_url *url = malloc(sizeof *url);
-    if (!url)
-        return NULL;
-    int rc = ota32_url_parse(o->config, url, diag);
-    body_buf b = {0};
-    if (rc == OTA32_OK) {
-        ota32_http_request req = {.url = url};
-        ota32_http_opts ho = {.ca_file = o->so.ca_file,
-                              .insecure = o->so.insecure,
-                              .stall_timeout_ms = o->so.stall_timeout_ms};
-        ota32_http_callbacks cb = {&b, NULL, body_data};
-        ota32_http_response resp;
-        rc = ota32_http_get(plat, &req, &ho, &cb, &resp, diag);
-    }
-    free(url);
-    if (rc != OTA32_OK) {
-        free(b.data);
-        return NULL;
+        free(url);
     }
     *len = b.len;
-    return b.data ? b.data : calloc(1, 1);
+    return rc;
+}
+
+/* The OTA service of a config text (a separate allocator: the device's heap
+ * figures are the engine's alone). */
+static bool config_service(const char *text, size_t len, ota32_ota_config *out)
+{
+    ota32_posix_alloc count;
+    ota32_posix_alloc_init(&count);
+    ota32_alloc_ops a = ota32_posix_alloc_ops(&count);
+    return ota32_config_parse(text, len, &a, out, NULL) == OTA32_OK;
+}
+
+/* The same of the config file as it is now. */
+static bool config_file_service(const char *file, ota32_ota_config *out)
+{
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return false;
+    static char text[OTA32_CONFIG_TEXT_MAX];
+    size_t len = fread(text, 1, sizeof text, f);
+    fclose(f);
+    return config_service(text, len, out);
+}
+
+/* Asked by the engine during a download: a config file whose OTA service
+ * now names another url or version stops it (checked at most once a
+ * second). */
+static bool still_wanted(void *user)
+{
+    run_log *l = user;
+    uint64_t t = now_ms();
+    if (!l->have_applying || t - l->last_check_ms < 1000)
+        return true;
+    l->last_check_ms = t;
+    static ota32_ota_config now;
+    if (!config_file_service(l->config_file, &now))
+        return true; /* unreadable for a moment: keep going */
+    if (!strcmp(now.url, l->applying.url) && !strcmp(now.version, l->applying.version))
+        return true;
+    log_line(l, OTA32_LOG_WARN, "device: the config changed during the download");
+    return false;
 }
 
 /* ---- summary ------------------------------------------------------------- */
@@ -454,142 +520,149 @@ static void read_stored_version(const ota32_platform *plat, char *out, size_t ca
         out[0] = '\0';
 }
 
-/* One boot of the device: returns 1 to reboot, 0 to stop with `*status`. */
+/* Every config the service fetched, before it applies it: the OTA service
+ * a config file names, for still_wanted. */
+static void on_config(void *user, const char *json, size_t len)
+{
+    run_log *l = user;
+    if (l->config_file)
+        l->have_applying = config_service(json, len, &l->applying);
+}
+
+/* --no-confirm: the new firmware crashes where it would confirm. */
+static int crash_before_confirm(void *user, ota32_diag *diag)
+{
+    run_log *l = user;
+    l->crashed = true;
+    return ota32_diag_fail(diag, OTA32_ERR_STATE, 0, -1,
+                           "--no-confirm: the new firmware crashes before confirming");
+}
+
+static void add_apply_stats(run_totals *t, const vdev_stats *before, const vdev_stats *after)
+{
+    t->apply_sector_erases += after->sector_erases - before->sector_erases;
+    t->apply_block_erases += after->block_erases - before->block_erases;
+    t->apply_programs += after->programs - before->programs;
+    t->apply_virtual_us += after->virtual_us - before->virtual_us;
+    if (after->max_op_us > t->apply_max_op_us)
+        t->apply_max_op_us = after->max_op_us;
+}
+
+static const char *apply_name(ota32_apply_result r)
+{
+    switch (r) {
+    case OTA32_APPLY_NO_SERVICE:
+        return "no OTA service in the config";
+    case OTA32_APPLY_DEFERRED:
+        return "deferred";
+    case OTA32_APPLY_PROBATION:
+        return "on probation (not confirmed)";
+    default:
+        return "up to date";
+    }
+}
+
+/* What one poll means for the run: 1 reboot, 0 stop, -1 poll again. */
+static int after_poll(const run_opts *o, vdev *d, run_totals *t, int rc,
+                      const ota32_poll_result *r, const ota32_diag *diag, int *status)
+{
+    if (r->first && r->boot == OTA32_BOOT_ROLLED_BACK)
+        t->rollbacks++;
+    if (r->confirmed)
+        t->confirms++;
+    if (vdev_power_lost(d)) {
+        snprintf(t->error, sizeof t->error, "power lost");
+        *status = 1;
+        return 0;
+    }
+    if (r->reboot) {
+        if (r->apply == OTA32_APPLY_REBOOT)
+            t->updates++;
+        t->error[0] = '\0';
+        if (vdev_reboot_requested(d))
+            return 1;
+        snprintf(t->error, sizeof t->error, "engine installed but requested no reboot");
+        *status = 1;
+        return 0;
+    }
+    if (rc != OTA32_OK) {
+        snprintf(t->error, sizeof t->error, "%s%s", r->config_fetched ? "" : "config: ",
+                 diag->msg[0] ? diag->msg : ota32_strerror(rc));
+        t->result = !r->config_fetched      ? "config unavailable"
+                    : rc == OTA32_ERR_CONFIG ? "config rejected"
+                                             : "update failed";
+        *status = 1;
+        return o->once ? 0 : -1;
+    }
+    if (r->confirmed && o->max_updates && t->updates >= o->max_updates) {
+        t->result = "ok";
+        *status = 0;
+        return 0;
+    }
+    t->result = apply_name(r->apply);
+    t->error[0] = '\0';
+    *status = 0;
+    return o->once || (o->max_updates && t->updates >= o->max_updates) ? 0 : -1;
+}
+
+/* One boot of the device, the service's poll loop as on a device: returns
+ * 1 to reboot, 0 to stop with `*status`. */
 static int run_boot(const run_opts *o, vdev *d, const ota32_platform *plat, ota32_posix_host *host,
                     run_totals *t, int *status)
 {
+    run_log *lg = o->so.user;
+    run_source rs = {o, plat};
+    ota32_service_opts so = o->so;
+    so.source = (ota32_config_source){&rs, source_fetch, o->config_is_url};
+    so.poll_interval_ms = (uint32_t)(o->poll_s * 1000u);
+    so.on_config = on_config;
+    if (o->no_confirm)
+        so.health = crash_before_confirm;
     ota32_service *svc = NULL;
-    int rc = ota32_service_new(plat, &o->so, &svc);
+    int rc = ota32_service_new(plat, &so, &svc);
     if (rc != OTA32_OK) {
         snprintf(t->error, sizeof t->error, "engine: %s", ota32_strerror(rc));
         *status = 1;
         return 0;
     }
-    ota32_boot_status bs;
-    rc = ota32_service_boot(svc, &bs);
+    svc_reference_erase_whole_slot(svc, o->erase_whole_slot);
     int again = 0;
-    if (rc != OTA32_OK) {
-        snprintf(t->error, sizeof t->error, "reading the boot state: %s", ota32_strerror(rc));
-        *status = 1;
-        goto out;
-    }
-    if (bs == OTA32_BOOT_ROLLED_BACK)
-        t->rollbacks++;
-    if (bs == OTA32_BOOT_PROBATION && o->no_confirm) {
-        log_line(plat->log.ctx, OTA32_LOG_WARN,
-                 "device: --no-confirm: the new firmware crashes before confirming; resetting");
-        again = 1;
-        goto out;
-    }
-    for (;;) {
+    lg->crashed = false;
+    do {
         if (interrupted)
-            goto out;
-        ota32_diag diag;
-        ota32_diag_clear(&diag);
-        size_t len = 0;
-        char *json = read_config(o, plat, &len, &diag);
-        if (!json) {
-            char line[OTA32_DIAG_MSG_MAX + 40];
-            snprintf(line, sizeof line, "device: config unavailable: %s", diag.msg);
-            log_line(plat->log.ctx, OTA32_LOG_WARN, line);
-            if (o->once) {
-                snprintf(t->error, sizeof t->error, "config: %s", diag.msg);
-                *status = 1;
-                goto out;
-            }
-            sleep((unsigned)o->poll_s);
-            continue;
-        }
-        if (bs == OTA32_BOOT_PROBATION) {
-            /* Healthy enough: booted and fetched the config again. */
-            rc = ota32_service_confirm(svc);
-            if (rc != OTA32_OK) {
-                free(json);
-                snprintf(t->error, sizeof t->error, "confirm: %s", ota32_strerror(rc));
-                *status = 1;
-                goto out;
-            }
-            t->confirms++;
-            bs = OTA32_BOOT_NORMAL;
-            if (o->max_updates && t->updates >= o->max_updates) {
-                free(json);
-                t->result = "ok";
-                *status = 0;
-                goto out;
-            }
-        }
+            break;
         vdev_stats before, after;
         vdev_get_stats(d, &before);
         ota32_posix_alloc_reset_peak(&host->alloc);
-        ota32_apply_result res = OTA32_APPLY_UP_TO_DATE;
-        ota32_diag_clear(&diag);
-        rc = ota32_service_apply(svc, json, len, &res, &diag);
-        free(json);
+        ota32_poll_result r;
+        ota32_diag diag;
+        rc = ota32_service_poll(svc, &r, &diag);
         vdev_get_stats(d, &after);
-        t->apply_sector_erases += after.sector_erases - before.sector_erases;
-        t->apply_block_erases += after.block_erases - before.block_erases;
-        t->apply_programs += after.programs - before.programs;
-        t->apply_virtual_us += after.virtual_us - before.virtual_us;
-        if (after.max_op_us > t->apply_max_op_us)
-            t->apply_max_op_us = after.max_op_us;
+        add_apply_stats(t, &before, &after);
         ota32_service_stats st;
         ota32_service_get_stats(svc, &st);
-        if (host->alloc.peak > t->peak_heap && (rc != OTA32_OK || res == OTA32_APPLY_REBOOT))
+        if (st.attempts > 0) { /* a download was attempted: its figures go in the summary */
+            t->last = st;
+            t->have_last = true;
+        }
+        if (host->alloc.peak > t->peak_heap && r.applied &&
+            (rc != OTA32_OK || r.apply == OTA32_APPLY_REBOOT))
             t->peak_heap = host->alloc.peak;
-        if (rc == OTA32_ERR_POWER_CUT || vdev_power_lost(d)) {
-            snprintf(t->error, sizeof t->error, "power lost");
-            *status = 1;
-            goto out;
+        if (lg->crashed) {
+            log_line(lg, OTA32_LOG_WARN, "device: the new firmware crashed; resetting");
+            again = 1;
+            break;
         }
-        if (st.attempts > 0) {
-            /* A download was attempted: its figures go in the summary. */
-            t->last = st;
-            t->have_last = true;
-        }
-        if (rc != OTA32_OK) {
-            snprintf(t->error, sizeof t->error, "%s", diag.msg[0] ? diag.msg : ota32_strerror(rc));
-            if (o->once) {
-                t->result = rc == OTA32_ERR_CONFIG ? "config rejected" : "update failed";
-                *status = 1;
-                goto out;
-            }
-        } else if (res == OTA32_APPLY_REBOOT) {
-            t->updates++;
-            t->last = st;
-            t->have_last = true;
-            t->error[0] = '\0';
-            again = vdev_reboot_requested(d) ? 1 : 0;
-            if (!again) {
-                snprintf(t->error, sizeof t->error, "engine installed but requested no reboot");
-                *status = 1;
-            }
-            goto out;
-        } else {
-            if (res == OTA32_APPLY_NO_SERVICE)
-                t->result = "no OTA service in the config";
-            else if (res == OTA32_APPLY_DEFERRED)
-                t->result = "deferred";
-            else
-                t->result = "up to date";
-            if (o->once || (o->max_updates && t->updates >= o->max_updates)) {
-                *status = 0;
-                goto out;
-            }
-        }
-        if (o->max_updates && t->updates >= o->max_updates) {
-            *status = 0;
-            goto out;
-        }
-        sleep((unsigned)o->poll_s);
-    }
-out:
+        again = after_poll(o, d, t, rc, &r, &diag, status);
+        if (again < 0) /* Ctrl-C cuts the wait short (stop_on_interrupt) */
+            plat->clock.sleep_ms(plat->clock.ctx, r.next_poll_ms);
+    } while (again < 0);
     read_stored_version(plat, t->stored_version, sizeof t->stored_version);
-    {
-        ota32_slot rs;
-        uint32_t state;
-        if (!vdev_power_lost(d) && plat->boot.running_slot(plat->boot.ctx, &rs, &state) == OTA32_OK)
-            t->boot_state = state;
-    }
+    ota32_slot rs_slot;
+    uint32_t state;
+    if (!vdev_power_lost(d) &&
+        plat->boot.running_slot(plat->boot.ctx, &rs_slot, &state) == OTA32_OK)
+        t->boot_state = state;
     ota32_service_free(svc);
     return again;
 }
@@ -619,8 +692,13 @@ static int parse_args(int argc, char **argv, run_opts *o)
     o->so.retry_base_ms = (uint32_t)v[R_RETRY_BASE].num;
     o->so.max_retries = (unsigned)v[R_MAX_RETRIES].num;
     o->so.failed_backoff_ms = v[R_FAILED_BACKOFF].num * 1000;
+    o->so.min_rate = (uint32_t)v[R_MIN_RATE].num;
+    o->so.rate_window_ms = (uint32_t)v[R_RATE_WINDOW].num;
+    o->so.request_timeout_ms = (uint32_t)v[R_REQUEST_TIMEOUT].num;
+    o->so.attempt_timeout_ms = (uint32_t)v[R_ATTEMPT_TIMEOUT].num;
+    o->so.fault_backoff_ms = v[R_FAULT_BACKOFF].num * 1000;
     o->so.progress_interval = (uint32_t)v[R_PROGRESS].num;
-    o->so.erase_whole_slot = v[R_ERASE_WHOLE].set;
+    o->erase_whole_slot = v[R_ERASE_WHOLE].set;
     o->so.require_https = v[R_REQUIRE_HTTPS].set;
     o->so.require_same_project = v[R_SAME_PROJECT].set;
     o->timing = v[R_TIMING].set;
@@ -657,6 +735,10 @@ int cmd_device_run(int argc, char **argv)
     base.log = (ota32_log_ops){&lg, log_line};
     o.so.on_progress = progress_bar;
     o.so.user = &lg;
+    if (!o.config_is_url) {
+        lg.config_file = o.config;
+        o.so.still_wanted = still_wanted;
+    }
 
     run_totals t;
     memset(&t, 0, sizeof t);
@@ -677,8 +759,10 @@ int cmd_device_run(int argc, char **argv)
         vdev_opts vo = {.timing = o.timing};
         int rc = vdev_open(&d, o.dev, &vo, &diag);
         if (rc != OTA32_OK) {
-            util_report(o.dev, rc, &diag);
-            return 1;
+            /* vdev's messages start with the file name */
+            if (diag.msg[0])
+                return util_fail("%s", diag.msg);
+            return util_fail("%s: %s", o.dev, ota32_strerror(rc));
         }
         vdev_boot b;
         rc = vdev_boot_once(d, true, &b, &diag);

@@ -30,6 +30,7 @@ enum {
     G_IF_RANGE,
     G_HEAD,
     G_VERIFY,
+    G_CHIP,
     G_STALL,
     G_TIMEOUT,
     G_REDIRECTS,
@@ -57,6 +58,8 @@ static const opt_def fetch_opts[G_COUNT] = {
     [G_HEAD] = {"--head", OPT_FLAG, NULL, "HEAD instead of GET", 0, 0, NULL, NULL},
     [G_VERIFY] = {"--verify-image", OPT_FLAG, NULL, "parse the body as an ESP32 app image and check it",
                   0, 0, NULL, NULL},
+    [G_CHIP] = {"--chip", OPT_STRING, "CHIP",
+                "with --verify-image: an app for this chip (default esp32)", 0, 0, NULL, NULL},
     [G_STALL] = {"--stall-timeout|--stall", OPT_NUMBER, "SECONDS",
                  "fail when no byte arrives for this long (default 30)", 1, 86400, NULL, NULL},
     [G_TIMEOUT] = {"--timeout", OPT_NUMBER, "SECONDS", "overall deadline (default none)", 1, 86400,
@@ -233,6 +236,11 @@ static int cmd_fetch(int argc, char **argv)
         return opts_exit(prc);
     const char *url_text = pos[0], *out_path = v[G_OUTPUT].str, *if_range = v[G_IF_RANGE].str;
     bool quiet = v[G_QUIET].set, verify = v[G_VERIFY].set, head = v[G_HEAD].set;
+    uint16_t chip = OTA32_CHIP_ESP32;
+    if (v[G_CHIP].set && ota32_chip_from_name(v[G_CHIP].str, &chip) != OTA32_OK)
+        return opts_usage_error(&fetch_cmd, "--chip %s: expected a chip name such as esp32",
+                                v[G_CHIP].str);
+    verify = verify || v[G_CHIP].set;
     bool json = v[G_JSON].set;
     ota32_http_opts opts = {0};
     opts.ca_file = v[G_CA].str;
@@ -274,7 +282,7 @@ static int cmd_fetch(int argc, char **argv)
     }
     if (verify) {
         ota32_image_opts io = {
-            .chip_id = OTA32_CHIP_ANY,
+            .chip_id = chip,
             .require_app_desc = true,
             .hash = ota32_posix_hash(),
         };

@@ -439,7 +439,12 @@ static int flash_inspect(int argc, char **argv)
     ota32_diag_clear(&dg);
     int rc = vdev_boot_select(&f, (uint32_t)table_off, rollback, true, b, &dg);
     int status = 0;
-    if (rc != OTA32_OK && !b->has_table) {
+    /* an app image, an ELF or a table alone: say which command takes it */
+    const char *hint = b->has_table ? NULL : util_kind_hint(util_file_kind(buf, len, 0));
+    if (hint) {
+        util_fail("%s: no partition table at 0x%x: %s", path, (unsigned)table_off, hint);
+        status = 1;
+    } else if (rc != OTA32_OK && !b->has_table) {
         /* not even a partition table to read */
         util_fail("%s: %s", path, dg.msg[0] ? dg.msg : ota32_strerror(rc));
         status = 1;

@@ -68,7 +68,9 @@ static const opt_cmd info_cmd = {
     "Exits 1 if the file is not a complete image (with the offset and field).", false};
 
 static const opt_def verify_opts[I_COUNT] = {
-    [I_CHIP] = {"--chip", OPT_STRING, "CHIP", "expected chip (esp32, esp32s2, ...); default: any",
+    [I_CHIP] = {"--chip", OPT_STRING, "CHIP",
+                "expected chip (esp32, esp32s2, ...); default: any, esp32\n"
+                "with --partitions",
                 0, 0, NULL, NULL},
     [I_CHIP_REV] = {"--chip-rev", OPT_STRING, "X.Y",
                     "running chip revision, checked against the image's\n"
@@ -145,6 +147,40 @@ static const opt_cmd make_cmd = {
 
 /* Parse the whole buffer with the streaming parser. On failure prints
  * "ota32: PATH: offset ...: ..." and returns non-zero. */
+/* parse_buffer, saying which slot an image too big for opts->max_len would
+ * not fit (`limit`: "ota_0, the smallest ota partition of partitions.csv";
+ * NULL: none). */
+static int parse_buffer_for(const char *path, const uint8_t *data, size_t len,
+                            const ota32_image_opts *opts, const char *limit,
+                            ota32_image_parser *p, size_t *consumed)
+{
+    ota32_diag diag;
+    ota32_diag_clear(&diag);
+    ota32_image_parser_init(p, opts);
+    int rc = ota32_image_parser_feed(p, data, len, consumed, &diag);
+    if (rc == OTA32_OK)
+        rc = ota32_image_parser_finish(p, &diag);
+    else
+        ota32_image_parser_abort(p);
+    if (rc == OTA32_ERR_TOO_BIG && limit && diag.msg[0])
+        util_fail("%s: %s (%s)", path, diag.msg, limit);
+    else if (rc != OTA32_OK) {
+        util_report(path, rc, &diag);
+    }
+    return rc;
+}
+
+/* An ELF, a partition table or a whole-flash image where an image belongs:
+ * says which command takes it. */
+static bool wrong_kind(const char *path, const uint8_t *data, size_t len)
+{
+    util_kind k = util_file_kind(data, len, OTA32_PT_OFFSET_DEFAULT);
+    if (k == UTIL_KIND_IMAGE || !util_kind_hint(k))
+        return false;
+    util_fail("%s: %s", path, util_kind_hint(k));
+    return true;
+}
+
 static int parse_buffer(const char *path, const uint8_t *data, size_t len,
                         const ota32_image_opts *opts, ota32_image_parser *p, size_t *consumed)
 {
@@ -540,6 +576,8 @@ static int image_info(int argc, char **argv)
         util_fail("%s: image is empty", path);
         goto out;
     }
+    if (wrong_kind(path, data, len))
+        goto out;
     size_t consumed = 0;
     if (parse_buffer(path, data, len, &opts, &p, &consumed) != OTA32_OK)
         goto out;
@@ -592,7 +630,7 @@ static int smallest_ota_slot(const char *csv_path, uint32_t flash_size,
     int rc = ota32_pt_parse_csv((const char *)text, len, &copts, &table, &diag);
     free(text);
     if (rc != OTA32_OK) {
-        util_report(csv_path, rc, &diag);
+        util_report_at(csv_path, rc, &diag);
         return rc;
     }
     *out = NULL;
@@ -626,6 +664,7 @@ static int image_verify(int argc, char **argv)
     const char *csv_path = v[I_PARTITIONS].str;
     uint64_t flash_size = v[I_FLASH_SIZE].num;
     bool json = v[I_JSON].set;
+    bool chip_given = v[I_CHIP].set;
     if (v[I_CHIP].set && ota32_chip_from_name(v[I_CHIP].str, &opts.chip_id) != OTA32_OK)
         return opts_usage_error(&verify_cmd, "--chip needs a chip name such as esp32, not '%s'",
                                 v[I_CHIP].str);
@@ -639,12 +678,16 @@ static int image_verify(int argc, char **argv)
     uint8_t *data = util_read_file(path, &len);
     if (!data)
         return 1;
+    char limit[4200] = "";
     if (csv_path) {
         const ota32_partition *slot = NULL;
         if (smallest_ota_slot(csv_path, (uint32_t)flash_size, &slot) != OTA32_OK) {
             free(data);
             return 1;
         }
+        /* the workflow's check: an app for the board the table is for */
+        if (!chip_given)
+            opts.chip_id = OTA32_CHIP_ESP32;
         if (len > slot->size) {
             util_fail("%s: the app image is %zu bytes (0x%zx), larger than the smallest ota "
                       "partition of %s, %s (%u bytes, 0x%x): shrink the app or enlarge the ota "
@@ -654,8 +697,15 @@ static int image_verify(int argc, char **argv)
             free(data);
             return 1;
         }
-        if (!opts.max_len || opts.max_len > slot->size)
+        if (!opts.max_len || opts.max_len > slot->size) {
             opts.max_len = slot->size;
+            snprintf(limit, sizeof limit, "%s, the smallest ota partition of %s", slot->label,
+                     csv_path);
+        }
+    }
+    if (wrong_kind(path, data, len)) {
+        free(data);
+        return 1;
     }
     if (kind < 0) {
         /* segment 0's load address is at 0x18; the chip id at 12 */
@@ -667,7 +717,8 @@ static int image_verify(int argc, char **argv)
     int status = 1;
     ota32_image_parser p;
     size_t consumed = 0;
-    if (parse_buffer(path, data, len, &opts, &p, &consumed) != OTA32_OK)
+    if (parse_buffer_for(path, data, len, &opts, limit[0] ? limit : NULL, &p, &consumed) !=
+        OTA32_OK)
         goto out;
     const ota32_image_info *in = &p.info;
     ota32_sig_sector sec = {0};

@@ -10,6 +10,7 @@
 #include "nvs_csv.h"
 #include "ota32/crc.h"
 #include "ota32/nvs.h"
+#include "ota32/partition.h"
 #include "opts.h"
 #include "util.h"
 
@@ -26,8 +27,8 @@ static const opt_def gen_opts[N_COUNT] = {
 
 #define NVS_READ_OPTS                                                                          \
     [N_OFFSET] = {"--offset", OPT_SIZE, "OFF",                                                 \
-                  "where the partition starts in FILE (default 0; with a whole\n"              \
-                  "flash dump, the nvs partition's offset)",                                    \
+                  "where the partition starts in FILE (default 0, or the nvs\n"                \
+                  "partition's offset when FILE is a whole flash dump)",                        \
                   0, 0xFFFFFFFFu, NULL, NULL},                                                  \
     [N_SIZE] = {"--size", OPT_SIZE, "SIZE", "the partition's size (default: to the end of FILE)", \
                 0, 0xFFFFFFFFu, NULL, NULL}
@@ -50,12 +51,14 @@ static const opt_cmd gen_cmd = {
 static const opt_cmd dump_cmd = {
     "nvs dump", "FILE [--offset OFF] [--size SIZE] [--json]",
     "Every page and entry, laid out as nvs_tool.py --dump all. FILE is a partition\n"
-    "image, or a whole flash dump with --offset/--size.",
+    "image, or a whole flash dump: its nvs partition is found from the partition\n"
+    "table at 0x8000, or given by --offset/--size.",
     dump_opts, N_COUNT, 1, 1, NULL, false};
 static const opt_cmd get_cmd = {
     "nvs get", "FILE NAMESPACE KEY [--offset OFF] [--size SIZE] [--json]",
     "Print one value: strings raw, integers in decimal, blobs in hex. FILE is a\n"
-    "partition image, or a whole flash dump with --offset/--size.",
+    "partition image, or a whole flash dump: its nvs partition is found from the\n"
+    "partition table at 0x8000, or given by --offset/--size.",
     get_opts, N_COUNT, 3, 3, "exit status: 0 found, 1 absent or unreadable, 2 usage error",
     false};
 
@@ -89,9 +92,7 @@ static int cmd_gen(int argc, char **argv)
         ota32_nvs_csv_generate((const char *)csv, len, (uint32_t)size, version, &img, &img_len, &d);
     free(csv);
     if (rc != OTA32_OK) {
-        if (d.line > 0)
-            return util_fail("%s: line %d: %s", pos[0], d.line, d.msg);
-        util_report(pos[0], rc, &d);
+        util_report_at(pos[0], rc, &d);
         return 1;
     }
     rc = util_write_file(out, img, img_len);
@@ -107,8 +108,42 @@ typedef struct image {
     uint32_t offset, size; /* the partition within data */
 } image;
 
-/* Parse FILE [--offset] [--size]; positional arguments land in pos. 0, an
- * exit status, or -1 after --help (exit status 0). */
+/* A whole flash dump (a valid partition table at 0x8000): the NVS
+ * partition it names, as `flash inspect` finds it (the data partition
+ * labelled "nvs", else the first data/nvs entry). 1 found, 0 not a flash
+ * dump, -1 a dump without an NVS partition (said why). */
+static int nvs_from_table(const char *path, const image *im, uint64_t *off, uint64_t *size)
+{
+    if (im->len < OTA32_PT_OFFSET_DEFAULT + OTA32_PT_BIN_LEN)
+        return 0;
+    ota32_ptable *t = calloc(1, sizeof *t);
+    if (!t)
+        return util_fail("out of memory"), -1;
+    ota32_diag d;
+    int found = 0;
+    if (ota32_pt_parse_bin(im->data + OTA32_PT_OFFSET_DEFAULT, OTA32_PT_BIN_LEN, NULL, t, &d) ==
+        OTA32_OK) {
+        const ota32_partition *p = ota32_pt_find_label(t, "nvs");
+        if (!p || p->type != OTA32_PT_TYPE_DATA)
+            p = ota32_pt_find(t, OTA32_PT_TYPE_DATA, OTA32_PT_DATA_NVS);
+        if (p) {
+            *off = p->offset;
+            *size = p->size;
+            found = 1;
+        } else {
+            util_fail("%s: a flash image whose partition table at 0x%x has no nvs partition "
+                      "(give --offset and --size)",
+                      path, OTA32_PT_OFFSET_DEFAULT);
+            found = -1;
+        }
+    }
+    free(t);
+    return found;
+}
+
+/* Parse FILE [--offset] [--size]; positional arguments land in pos. A whole
+ * flash dump without them: its nvs partition. 0, an exit status, or -1
+ * after --help (exit status 0). */
 static int load_image(const opt_cmd *c, int argc, char **argv, const char **pos, image *im,
                       bool *json)
 {
@@ -123,6 +158,14 @@ static int load_image(const opt_cmd *c, int argc, char **argv, const char **pos,
     im->data = util_read_file(pos[0], &im->len);
     if (!im->data)
         return 1;
+    if (!have_size && off == 0) {
+        int found = nvs_from_table(pos[0], im, &off, &size);
+        if (found < 0) {
+            free(im->data);
+            return 1;
+        }
+        have_size = found > 0;
+    }
     if (!have_size)
         size = off < im->len ? im->len - off : 0;
     if (off + size > im->len || size == 0 || im->len > 0xFFFFFFFFu) {
@@ -344,7 +387,7 @@ static int add_item(void *arg, const ota32_nvs_item *it)
 
 static int dump_json(const char *path, image *im)
 {
-    util_mem_flash mem = {im->data, im->len};
+    util_mem_flash mem = {.data = im->data, .len = im->len};
     ota32_flash_ops f = util_mem_flash_ops(&mem);
     static ota32_nvs nvs;
     ota32_diag d;
@@ -409,7 +452,7 @@ static int cmd_get(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     /* Opening may repair power-cut leftovers: those writes stay in memory. */
-    util_mem_flash mem = {im.data, im.len};
+    util_mem_flash mem = {.data = im.data, .len = im.len};
     ota32_flash_ops f = util_mem_flash_ops(&mem);
     static ota32_nvs nvs;
     ota32_diag d;

@@ -168,14 +168,7 @@ static int parse_args(int argc, char **argv, bool show, part_args *a)
 
 static void report(const part_args *a, int err, const ota32_diag *d)
 {
-    if (d->line > 0)
-        fprintf(stderr, "ota32: %s:%d: %s\n", a->in, d->line,
-                d->msg[0] ? d->msg : ota32_strerror(err));
-    else if (d->offset >= 0)
-        fprintf(stderr, "ota32: %s: offset 0x%lx: %s\n", a->in, (unsigned long)d->offset,
-                d->msg[0] ? d->msg : ota32_strerror(err));
-    else
-        util_report(a->in, err, d);
+    util_report_at(a->in, err, d);
 }
 
 static size_t put_utf8(uint8_t *o, uint32_t cp)
@@ -248,6 +241,36 @@ static uint8_t *to_utf8(const char *path, uint8_t *in, size_t *len)
     return out;
 }
 
+/* CSV text: UTF-16/32 with a BOM (converted later), or UTF-8 without NUL
+ * bytes. A binary file other than a table fails here. */
+static bool is_text(const uint8_t *s, size_t n)
+{
+    if ((n >= 2 && ((s[0] == 0xFF && s[1] == 0xFE) || (s[0] == 0xFE && s[1] == 0xFF))) ||
+        (n >= 4 && s[0] == 0 && s[1] == 0 && s[2] == 0xFE && s[3] == 0xFF))
+        return true;
+    for (size_t i = 0; i < n;) {
+        uint8_t c = s[i];
+        size_t more;
+        if (c < 0x80)
+            more = 0;
+        else if ((c >> 5) == 6)
+            more = 1;
+        else if ((c >> 4) == 14)
+            more = 2;
+        else if ((c >> 3) == 30)
+            more = 3;
+        else
+            return false; /* not a lead byte */
+        if (c == 0 || i + more >= n) /* a NUL, or cut in a sequence */
+            return false;
+        for (size_t k = 1; k <= more; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+        i += more + 1;
+    }
+    return true;
+}
+
 /* Read and parse IN; *is_bin tells which form it had. */
 static int load(const part_args *a, ota32_ptable *t, bool *is_bin)
 {
@@ -270,6 +293,13 @@ static int load(const part_args *a, ota32_ptable *t, bool *is_bin)
                             (unsigned long)(t->entries[i].flags & ~OTA32_PT_FLAGS_KNOWN));
             rc = ota32_pt_verify(t, &a->opts, &d);
         }
+    } else if (len == 0 || !is_text(buf, len)) {
+        fprintf(stderr,
+                "ota32: %s: %s: neither a binary partition table (starting AA 50) nor CSV "
+                "text\n",
+                a->in, len == 0 ? "empty file" : "not a partition table");
+        free(buf);
+        return 1;
     } else {
         uint8_t *text = to_utf8(a->in, buf, &len);
         if (!text) {
@@ -425,6 +455,12 @@ static int part_show(int argc, char **argv)
     ota32_ptable *t = start(argc, argv, true, &a, &is_bin, &rc);
     if (!t)
         return rc;
+    if (t->count == 0) {
+        free(t);
+        return util_fail("%s: no partitions in it (a CSV needs rows of name, type, subtype, "
+                         "offset, size)",
+                         a.in);
+    }
     bool all = !a.want_csv && !a.want_table && !a.want_json;
     if (a.want_csv || all) {
         int len;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "ota32/image.h"
 #include "serve.h"
 #include "util.h"
 
@@ -20,6 +21,10 @@ enum {
     S_IDLE,
     S_QUIET,
     S_JSON,
+    S_PUBLIC_URL,
+    S_CHIP,
+    S_MAX_CONNS,
+    S_MAX_PER_CLIENT,
     S_COUNT
 };
 
@@ -48,13 +53,33 @@ static const opt_def serve_opts[S_COUNT] = {
                           "made over their bytes (`ota32 image sign`)",
                           0, 0, NULL, NULL},
     [S_IDLE] = {"--idle-timeout", OPT_NUMBER, "SECONDS",
-                "close connections idle this long (default 60)", 1, 86400, NULL, NULL},
+                "close a connection after this long without progress (no\n"
+                "request under way, or no body byte sent); PINGs and other\n"
+                "frames do not count (default 60)",
+                1, 86400, NULL, NULL},
     [S_QUIET] = {"-q --quiet", OPT_FLAG, NULL, "no access log", 0, 0, NULL, NULL},
     [S_JSON] = {"--json", OPT_FLAG, NULL,
                 "once listening, print one JSON line on stdout (scheme,\n"
-                "port, addresses, each file's URLs and version, config\n"
-                "URL); the text goes to stderr",
+                "port, addresses, each file's URLs, service URL and\n"
+                "version, config URL); the text goes to stderr",
                 0, 0, NULL, NULL},
+    [S_PUBLIC_URL] = {"--public-url", OPT_STRING, "URL",
+                      "base URL devices reach this server at (a name, a NAT or\n"
+                      "a proxy in between), used in the printed service block",
+                      0, 0, NULL, NULL},
+    [S_CHIP] = {"--chip", OPT_STRING, "CHIP",
+                "the devices' chip: refuse apps for another (default esp32;\n"
+                "esp32s2, esp32s3, esp32c3, ..., or any)",
+                0, 0, NULL, NULL},
+    [S_MAX_CONNS] = {"--max-conns", OPT_NUMBER, "N",
+                     "connections served at once (default: what the open-file\n"
+                     "limit allows, at most 8192)",
+                     1, 100000, NULL, NULL},
+    [S_MAX_PER_CLIENT] = {"--max-conns-per-client", OPT_NUMBER, "N",
+                          "connections one client address (IPv6: its /64) may hold\n"
+                          "(default 32); at the limit, one idle for 0.2 s is closed,\n"
+                          "else the new one is refused",
+                          1, 100000, NULL, NULL},
 };
 
 static const opt_cmd serve_cmd = {
@@ -66,11 +91,15 @@ static const opt_cmd serve_cmd = {
     "\n"
     "Every file is checked first: a merged image (bootloader + partition table +\n"
     "app, for `make flash-esp32-bin`) or anything that is not a valid app image is\n"
-    "refused; host the app image from `make build-esp32-ota`.",
+    "refused, and so is an app for another chip than --chip; host the app image\n"
+    "from `make build-esp32-ota`.",
     serve_opts, S_COUNT, 0, OTA32_SERVE_MAX_FILES,
-    "Prints \"listening on ...\" lines, the URL for each file on this machine's LAN\n"
-    "addresses, and the service block to paste into the machine config. Access log\n"
-    "on stderr. SIGINT/SIGTERM finish open transfers, then print a summary.",
+    "Prints \"listening on ...\" lines, the URL for each file on this machine's\n"
+    "addresses (private LAN ones when it has any), which one the service block uses,\n"
+    "and the service block to paste into the machine config. A refused file is\n"
+    "answered 403 with the reason in an ota32-reason header, which devices log.\n"
+    "Access log on stderr. SIGINT/SIGTERM finish open transfers, then print a\n"
+    "summary.",
     false};
 
 static int cmd_serve(int argc, char **argv)
@@ -97,6 +126,24 @@ static int cmd_serve(int argc, char **argv)
     o.require_signed = v[S_REQUIRE_SIGNED].set;
     o.idle_timeout_s = (unsigned)v[S_IDLE].num;
     o.quiet = v[S_QUIET].set;
+    o.public_url = v[S_PUBLIC_URL].str;
+    o.max_conns = (unsigned)v[S_MAX_CONNS].num;
+    o.max_conns_per_client = (unsigned)v[S_MAX_PER_CLIENT].num;
+    const char *chip = v[S_CHIP].str;
+    if (chip && !strcmp(chip, "any"))
+        o.chip_id = OTA32_CHIP_ANY;
+    else if (chip && ota32_chip_from_name(chip, &o.chip_id) != 0)
+        return opts_usage_error(&serve_cmd,
+                                "--chip %s: unknown chip (esp32, esp32s2, esp32s3, "
+                                "esp32c3, ..., or any)",
+                                chip);
+    if (o.public_url && ((strncmp(o.public_url, "http://", 7) &&
+                          strncmp(o.public_url, "https://", 8)) ||
+                         strpbrk(o.public_url, "?# \t") || strlen(o.public_url) > 512))
+        return opts_usage_error(&serve_cmd,
+                                "--public-url %s: expected http://HOST[:PORT][/PATH] or "
+                                "https://..., without a query",
+                                o.public_url);
     if (v[S_JSON].set) {
         o.json = stdout;
         o.out = stderr;

@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include "diag_text.h"
 #include "outfile.h"
 #include "ota32/nvs.h"
 
@@ -29,10 +30,13 @@ uint8_t *util_read_file(const char *path, size_t *len)
             buf = nb;
         }
     }
+    int read_errno = ferror(f) ? errno : 0;
     bool err = ferror(f);
     fclose(f);
     if (!buf || err) {
-        fprintf(stderr, "ota32: %s: %s\n", path, buf ? "read error" : "out of memory");
+        /* a directory opens but fails to read with EISDIR */
+        fprintf(stderr, "ota32: %s: %s\n", path,
+                !buf ? "out of memory" : strerror(read_errno ? read_errno : EIO));
         free(buf);
         return NULL;
     }
@@ -126,10 +130,18 @@ bool util_parse_size(const char *s, uint64_t *out)
 
 void util_report(const char *context, int err, const ota32_diag *diag)
 {
-    if (diag && diag->msg[0])
+    if (diag && diag->msg[0] && diag->line > 0)
+        util_report_at(context, err, diag); /* FILE:LINE: message */
+    else if (diag && diag->msg[0])
         fprintf(stderr, "ota32: %s: %s\n", context, diag->msg);
     else
         fprintf(stderr, "ota32: %s: %s\n", context, ota32_strerror(err));
+}
+
+void util_report_at(const char *file, int err, const ota32_diag *diag)
+{
+    char line[OTA32_DIAG_MSG_MAX + 4200];
+    fprintf(stderr, "ota32: %s\n", ota32_diag_text(line, sizeof line, file, err, diag));
 }
 
 static void vfail(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
@@ -150,56 +162,11 @@ int util_fail(const char *fmt, ...)
     return 1;
 }
 
-static int mem_read(void *ctx, uint32_t addr, void *buf, size_t len)
-{
-    util_mem_flash *m = ctx;
-    if ((uint64_t)addr + len > m->len)
-        return OTA32_ERR_RANGE;
-    memcpy(buf, m->data + addr, len);
-    return OTA32_OK;
-}
-
-static int mem_program(void *ctx, uint32_t addr, const void *buf, size_t len)
-{
-    util_mem_flash *m = ctx;
-    if ((uint64_t)addr + len > m->len)
-        return OTA32_ERR_RANGE;
-    const uint8_t *b = buf;
-    for (size_t i = 0; i < len; i++)
-        m->data[addr + i] &= b[i]; /* NOR: programming clears bits */
-    return OTA32_OK;
-}
-
-static int mem_erase(void *ctx, uint32_t addr)
-{
-    util_mem_flash *m = ctx;
-    if (addr % OTA32_FLASH_SECTOR || (uint64_t)addr + OTA32_FLASH_SECTOR > m->len)
-        return OTA32_ERR_RANGE;
-    memset(m->data + addr, 0xFF, OTA32_FLASH_SECTOR);
-    return OTA32_OK;
-}
-
-static int mem_erase_block(void *ctx, uint32_t addr)
-{
-    for (uint32_t a = 0; a < OTA32_FLASH_BLOCK; a += OTA32_FLASH_SECTOR) {
-        int rc = mem_erase(ctx, addr + a);
-        if (rc != OTA32_OK)
-            return rc;
-    }
-    return OTA32_OK;
-}
-
 ota32_flash_ops util_mem_flash_ops(util_mem_flash *m)
 {
-    ota32_flash_ops ops = {
-        .ctx = m,
-        .size = m->len > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)m->len,
-        .read = mem_read,
-        .program = mem_program,
-        .erase_sector = mem_erase,
-        .erase_block = mem_erase_block,
-    };
-    return ops;
+    uint32_t size = m->len > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)m->len;
+    vdev_nor_init(&m->nor, m->data, size, NULL);
+    return *vdev_nor_flash(&m->nor);
 }
 
 void util_hex(const uint8_t *data, size_t len, char *out)
@@ -227,6 +194,38 @@ cJSON *util_app_desc_json(const ota32_app_desc *a)
     return o;
 }
 
+/* What a file is by its first bytes, for inputs given to the wrong command. */
+util_kind util_file_kind(const uint8_t *data, size_t len, uint32_t table_offset)
+{
+    if (len >= 4 && !memcmp(data, "\x7f" "ELF", 4))
+        return UTIL_KIND_ELF;
+    if (len >= 2 && data[0] == 0xAA && data[1] == 0x50)
+        return UTIL_KIND_PTABLE;
+    if (table_offset && len >= (size_t)table_offset + 2 && data[table_offset] == 0xAA &&
+        data[table_offset + 1] == 0x50)
+        return UTIL_KIND_FLASH;
+    if (len >= 1 && data[0] == 0xE9)
+        return UTIL_KIND_IMAGE;
+    return UTIL_KIND_OTHER;
+}
+
+const char *util_kind_hint(util_kind kind)
+{
+    switch (kind) {
+    case UTIL_KIND_ELF:
+        return "an ELF file, not an image: convert it with `ota32 image elf2image ELF -o app.bin`";
+    case UTIL_KIND_PTABLE:
+        return "a partition table on its own: read it with `ota32 part show`";
+    case UTIL_KIND_FLASH:
+        return "a whole-flash image (partition table at 0x8000), not an app image: read it with "
+               "`ota32 flash inspect`";
+    case UTIL_KIND_IMAGE:
+        return "an app or bootloader image, not a whole-flash image: read it with "
+               "`ota32 image info`";
+    default:
+        return NULL;
+    }
+}
 cJSON *util_partition_json(const ota32_partition *p)
 {
     cJSON *o = cJSON_CreateObject();

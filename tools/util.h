@@ -10,6 +10,7 @@
 #include "ota32/image.h"
 #include "ota32/ota32.h"
 #include "ota32/partition.h"
+#include "vdev.h"
 
 /* Read a whole file into a malloc'd buffer (NUL-terminated for text use; the
  * terminator is not counted in *len). Prints "ota32: PATH: reason" and returns
@@ -36,16 +37,22 @@ bool util_parse_uint(const char *s, uint64_t max, uint64_t *out);
 /* Print "ota32: <context>: <diag or strerror>" to stderr. */
 void util_report(const char *context, int err, const ota32_diag *diag);
 
+/* Print a rejected input as "ota32: FILE:LINE: message" (text),
+ * "ota32: FILE: offset 0xN: message" (binary) or "ota32: FILE: message":
+ * the one form for partition tables, NVS CSV and the like. util_report uses
+ * it whenever the diagnostic has a line. */
+void util_report_at(const char *file, int err, const ota32_diag *diag);
+
 /* Print an error line "ota32: ..." to stderr (printf-style). Returns 1 (the
  * exit status for failure) so commands can `return util_fail(...)`. */
 int util_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A file's bytes in memory as flash: reads and NOR programming (clearing
- * bits) within `len`, 4 KB sector and 64 KB block erases. Writes stay in
- * `data`. */
+/* A file's bytes in memory as flash: the virtual device's NOR emulation
+ * (vdev_nor) over `data`. Writes stay in `data`. */
 typedef struct util_mem_flash {
     uint8_t *data;
     size_t len;
+    vdev_nor nor;
 } util_mem_flash;
 
 /* Ops over `m` (which must outlive them); the flash size is `len`, at most
@@ -75,5 +82,22 @@ struct cJSON *util_nvs_item_json(const struct ota32_nvs_item *it);
 
 /* Lower-case hex of `len` bytes into out (2*len+1 bytes). */
 void util_hex(const uint8_t *data, size_t len, char *out);
+
+/* What a misplaced input is, by its first bytes: an ELF file, a binary
+ * partition table, a whole-flash image (partition table magic at
+ * `table_offset`; 0 skips that check), an ESP image (0xE9), or other. */
+typedef enum util_kind {
+    UTIL_KIND_OTHER,
+    UTIL_KIND_ELF,
+    UTIL_KIND_PTABLE,
+    UTIL_KIND_FLASH,
+    UTIL_KIND_IMAGE,
+} util_kind;
+util_kind util_file_kind(const uint8_t *data, size_t len, uint32_t table_offset);
+
+/* "an ELF file, not an image: convert it with `ota32 image elf2image ...`"
+ * and the like: what the file is and which command takes it; NULL for
+ * UTIL_KIND_OTHER. */
+const char *util_kind_hint(util_kind kind);
 
 #endif

@@ -85,18 +85,24 @@ static int boot_running_slot(void *ctx, ota32_slot *slot, uint32_t *state)
     int rc = ota32_otadata_read(vdev_flash(d), b->otadata_offset, e);
     if (rc != OTA32_OK)
         return rc;
-    int a = ota32_otadata_active(e);
-    for (int k = 0; k < 2; k++) {
-        int i = a == 1 ? 1 - k : k;
-        uint8_t seq[4];
-        ota32_put_le32(seq, e[i].seq);
-        if (e[i].seq != OTA32_OTADATA_SEQ_UNSET && e[i].crc == ota32_crc32_esp(seq, 4) &&
-            ota32_otadata_slot(&e[i], b->app_count) == (unsigned)b->slot) {
-            *state = e[i].state;
-            break;
-        }
-    }
+    if (ota32_otadata_slot_state(e, (unsigned)b->slot, b->app_count, state) != OTA32_OK)
+        *state = OTA32_IMG_UNDEFINED;
     return OTA32_OK;
+}
+
+static int boot_slot_state(void *ctx, const ota32_slot *slot, uint32_t *state)
+{
+    vdev *d = ctx;
+    const vdev_boot *b = vdev_last_boot(d);
+    if (!b)
+        return OTA32_ERR_STATE;
+    if (!b->has_otadata || !b->app_count)
+        return OTA32_ERR_NOT_FOUND;
+    ota32_ota_entry e[2];
+    int rc = ota32_otadata_read(vdev_flash(d), b->otadata_offset, e);
+    if (rc != OTA32_OK)
+        return rc;
+    return ota32_otadata_slot_state(e, slot->index, b->app_count, state);
 }
 
 /* esp_ota_get_next_update_partition: the ota slot after the running one
@@ -230,6 +236,7 @@ int vdev_platform(vdev *d, ota32_platform *plat)
         .set_boot = boot_set_boot,
         .mark_valid = boot_mark_valid,
         .mark_invalid = boot_mark_invalid,
+        .slot_state = boot_slot_state,
         .reboot = boot_reboot,
         .running_app = boot_running_app,
     };

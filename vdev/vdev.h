@@ -1,7 +1,9 @@
 /*
  * The virtual ESP32: a flash chip backed by a file, with NOR semantics,
- * operation counters, deterministic power cuts and an optional timing model,
- * plus the ESP-IDF second-stage bootloader's boot selection on top of it.
+ * operation counters, deterministic power cuts, injected failures and an
+ * optional timing model, plus the ESP-IDF second-stage bootloader's boot
+ * selection on top of it. The flash emulation (vdev_nor) is the one every
+ * emulated flash in the tree uses, over a file or over memory.
  *
  * Used by the tests, the benchmarks and `ota32 device` / `ota32 flash`. Not
  * thread-safe: one thread per device.
@@ -21,10 +23,19 @@ typedef struct vdev vdev;
 
 typedef enum vdev_cut_kind {
     VDEV_CUT_NONE = 0,
-    VDEV_CUT_BEFORE, /* power lost before operation N runs */
-    VDEV_CUT_AFTER,  /* operation N completes, then power is lost */
-    VDEV_CUT_INSIDE, /* operation N is torn (partial program / partial erase) */
+    VDEV_CUT_BEFORE,      /* power lost before operation N runs */
+    VDEV_CUT_AFTER,       /* operation N completes, then power is lost */
+    VDEV_CUT_INSIDE,      /* operation N is torn (partial program / partial erase) */
+    VDEV_CUT_FIRST_HALF,  /* operation N completes on its first half only */
+    VDEV_CUT_SECOND_HALF, /* operation N completes on its second half only */
 } vdev_cut_kind;
+
+/* The operations an injected failure can hit. */
+typedef enum vdev_op {
+    VDEV_OP_READ,
+    VDEV_OP_PROGRAM,
+    VDEV_OP_ERASE, /* sector or block */
+} vdev_op;
 
 typedef struct vdev_opts {
     uint32_t flash_size; /* for vdev_create; 0 = 8 MB */
@@ -44,7 +55,51 @@ typedef struct vdev_stats {
                               were not 0xFF */
     uint64_t virtual_us;   /* timing model total */
     uint64_t max_op_us;    /* longest single operation */
+    uint64_t injected;     /* operations failed by vdev_nor_fail */
 } vdev_stats;
+
+/* ---- the emulated NOR flash -------------------------------------------- */
+
+/* NOR flash over `size` bytes at `mem` (a mapped file, a dump, a test's RAM):
+ * erase sets bytes to 0xFF, program clears bits. The fields are the
+ * emulation's; read them through the functions below. */
+typedef struct vdev_nor {
+    uint8_t *mem;
+    uint32_t size;
+    bool strict, timing; /* see vdev_opts */
+    ota32_flash_ops ops;
+    vdev_stats stats;
+    uint64_t read_ns;       /* read time not yet carried into stats.virtual_us */
+    uint64_t op_index;      /* counted operations since init; never reset */
+    vdev_cut_kind cut_kind; /* the armed power cut */
+    uint64_t cut_op, cut_seed;
+    bool lost;
+    bool fail_armed; /* the injected failure */
+    vdev_op fail_kind;
+    uint32_t fail_addr;
+} vdev_nor;
+
+/* `opts` may be NULL (not strict, no timing); its flash_size is ignored. */
+void vdev_nor_init(vdev_nor *n, uint8_t *mem, uint32_t size, const vdev_opts *opts);
+const ota32_flash_ops *vdev_nor_flash(vdev_nor *n);
+
+/* Arm a power cut at the `op`-th counted (program or erase) operation,
+ * 0-based from now. `seed` decides how VDEV_CUT_INSIDE tears: a torn program
+ * leaves a prefix programmed and the rest untouched, or some bytes with only
+ * part of their bits cleared; a torn erase leaves a prefix erased, or random
+ * bits set. The same seed tears the same operation the same way. The
+ * operation that is cut fails with OTA32_ERR_IO (even after VDEV_CUT_AFTER),
+ * as a flash whose power dropped would, and so does every later operation,
+ * reads included, until power comes back. Whether a failure was the cut is
+ * for the harness to ask, never for the code under test to see. */
+void vdev_nor_arm_cut(vdev_nor *n, uint64_t op, vdev_cut_kind kind, uint64_t seed);
+bool vdev_nor_power_lost(const vdev_nor *n);
+/* Power back: operations run again and no cut is armed. */
+void vdev_nor_power_on(vdev_nor *n);
+
+/* Fail the next operation of kind `op` that covers `addr` with OTA32_ERR_IO,
+ * changing nothing, as a bad page or block would; once. The power stays on. */
+void vdev_nor_fail(vdev_nor *n, vdev_op op, uint32_t addr);
 
 /* Create a new flash file filled with 0xFF (fails if it exists unless
  * `overwrite`). Sizes: multiples of 64 KB up to 16 MB. */
@@ -60,13 +115,9 @@ const ota32_flash_ops *vdev_flash(vdev *d);
 void vdev_get_stats(const vdev *d, vdev_stats *out);
 void vdev_reset_stats(vdev *d);
 
-/* Arm a power cut at the `op`-th counted operation (0-based, counting from
- * now). `seed` decides how a torn operation tears: a torn program leaves a
- * prefix programmed and the rest untouched, or some bytes with only part of
- * their bits cleared; a torn erase leaves a prefix erased, or random bits set.
- * The same seed tears the same operation the same way. The operation that is
- * cut returns OTA32_ERR_POWER_CUT (even after VDEV_CUT_AFTER), and so does
- * every later flash op, reads included, until the device is reopened. */
+/* The device's flash emulation (vdev_nor_arm_cut, vdev_nor_fail, ...). A
+ * power cut lasts until the device is reopened: the file alone is its state. */
+vdev_nor *vdev_nor_of(vdev *d);
 void vdev_arm_cut(vdev *d, uint64_t op, vdev_cut_kind kind, uint64_t seed);
 bool vdev_power_lost(const vdev *d);
 
@@ -105,7 +156,7 @@ int vdev_boot_once(vdev *d, bool rollback, vdev_boot *out, ota32_diag *diag);
  * Reads beyond f->size (a dump shorter than its partitions) make the slots
  * concerned unbootable with "no data" in the reason. Returns OK with
  * out->bricked set when nothing boots; a negative error only when the flash
- * itself fails (e.g. OTA32_ERR_POWER_CUT while rewriting otadata). */
+ * itself fails (e.g. OTA32_ERR_IO when power is lost while rewriting otadata). */
 int vdev_boot_select(const ota32_flash_ops *f, uint32_t table_offset, bool rollback, bool dry_run,
                      vdev_boot *out, ota32_diag *diag);
 
@@ -122,10 +173,7 @@ int vdev_verify_app(const ota32_flash_ops *f, uint32_t offset, uint32_t size,
  * size = len; reads past the end fail with OTA32_ERR_RANGE (a dump may be
  * shorter than the chip). Program and erase follow NOR rules on the buffer
  * only. `m` and `buf` must outlive `out`. */
-typedef struct vdev_mem {
-    uint8_t *buf;
-    uint32_t len;
-} vdev_mem;
+typedef vdev_nor vdev_mem;
 
 void vdev_mem_flash(vdev_mem *m, uint8_t *buf, uint32_t len, ota32_flash_ops *out);
 

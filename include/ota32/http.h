@@ -65,6 +65,9 @@ typedef struct ota32_http_response {
                                               (ota32_url_format: no credentials); "" */
     unsigned redirects;      /* how many were followed */
     uint64_t body_bytes;     /* body bytes delivered to on_data */
+    bool protocol_error;     /* the server broke HTTP/2 (a connection error, an
+                                answer that is not HTTP/2, oversized headers):
+                                a server fault, not a network glitch */
 } ota32_http_response;
 
 typedef struct ota32_http_callbacks {
@@ -75,16 +78,34 @@ typedef struct ota32_http_callbacks {
     /* Body bytes. Return OTA32_OK once they are consumed (written), or a
      * negative error to abort the transfer. */
     int (*on_data)(void *user, const uint8_t *data, size_t len);
+    /* Called about once a second while the request runs, waits included
+     * (may be NULL). A negative return stops the request with that error. */
+    int (*on_tick)(void *user);
 } ota32_http_callbacks;
+
+/* The largest single allocation the client (nghttp2 included) makes; a
+ * server that would need more (a huge header field) is refused. */
+#define OTA32_HTTP_MAX_ALLOC (20u * 1024u)
+#define OTA32_HTTP_MAX_HEADER_BYTES (16u * 1024u)
 
 typedef struct ota32_http_opts {
     uint32_t window;           /* stream receive window, bytes; default 16 KB */
     uint32_t connect_timeout_ms;/* default 10 s */
     uint32_t stall_timeout_ms; /* no byte for this long = failure; default 30 s */
     uint64_t deadline_ms;      /* absolute (clock ops); 0 = none */
+    uint32_t min_rate;         /* body bytes/s: fewer over rate_window_ms fails the
+                                  request, whatever other frames arrive (as curl's
+                                  --speed-limit); 0 = no check */
+    uint32_t rate_window_ms;   /* default 30 s */
+    unsigned max_informational;/* 1xx responses accepted before the final one;
+                                  default 8 */
+    uint32_t max_header_bytes; /* a response's header list (RFC 9113 6.5.2 size:
+                                  name + value + 32 per field), advertised as
+                                  SETTINGS_MAX_HEADER_LIST_SIZE; default and
+                                  most 16 KB */
     unsigned max_redirects;    /* default 5 */
     const char *ca_file;       /* NULL: platform default trust store */
-    bool insecure;             /* skip certificate verification (tests only) */
+    bool insecure;             /* skip certificate verification (development only) */
 } ota32_http_opts;
 
 typedef struct ota32_http_request {
@@ -95,7 +116,13 @@ typedef struct ota32_http_request {
 } ota32_http_request;
 
 /* Perform one request over a fresh connection, following redirects (a new
- * connection per hop). Success is status 200 or 206. Any other final status
+ * connection per hop). A server that breaks HTTP/2 fails the request with
+ * OTA32_ERR_HTTP, resp->protocol_error set and nghttp2's reason in the diag;
+ * so do larger response headers than max_header_bytes and more than
+ * max_informational 1xx responses. No single allocation of the session grows
+ * with what the server sends beyond OTA32_HTTP_MAX_ALLOC bytes.
+ *
+ * Success is status 200 or 206. Any other final status
  * returns OTA32_ERR_HTTP with resp->status set and a diag naming it ("server
  * answered 404 for ...", URL redacted); so does a 206 whose Content-Range
  * does not start at req->range_start, a redirect without Location, more than

@@ -40,13 +40,13 @@ typedef enum ota32_err {
     OTA32_ERR_TLS = -11,         /* handshake or certificate failure */
     OTA32_ERR_HTTP = -12,        /* protocol error or non-success status */
     OTA32_ERR_STATE = -13,       /* operation not allowed in this state */
-    OTA32_ERR_POWER_CUT = -14,   /* virtual device lost power (tests) */
+    /* -14 is not assigned */
     OTA32_ERR_AGAIN = -15,       /* need more input / try again */
     OTA32_ERR_NO_SPACE = -16,    /* storage full */
     OTA32_ERR_CONFIG = -17,      /* machine config rejected */
     OTA32_ERR_CHIP = -18,        /* image built for another chip/revision */
     OTA32_ERR_VERIFY = -19,      /* checksum or hash mismatch */
-    OTA32_ERR_ABORTED = -20,     /* stopped on request */
+    OTA32_ERR_ABORTED = -20,     /* stopped on request (still_wanted said no) */
 } ota32_err;
 
 /* A static, never-NULL description of an ota32_err (or of an unknown code). */

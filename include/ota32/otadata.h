@@ -40,8 +40,8 @@ void ota32_ota_entry_encode(const ota32_ota_entry *e, uint8_t raw[OTA32_OTADATA_
 /* seq != 0xFFFFFFFF, state not INVALID/ABORTED, crc matches. */
 bool ota32_ota_entry_valid(const ota32_ota_entry *e);
 
-/* "NEW", "PENDING_VERIFY", ..., or "0x%08x" for others (static buffer-free:
- * returns NULL for unknown values). */
+/* "NEW", "PENDING_VERIFY", ...; NULL for a value ESP-IDF does not define
+ * (the caller prints it as a number). */
 const char *ota32_img_state_name(uint32_t state);
 
 /* Index (0/1) of the active entry as bootloader_common_get_active_otadata
@@ -50,6 +50,12 @@ int ota32_otadata_active(const ota32_ota_entry e[2]);
 
 /* Slot booted for an active entry: (seq - 1) % app_count. */
 unsigned ota32_otadata_slot(const ota32_ota_entry *e, unsigned app_count);
+
+/* esp_ota_get_state_partition: the state of the newest intact entry (seq
+ * set, CRC right, whatever its state) that selects `slot`; NOT_FOUND when
+ * none does (never written, or its rewrite was torn). */
+int ota32_otadata_slot_state(const ota32_ota_entry e[2], unsigned slot, unsigned app_count,
+                             uint32_t *state);
 
 /* Compute what esp_ota_set_boot_partition (v5.5.5) writes to boot ota_`slot`:
  * fills *copy with 0/1 and *out with the new entry (seq_label kept from the

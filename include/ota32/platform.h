@@ -60,6 +60,11 @@ typedef struct ota32_boot_ops {
     int (*mark_valid)(void *ctx);
     /* Reject the running app (-> INVALID) so the previous one boots. */
     int (*mark_invalid)(void *ctx);
+    /* Optional: the state of the otadata entry selecting `slot`
+     * (esp_ota_get_state_partition), or OTA32_ERR_NOT_FOUND when no intact
+     * entry selects it, e.g. a rewrite of it was torn by a power cut. It
+     * tells such a lost switch from a rollback (ABORTED or INVALID). */
+    int (*slot_state)(void *ctx, const ota32_slot *slot, uint32_t *state);
     /* Restart the device. On a real device it does not return; the virtual
      * device returns and the host loop re-runs the boot. */
     void (*reboot)(void *ctx);
@@ -75,7 +80,7 @@ typedef struct ota32_transport_opts {
     bool tls;
     const char *alpn;       /* e.g. "h2"; NULL for none */
     const char *ca_file;    /* NULL: the platform's default trust store */
-    bool insecure;          /* skip certificate verification (tests only) */
+    bool insecure;          /* skip certificate verification (development only) */
     uint32_t timeout_ms;    /* connect + handshake */
 } ota32_transport_opts;
 

@@ -37,6 +37,12 @@ static int fail(esp_err_t e, const char *what)
 {
     ESP_LOGE(OTA32_ESP_TAG, "%s: %s", what, esp_err_to_name(e));
     switch (e) {
+    case ESP_ERR_OTA_SMALL_SEC_VER:
+        /* Anti-rollback: esp_ota_set_boot_partition erased the slot. A
+         * rejected image to the engine (long back-off, no quick retry). */
+        ESP_LOGE(OTA32_ESP_TAG, "the image's secure_version is below the chip's anti-rollback "
+                                "eFuse: refused, and its partition erased");
+        return OTA32_ERR_VERIFY;
     case ESP_ERR_OTA_VALIDATE_FAILED:
         return OTA32_ERR_VERIFY;
     case ESP_ERR_NOT_FOUND:
@@ -61,14 +67,31 @@ static int boot_running_slot(void *ctx, ota32_slot *slot, uint32_t *state)
     *state = OTA32_IMG_UNDEFINED;
     if (!ota32_esp_slot_from(p, slot))
         return OTA32_OK; /* factory/test: no otadata entry */
-    /* ESP_ERR_NOT_FOUND: no otadata entry for this slot yet (first boot
-     * after a serial flash), which is UNDEFINED. */
+    /* ESP_ERR_NOT_FOUND: otadata holds no entry for the running slot. An ota
+     * slot boots only through an otadata entry (without a factory app the
+     * bootloader writes seq 1 VALID on the first boot), so this means otadata
+     * was erased or damaged since: UNDEFINED, nothing to confirm. */
     esp_ota_img_states_t st;
     esp_err_t e = esp_ota_get_state_partition(p, &st);
     if (e == ESP_OK)
         *state = state_from(st);
     else if (e != ESP_ERR_NOT_FOUND)
         return fail(e, "esp_ota_get_state_partition");
+    return OTA32_OK;
+}
+
+static int boot_slot_state(void *ctx, const ota32_slot *slot, uint32_t *state)
+{
+    const esp_partition_t *p = ota32_esp_flash_find(ctx, slot->offset);
+    if (!p)
+        return OTA32_ERR_NOT_FOUND;
+    esp_ota_img_states_t st;
+    esp_err_t e = esp_ota_get_state_partition(p, &st);
+    if (e == ESP_ERR_NOT_FOUND)
+        return OTA32_ERR_NOT_FOUND;
+    if (e != ESP_OK)
+        return fail(e, "esp_ota_get_state_partition");
+    *state = state_from(st);
     return OTA32_OK;
 }
 
@@ -141,6 +164,7 @@ ota32_boot_ops ota32_esp_boot_ops(ota32_esp_flash *f)
         .set_boot = boot_set_boot,
         .mark_valid = boot_mark_valid,
         .mark_invalid = boot_mark_invalid,
+        .slot_state = boot_slot_state,
         .reboot = boot_reboot,
         .running_app = boot_running_app,
     };

@@ -14,6 +14,7 @@
 #include "esp_tls.h"
 #include "ota32/alloc.h"
 #include "ota32/platform.h"
+#include "ota32_esp.h"
 
 #define OTA32_ESP_TAG "ota32"
 
@@ -67,5 +68,20 @@ const esp_partition_t *ota32_esp_flash_find(const ota32_esp_flash *f, uint32_t a
 
 /* An ota_N partition as an ota32_slot; false for factory/test. */
 bool ota32_esp_slot_from(const esp_partition_t *p, ota32_slot *slot);
+
+/* The update task's state and one step of its loop (ota32_esp_service.c),
+ * apart from the task so the host check can drive them. */
+typedef struct ota32_esp_runner {
+    ota32_esp_config cfg;
+    ota32_platform plat;
+    ota32_service *svc;
+} ota32_esp_runner;
+
+/* Platform and engine from `cfg` (Kconfig defaults filled in). */
+esp_err_t ota32_esp_runner_init(ota32_esp_runner *r, const ota32_esp_config *cfg);
+void ota32_esp_runner_deinit(ota32_esp_runner *r);
+/* One ota32_service_poll with its log lines; returns the milliseconds to
+ * sleep before the next. */
+uint32_t ota32_esp_runner_step(ota32_esp_runner *r);
 
 #endif

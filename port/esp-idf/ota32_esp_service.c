@@ -1,8 +1,8 @@
 /*
- * The update task: boot state once, then a loop of config fetch -> confirm
- * (first time after an update) -> apply -> sleep. Confirmation waits for a
- * successful config fetch because that proves what matters for staying
- * updatable: the network, TLS and the server all work with this firmware.
+ * The update task: a thin driver of ota32_service_poll, which owns the whole
+ * life cycle (boot state, config fetch, confirmation, apply, probation
+ * timeout). Here: where the config comes from (a URL, or NVS), the Kconfig
+ * settings, logging, and the FreeRTOS loop.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -18,14 +18,6 @@
 #include "ota32_esp_priv.h"
 
 #define NVS_CONFIG_NS "ota32"
-
-typedef struct runner {
-    ota32_esp_config cfg;
-    ota32_platform plat;
-    ota32_service *svc;
-    char *buf; /* CONFIG_OTA32_CONFIG_MAX + 1 bytes */
-    bool probation;
-} runner;
 
 static const char *boot_name(ota32_boot_status st)
 {
@@ -59,7 +51,38 @@ static const char *apply_name(ota32_apply_result r)
     return "?";
 }
 
-static ota32_service_opts service_opts(void)
+static int url_fetch(void *ctx, char *buf, size_t cap, size_t *len, ota32_diag *diag)
+{
+    ota32_esp_runner *r = ctx;
+    return ota32_esp_fetch(&r->plat, r->cfg.config_url, buf, cap, len, diag);
+}
+
+/* The config stored in NVS: a blob (any size up to CONFIG_OTA32_CONFIG_MAX),
+ * or a string (NVS caps strings at 4000 bytes). */
+static int nvs_fetch(void *ctx, char *buf, size_t cap, size_t *len, ota32_diag *diag)
+{
+    ota32_esp_runner *r = ctx;
+    const ota32_kv_ops *kv = &r->plat.kv;
+    const char *key = r->cfg.config_nvs_key;
+    size_t n = 0;
+    int rc = kv->get_blob(kv->ctx, NVS_CONFIG_NS, key, buf, cap - 1, &n);
+    if (rc == OTA32_ERR_CORRUPT) { /* not a blob: a string */
+        rc = kv->get_str(kv->ctx, NVS_CONFIG_NS, key, buf, cap);
+        n = rc == OTA32_OK ? strlen(buf) : 0;
+    }
+    if (rc == OTA32_ERR_TOO_BIG)
+        return ota32_diag_fail(diag, rc, 0, -1,
+                               "nvs %s/%s: %zu bytes, larger than CONFIG_OTA32_CONFIG_MAX (%d)",
+                               NVS_CONFIG_NS, key, n, CONFIG_OTA32_CONFIG_MAX);
+    if (rc != OTA32_OK)
+        return ota32_diag_fail(diag, rc, 0, -1, "nvs %s/%s: %s", NVS_CONFIG_NS, key,
+                               ota32_strerror(rc));
+    buf[n] = '\0';
+    *len = strlen(buf); /* a blob written with its NUL counts without it */
+    return OTA32_OK;
+}
+
+static ota32_service_opts service_opts(ota32_esp_runner *r)
 {
     ota32_service_opts o;
     memset(&o, 0, sizeof o);
@@ -75,102 +98,26 @@ static ota32_service_opts service_opts(void)
 #if CONFIG_OTA32_REQUIRE_SAME_PROJECT
     o.require_same_project = true;
 #endif
+    o.config_max = CONFIG_OTA32_CONFIG_MAX;
+    o.poll_interval_ms = r->cfg.poll_interval_s * 1000u;
+    o.probation_timeout_ms = CONFIG_OTA32_PROBATION_TIMEOUT_S > 0
+                                 ? (uint32_t)CONFIG_OTA32_PROBATION_TIMEOUT_S * 1000u
+                                 : OTA32_PROBATION_NEVER;
+    if (r->cfg.config_url)
+        o.source = (ota32_config_source){r, url_fetch, true};
+    else
+        o.source = (ota32_config_source){r, nvs_fetch, false};
+    o.health = r->cfg.health;
+    o.on_config = r->cfg.on_config;
+    o.user = r->cfg.user;
     return o;
 }
 
-static int load_config(runner *r, size_t *len, ota32_diag *diag)
-{
-    size_t cap = (size_t)CONFIG_OTA32_CONFIG_MAX + 1;
-    if (r->cfg.config_url)
-        return ota32_esp_fetch(&r->plat, r->cfg.config_url, r->buf, cap, len, diag);
-    const ota32_kv_ops *kv = &r->plat.kv;
-    int rc = kv->get_str(kv->ctx, NVS_CONFIG_NS, r->cfg.config_nvs_key, r->buf, cap);
-    if (rc != OTA32_OK)
-        return ota32_diag_fail(diag, rc, 0, -1, "nvs %s/%s: %s", NVS_CONFIG_NS,
-                               r->cfg.config_nvs_key, ota32_strerror(rc));
-    *len = strlen(r->buf);
-    return OTA32_OK;
-}
-
-static void check_once(runner *r)
-{
-    ota32_diag diag;
-    ota32_diag_clear(&diag);
-    size_t len = 0;
-    int rc = load_config(r, &len, &diag);
-    if (rc != OTA32_OK) {
-        ESP_LOGW(OTA32_ESP_TAG, "config not loaded: %s",
-                 diag.msg[0] ? diag.msg : ota32_strerror(rc));
-        return;
-    }
-    ESP_LOGI(OTA32_ESP_TAG, "config loaded (%u bytes)", (unsigned)len);
-    if (r->probation) {
-        rc = ota32_service_confirm(r->svc);
-        if (rc == OTA32_OK)
-            r->probation = false;
-        else
-            ESP_LOGE(OTA32_ESP_TAG, "confirming this firmware failed: %s", ota32_strerror(rc));
-    }
-    if (r->cfg.on_config)
-        r->cfg.on_config(r->cfg.user, r->buf, len);
-    ota32_apply_result res = OTA32_APPLY_UP_TO_DATE;
-    ota32_diag_clear(&diag);
-    rc = ota32_service_apply(r->svc, r->buf, len, &res, &diag);
-    if (rc != OTA32_OK) /* the engine has logged the details */
-        ESP_LOGW(OTA32_ESP_TAG, "config check: %s", ota32_strerror(rc));
-    else
-        ESP_LOGI(OTA32_ESP_TAG, "config check: %s", apply_name(res));
-}
-
-static void service_task(void *arg)
-{
-    runner *r = arg;
-    ota32_boot_status st = OTA32_BOOT_NORMAL;
-    ota32_service_opts o = service_opts();
-    int rc = ota32_service_new(&r->plat, &o, &r->svc);
-    if (rc == OTA32_OK)
-        rc = ota32_service_boot(r->svc, &st);
-    if (rc != OTA32_OK) {
-        /* Without the engine nothing can be updated or confirmed; a firmware
-         * on probation is then rolled back by the next reset, as it should. */
-        ESP_LOGE(OTA32_ESP_TAG, "update service not started: %s", ota32_strerror(rc));
-        vTaskDelete(NULL);
-        return;
-    }
-    r->probation = st == OTA32_BOOT_PROBATION;
-    uint64_t booted_ms = r->plat.clock.now_ms(r->plat.clock.ctx);
-    char source[128] = "nvs";
-    if (r->cfg.config_url) /* no credentials or signed query in the log */
-        ota32_url_redact(r->cfg.config_url, source, sizeof source);
-    ESP_LOGI(OTA32_ESP_TAG, "boot: %s; config every %" PRIu32 " s from %s", boot_name(st),
-             r->cfg.poll_interval_s, source);
-    for (;;) {
-        check_once(r);
-        ota32_esp_heap_stats hs;
-        ota32_esp_platform_heap_stats(&r->plat, &hs);
-        ESP_LOGD(OTA32_ESP_TAG, "heap: %u bytes live, %u peak", (unsigned)hs.current,
-                 (unsigned)hs.peak);
-        if (r->probation && CONFIG_OTA32_PROBATION_TIMEOUT_S > 0 &&
-            r->plat.clock.now_ms(r->plat.clock.ctx) - booted_ms >=
-                (uint64_t)CONFIG_OTA32_PROBATION_TIMEOUT_S * 1000u) {
-            ESP_LOGE(OTA32_ESP_TAG,
-                     "no config fetched in %d s since this new firmware booted: "
-                     "rolling back",
-                     CONFIG_OTA32_PROBATION_TIMEOUT_S);
-            /* Restarts into the previous slot; returns only on failure. */
-            r->plat.boot.mark_invalid(r->plat.boot.ctx);
-        }
-        r->plat.clock.sleep_ms(r->plat.clock.ctx, r->cfg.poll_interval_s * 1000u);
-    }
-}
-
-esp_err_t ota32_esp_service_start(const ota32_esp_config *cfg)
+esp_err_t ota32_esp_runner_init(ota32_esp_runner *r, const ota32_esp_config *cfg)
 {
     if (!cfg || (!cfg->config_url && !cfg->config_nvs_key))
         return ESP_ERR_INVALID_ARG;
-    runner *r = calloc(1, sizeof *r);
-    if (!r)
-        return ESP_ERR_NO_MEM;
+    memset(r, 0, sizeof *r);
     r->cfg = *cfg;
     if (!r->cfg.poll_interval_s)
         r->cfg.poll_interval_s = CONFIG_OTA32_POLL_INTERVAL_S;
@@ -179,18 +126,74 @@ esp_err_t ota32_esp_service_start(const ota32_esp_config *cfg)
     esp_err_t e = ota32_esp_platform_init(&r->plat);
     if (e == ESP_OK && cfg->ca_pem)
         e = ota32_esp_platform_set_ca_pem(&r->plat, cfg->ca_pem);
-    if (e == ESP_OK) {
-        r->buf = malloc((size_t)CONFIG_OTA32_CONFIG_MAX + 1);
-        if (!r->buf)
-            e = ESP_ERR_NO_MEM;
-    }
-    if (e == ESP_OK && xTaskCreate(service_task, "ota32", CONFIG_OTA32_TASK_STACK, r,
-                                   CONFIG_OTA32_TASK_PRIORITY, NULL) != pdPASS)
+    ota32_service_opts o = service_opts(r);
+    if (e == ESP_OK && ota32_service_new(&r->plat, &o, &r->svc) != OTA32_OK)
         e = ESP_ERR_NO_MEM;
-    if (e != ESP_OK) {
-        free(r->buf);
+    if (e != ESP_OK)
+        ota32_esp_runner_deinit(r);
+    return e;
+}
+
+void ota32_esp_runner_deinit(ota32_esp_runner *r)
+{
+    ota32_service_free(r->svc);
+    r->svc = NULL;
+    if (r->plat.alloc.malloc)
         ota32_esp_platform_deinit(&r->plat);
-        free(r);
+}
+
+static void log_first(const ota32_esp_runner *r, const ota32_poll_result *res)
+{
+    char source[128] = "nvs";
+    if (r->cfg.config_url) /* no credentials or signed query in the log */
+        ota32_url_redact(r->cfg.config_url, source, sizeof source);
+    ESP_LOGI(OTA32_ESP_TAG, "boot: %s; config every %" PRIu32 " s from %s", boot_name(res->boot),
+             r->cfg.poll_interval_s, source);
+}
+
+uint32_t ota32_esp_runner_step(ota32_esp_runner *r)
+{
+    ota32_poll_result res;
+    ota32_diag diag;
+    int rc = ota32_service_poll(r->svc, &res, &diag);
+    if (res.first)
+        log_first(r, &res);
+    if (rc != OTA32_OK) /* the engine has logged the details */
+        ESP_LOGW(OTA32_ESP_TAG, "config check: %s", diag.msg[0] ? diag.msg : ota32_strerror(rc));
+    else if (res.applied)
+        ESP_LOGI(OTA32_ESP_TAG, "config check: %s", apply_name(res.apply));
+    ota32_esp_heap_stats hs;
+    ota32_esp_platform_heap_stats(&r->plat, &hs);
+    /* On ESP-IDF the high-water mark is in bytes: what never got used. */
+    ESP_LOGD(OTA32_ESP_TAG, "heap: %u bytes live, %u peak; stack: %u of %d bytes never used",
+             (unsigned)hs.current, (unsigned)hs.peak, (unsigned)uxTaskGetStackHighWaterMark(NULL),
+             CONFIG_OTA32_TASK_STACK);
+    return res.next_poll_ms;
+}
+
+static void service_task(void *arg)
+{
+    ota32_esp_runner *r = arg;
+    for (;;) {
+        uint32_t ms = ota32_esp_runner_step(r);
+        r->plat.clock.sleep_ms(r->plat.clock.ctx, ms);
     }
+}
+
+esp_err_t ota32_esp_service_start(const ota32_esp_config *cfg)
+{
+    if (!cfg || (!cfg->config_url && !cfg->config_nvs_key))
+        return ESP_ERR_INVALID_ARG;
+    ota32_esp_runner *r = calloc(1, sizeof *r);
+    if (!r)
+        return ESP_ERR_NO_MEM;
+    esp_err_t e = ota32_esp_runner_init(r, cfg);
+    if (e == ESP_OK && xTaskCreate(service_task, "ota32", CONFIG_OTA32_TASK_STACK, r,
+                                   CONFIG_OTA32_TASK_PRIORITY, NULL) != pdPASS) {
+        ota32_esp_runner_deinit(r);
+        e = ESP_ERR_NO_MEM;
+    }
+    if (e != ESP_OK)
+        free(r);
     return e;
 }

@@ -222,6 +222,13 @@ static long transfer(ota32_esp_transport *t, bool writing, void *buf, size_t len
         errno = 0;
         long n = writing ? (long)esp_tls_conn_write(t->tls, buf, len)
                          : (long)esp_tls_conn_read(t->tls, buf, len);
+        if (n > 0 && (size_t)n > len) {
+            /* esp-tls passes some mbedTLS results through as positive
+             * esp_err_t values (TLS 1.3 session tickets): never bytes. */
+            ESP_LOGE(OTA32_ESP_TAG, "esp_tls_conn_%s returned %ld for %u bytes: not a length",
+                     writing ? "write" : "read", n, (unsigned)len);
+            return t->is_tls ? OTA32_ERR_TLS : OTA32_ERR_NET;
+        }
         if (n > 0)
             return n;
         /* Reading, 0 is an orderly close (close_notify, or FIN on plain TCP).

@@ -226,9 +226,107 @@ static void move_to_front(view *v, size_t n, const char *name)
     }
 }
 
-static int layout(ctx *c, const seg *segs, size_t n, uint32_t entry)
+/* The image header (the segment count is patched in at the end). */
+static int put_header(ctx *c, uint32_t entry)
 {
     const ota32_elf2image_opts *o = c->opts;
+    uint8_t hdr[OTA32_IMAGE_HEADER_LEN] = {0};
+    hdr[0] = OTA32_IMAGE_MAGIC;
+    hdr[2] = o->flash_mode;
+    hdr[3] = o->flash_size_freq;
+    ota32_put_le32(hdr + 4, entry);
+    hdr[8] = WP_PIN_DISABLED;
+    ota32_put_le16(hdr + 12, OTA32_CHIP_ESP32);
+    hdr[14] = o->min_rev;
+    ota32_put_le16(hdr + 15, o->min_rev_full);
+    ota32_put_le16(hdr + 17, o->max_rev_full);
+    hdr[23] = o->append_digest ? 1 : 0;
+    return out_put(c, hdr, sizeof hdr, 0);
+}
+
+/* Flash segments first; the gap before each is filled with the head of the
+ * next RAM segment when it is worth a segment header, else zeros. Each pass
+ * writes a segment, so this ends after at most nflash * 2 + nram passes. */
+static int put_segments(ctx *c, view *flash, size_t nflash, view *ram, size_t nram)
+{
+    int rc = OTA32_OK;
+    size_t fi = 0, ri = 0;
+    while (rc == OTA32_OK && fi < nflash) {
+        size_t pad = alignment_needed(c->o.len, (uint32_t)flash[fi].addr);
+        if (pad == 0) {
+            rc = save_flash_segment(c, &flash[fi++]);
+        } else if (ri < nram && pad > SEG_HDR) {
+            view *r = &ram[ri];
+            size_t take = pad < r->len ? pad : r->len;
+            rc = save_segment(c, r->addr, r->data, take, 0, r->name);
+            r->data += take;
+            r->len -= take;
+            r->addr += pad; /* as esptool: advanced by the requested length */
+            if (r->len == 0)
+                ri++;
+        } else {
+            rc = save_segment(c, 0, NULL, 0, pad, flash[fi].name);
+        }
+    }
+    for (; rc == OTA32_OK && ri < nram; ri++)
+        rc = save_segment(c, ram[ri].addr, ram[ri].data, ram[ri].len, 0, ram[ri].name);
+    return rc;
+}
+
+/* Secure boot padding: the signature (v1) or the signature sector (v2) must
+ * start where the bootloader expects it. */
+static int put_secure_pad(ctx *c)
+{
+    const ota32_elf2image_opts *o = c->opts;
+    if (o->secure_pad == OTA32_SECURE_PAD_NONE)
+        return OTA32_OK;
+    if (!o->append_digest)
+        return ota32_diag_fail(c->diag, OTA32_ERR_INVALID_ARG, 0, -1,
+                               "secure padding only applies if a SHA-256 digest is "
+                               "also appended to the image");
+    /* v1: SHA-256 + version word + signature + 12 alignment bytes;
+     * v2: SHA-256 only, the signature sector starts on the next page. */
+    size_t after_checksum = o->secure_pad == OTA32_SECURE_PAD_V1 ? 32 + 4 + 64 + 12 : SHA_LEN;
+    size_t align_past = (c->o.len + SEG_HDR) % MMU_PAGE;
+    long long pad =
+        ((long long)MMU_PAGE - (long long)align_past - 16 - (long long)after_checksum) % MMU_PAGE;
+    if (pad < 0)
+        pad += MMU_PAGE;
+    return save_segment(c, 0, NULL, 0, (size_t)pad, "secure padding");
+}
+
+/* Checksum in the last byte of a 16-byte block (the pad is zeros), the
+ * segment count, the digest and the padding to a size. */
+static int put_trailer(ctx *c)
+{
+    const ota32_elf2image_opts *o = c->opts;
+    int rc = out_put(c, NULL, 15 - c->o.len % 16, 0);
+    if (rc == OTA32_OK)
+        rc = out_put(c, &c->checksum, 1, 0);
+    if (rc != OTA32_OK)
+        return rc;
+    if (c->total_segments > 0xFF)
+        return ota32_diag_fail(c->diag, OTA32_ERR_TOO_BIG, 0, 1,
+                               "%u segments do not fit "
+                               "the header's count byte",
+                               c->total_segments);
+    c->o.p[1] = (uint8_t)c->total_segments; /* padding segments included */
+
+    if (o->append_digest) {
+        uint8_t digest[SHA_LEN];
+        rc = ota32_hash_buf(o->hash, OTA32_HASH_SHA256, c->o.p, c->o.len, digest);
+        if (rc == OTA32_OK)
+            rc = out_put(c, digest, sizeof digest, 0);
+        if (rc != OTA32_OK)
+            return rc;
+    }
+    if (o->pad_to_size && c->o.len % o->pad_to_size)
+        rc = out_put(c, NULL, o->pad_to_size - c->o.len % o->pad_to_size, 0xFF);
+    return rc;
+}
+
+static int layout(ctx *c, const seg *segs, size_t n, uint32_t entry)
+{
     view flash[OTA32_IMAGE_MAX_SEGMENTS], ram[OTA32_IMAGE_MAX_SEGMENTS];
     size_t nflash = 0, nram = 0;
     if (n > OTA32_IMAGE_MAX_SEGMENTS)
@@ -251,90 +349,13 @@ static int layout(ctx *c, const seg *segs, size_t n, uint32_t entry)
                                    "mapping as the segment loaded at 0x%08x; merge the "
                                    "sections in the linker script",
                                    (uint32_t)flash[i].addr, (uint32_t)flash[i - 1].addr);
-
-    uint8_t hdr[OTA32_IMAGE_HEADER_LEN] = {0};
-    hdr[0] = OTA32_IMAGE_MAGIC;
-    hdr[2] = o->flash_mode;
-    hdr[3] = o->flash_size_freq;
-    ota32_put_le32(hdr + 4, entry);
-    hdr[8] = WP_PIN_DISABLED;
-    ota32_put_le16(hdr + 12, OTA32_CHIP_ESP32);
-    hdr[14] = o->min_rev;
-    ota32_put_le16(hdr + 15, o->min_rev_full);
-    ota32_put_le16(hdr + 17, o->max_rev_full);
-    hdr[23] = o->append_digest ? 1 : 0;
-    int rc = out_put(c, hdr, sizeof hdr, 0);
-
-    /* Flash segments first; the gap before each is filled with the head of
-     * the next RAM segment when it is worth a segment header, else zeros.
-     * Each pass writes a segment, so this ends after at most
-     * nflash * 2 + nram passes. */
-    size_t fi = 0, ri = 0;
-    while (rc == OTA32_OK && fi < nflash) {
-        size_t pad = alignment_needed(c->o.len, (uint32_t)flash[fi].addr);
-        if (pad == 0) {
-            rc = save_flash_segment(c, &flash[fi++]);
-        } else if (ri < nram && pad > SEG_HDR) {
-            view *r = &ram[ri];
-            size_t take = pad < r->len ? pad : r->len;
-            rc = save_segment(c, r->addr, r->data, take, 0, r->name);
-            r->data += take;
-            r->len -= take;
-            r->addr += pad; /* as esptool: advanced by the requested length */
-            if (r->len == 0)
-                ri++;
-        } else {
-            rc = save_segment(c, 0, NULL, 0, pad, flash[fi].name);
-        }
-    }
-    for (; rc == OTA32_OK && ri < nram; ri++)
-        rc = save_segment(c, ram[ri].addr, ram[ri].data, ram[ri].len, 0, ram[ri].name);
-    if (rc != OTA32_OK)
-        return rc;
-
-    size_t after_checksum = 0;
-    if (o->secure_pad != OTA32_SECURE_PAD_NONE) {
-        if (!o->append_digest)
-            return ota32_diag_fail(c->diag, OTA32_ERR_INVALID_ARG, 0, -1,
-                                   "secure padding only applies if a SHA-256 digest is "
-                                   "also appended to the image");
-        /* v1: SHA-256 + version word + signature + 12 alignment bytes;
-         * v2: SHA-256 only, the signature sector starts on the next page. */
-        after_checksum = o->secure_pad == OTA32_SECURE_PAD_V1 ? 32 + 4 + 64 + 12 : SHA_LEN;
-        size_t align_past = (c->o.len + SEG_HDR) % MMU_PAGE;
-        long long pad =
-            ((long long)MMU_PAGE - (long long)align_past - 16 - (long long)after_checksum) %
-            MMU_PAGE;
-        if (pad < 0)
-            pad += MMU_PAGE;
-        rc = save_segment(c, 0, NULL, 0, (size_t)pad, "secure padding");
-        if (rc != OTA32_OK)
-            return rc;
-    }
-
-    /* Checksum in the last byte of a 16-byte block; the pad is zeros. */
-    rc = out_put(c, NULL, 15 - c->o.len % 16, 0);
+    int rc = put_header(c, entry);
     if (rc == OTA32_OK)
-        rc = out_put(c, &c->checksum, 1, 0);
-    if (rc != OTA32_OK)
-        return rc;
-    if (c->total_segments > 0xFF)
-        return ota32_diag_fail(c->diag, OTA32_ERR_TOO_BIG, 0, 1,
-                               "%u segments do not fit "
-                               "the header's count byte",
-                               c->total_segments);
-    c->o.p[1] = (uint8_t)c->total_segments; /* padding segments included */
-
-    if (o->append_digest) {
-        uint8_t digest[SHA_LEN];
-        rc = ota32_hash_buf(o->hash, OTA32_HASH_SHA256, c->o.p, c->o.len, digest);
-        if (rc == OTA32_OK)
-            rc = out_put(c, digest, sizeof digest, 0);
-        if (rc != OTA32_OK)
-            return rc;
-    }
-    if (o->pad_to_size && c->o.len % o->pad_to_size)
-        rc = out_put(c, NULL, o->pad_to_size - c->o.len % o->pad_to_size, 0xFF);
+        rc = put_segments(c, flash, nflash, ram, nram);
+    if (rc == OTA32_OK)
+        rc = put_secure_pad(c);
+    if (rc == OTA32_OK)
+        rc = put_trailer(c);
     return rc;
 }
 

@@ -66,26 +66,25 @@ static const mem_range esp32c3_map[] = {
     {0x600FE000, 0x60100000, "MEM_INTERNAL2"},
 };
 
-
 typedef struct chip_map {
     uint16_t id;
     const mem_range *map;
     size_t len;
 } chip_map;
 
-#define MAP(id, m) {id, m, sizeof m / sizeof m[0]}
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const chip_map maps[] = {
-    MAP(OTA32_CHIP_ESP32, esp32_map),
-    MAP(OTA32_CHIP_ESP32S2, esp32s2_map),
-    MAP(OTA32_CHIP_ESP32C3, esp32c3_map),
-    MAP(OTA32_CHIP_ESP32S3, esp32s3_map),
+    {OTA32_CHIP_ESP32, esp32_map, COUNT(esp32_map)},
+    {OTA32_CHIP_ESP32S2, esp32s2_map, COUNT(esp32s2_map)},
+    {OTA32_CHIP_ESP32C3, esp32c3_map, COUNT(esp32c3_map)},
+    {OTA32_CHIP_ESP32S3, esp32s3_map, COUNT(esp32s3_map)},
 };
 
 int ota32_image_memory_types(uint16_t chip_id, uint32_t addr, const char **names, size_t max)
 {
     const chip_map *c = NULL;
-    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
+    for (size_t i = 0; i < COUNT(maps); i++)
         if (maps[i].id == chip_id)
             c = &maps[i];
     if (!c)

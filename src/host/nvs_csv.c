@@ -363,13 +363,87 @@ static uint8_t *read_whole(gen *g, const char *path, size_t *len, int *err)
             buf = nb;
         }
     }
+    int read_errno = ferror(f) ? errno : 0; /* EISDIR for a directory */
     fclose(f);
-    if (!buf)
+    if (buf && read_errno) {
+        free(buf);
+        buf = NULL;
+        *err = ota32_diag_fail(g->diag, OTA32_ERR_IO, g->line, -1, "%s: %s", path,
+                               strerror(read_errno));
+    } else if (!buf)
         *err = ota32_diag_fail(g->diag, OTA32_ERR_TOO_BIG, g->line, -1, "%s: too large", path);
     else
         buf[n] = 0;
     *len = n;
     return buf;
+}
+
+/* hex2bin: the value's hex digits (surrounding white space ignored) as bytes
+ * in a new buffer `*out` of `*out_len` bytes. */
+static int hex_to_bytes(gen *g, const char *key, const uint8_t *val, size_t len, uint8_t **out,
+                        size_t *out_len)
+{
+    size_t a = 0, b = len;
+    while (a < b && isspace(val[a]))
+        a++;
+    while (b > a && isspace(val[b - 1]))
+        b--;
+    if ((b - a) % 2)
+        return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
+                               "%s: Invalid data length. Should be multiple of 2.", key);
+    uint8_t *conv = malloc((b - a) / 2 + 1);
+    if (!conv)
+        return OTA32_ERR_NO_MEM;
+    for (size_t i = a; i < b; i += 2) {
+        int hi = hexval(val[i]), lo = hexval(val[i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(conv);
+            return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
+                                   "%s: Non-hexadecimal digit found", key);
+        }
+        conv[(i - a) / 2] = (uint8_t)(hi << 4 | lo);
+    }
+    *out = conv;
+    *out_len = (b - a) / 2;
+    return OTA32_OK;
+}
+
+/* A string, binary, hex2bin or base64 row: `data` as decoded, `raw_ascii`
+ * whether the undecoded value is plain ASCII. */
+static int varlen_row(gen *g, uint8_t ns, const char *key, const char *enc, const uint8_t *data,
+                      size_t dlen, bool raw_ascii)
+{
+    /* The generator counts characters, not bytes: only ASCII agrees. */
+    if ((!strcmp(enc, "string") || !strcmp(enc, "binary")) && !raw_ascii)
+        return ota32_diag_fail(g->diag, OTA32_ERR_UNSUPPORTED, g->line, -1,
+                               "%s: non-ASCII text is not supported (the generator miscounts "
+                               "UTF-8 lengths)",
+                               key);
+    int rc = on_new_page_if_full(g, write_varlen(g, ns, key, enc, data, dlen));
+    if (rc == PAGE_FULL)
+        rc = write_varlen(g, ns, key, enc, data, dlen);
+    if (rc == PAGE_FULL)
+        rc = ota32_diag_fail(g->diag, OTA32_ERR_TOO_BIG, g->line, -1, "%s: does not fit in a page",
+                             key);
+    return rc;
+}
+
+/* An integer row of `type`. */
+static int int_row(gen *g, uint8_t ns, const char *key, const char *enc, uint8_t type,
+                   const char *val)
+{
+    int64_t neg;
+    uint64_t mag, v;
+    if (!parse_pyint(val, &neg, &mag))
+        return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
+                               "%s: invalid literal for int(): '%s'", key, val);
+    if (!int_in_range(type, neg, mag, &v))
+        return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
+                               "%s: value %s out of range for %s", key, val, enc);
+    int rc = on_new_page_if_full(g, write_int(g, ns, key, type, v));
+    if (rc == PAGE_FULL)
+        rc = write_int(g, ns, key, type, v);
+    return rc;
 }
 
 /* One data/file row: NVS.write_entry. `val` is owned by the caller. */
@@ -380,28 +454,10 @@ static int data_row(gen *g, const char *key, const char *enc_raw, uint8_t *val, 
     size_t dlen = len;
     int rc = OTA32_OK;
     if (!strcmp(enc_raw, "hex2bin")) {
-        size_t a = 0, b = len;
-        while (a < b && isspace(val[a]))
-            a++;
-        while (b > a && isspace(val[b - 1]))
-            b--;
-        if ((b - a) % 2)
-            return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
-                                   "%s: Invalid data length. Should be multiple of 2.", key);
-        conv = malloc((b - a) / 2 + 1);
-        if (!conv)
-            return OTA32_ERR_NO_MEM;
-        for (size_t i = a; i < b; i += 2) {
-            int hi = hexval(val[i]), lo = hexval(val[i + 1]);
-            if (hi < 0 || lo < 0) {
-                free(conv);
-                return ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
-                                       "%s: Non-hexadecimal digit found", key);
-            }
-            conv[(i - a) / 2] = (uint8_t)(hi << 4 | lo);
-        }
+        rc = hex_to_bytes(g, key, val, len, &conv, &dlen);
+        if (rc != OTA32_OK)
+            return rc;
         data = conv;
-        dlen = (b - a) / 2;
     } else if (!strcmp(enc_raw, "base64")) {
         conv = malloc(len / 4 * 3 + 3);
         if (!conv)
@@ -425,34 +481,9 @@ static int data_row(gen *g, const char *key, const char *enc_raw, uint8_t *val, 
         /* base64 error already reported */
     } else if (!strcmp(enc, "string") || !strcmp(enc, "binary") || !strcmp(enc, "hex2bin") ||
                !strcmp(enc, "base64")) {
-        /* The generator counts characters, not bytes: only ASCII agrees. */
-        if ((!strcmp(enc, "string") || !strcmp(enc, "binary")) && !conv && !ascii(data, len))
-            rc = ota32_diag_fail(g->diag, OTA32_ERR_UNSUPPORTED, g->line, -1,
-                                 "%s: non-ASCII text is not supported (the generator miscounts "
-                                 "UTF-8 lengths)",
-                                 key);
-        else {
-            rc = on_new_page_if_full(g, write_varlen(g, ns, key, enc, data, dlen));
-            if (rc == PAGE_FULL)
-                rc = write_varlen(g, ns, key, enc, data, dlen);
-            if (rc == PAGE_FULL)
-                rc = ota32_diag_fail(g->diag, OTA32_ERR_TOO_BIG, g->line, -1,
-                                     "%s: does not fit in a page", key);
-        }
+        rc = varlen_row(g, ns, key, enc, data, dlen, conv || ascii(data, len));
     } else if (type >= 0) {
-        int64_t neg;
-        uint64_t mag, v;
-        if (!parse_pyint((const char *)val, &neg, &mag))
-            rc = ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
-                                 "%s: invalid literal for int(): '%s'", key, (const char *)val);
-        else if (!int_in_range((uint8_t)type, neg, mag, &v))
-            rc = ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
-                                 "%s: value %s out of range for %s", key, (const char *)val, enc);
-        else {
-            rc = on_new_page_if_full(g, write_int(g, ns, key, (uint8_t)type, v));
-            if (rc == PAGE_FULL)
-                rc = write_int(g, ns, key, (uint8_t)type, v);
-        }
+        rc = int_row(g, ns, key, enc, (uint8_t)type, (const char *)val);
     } else {
         rc = ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1, "%s: Unsupported encoding",
                              enc_raw);
@@ -604,6 +635,12 @@ static int run(gen *g, const char *csv, size_t len)
                                  "Length of key `%s` should be <= 15 characters.", f[0]);
         } else if (!strcmp(f[1], "namespace")) {
             rc = namespace_row(g, f[0]);
+        } else if (g->ns_count == 0) {
+            /* the generator's rule: every key belongs to a namespace */
+            rc = ota32_diag_fail(g->diag, OTA32_ERR_CORRUPT, g->line, -1,
+                                 "%s: a %s row before any namespace row (add one first, e.g. "
+                                 "'storage,namespace,,')",
+                                 f[0], f[1]);
         } else if (!strcmp(f[1], "file")) {
             size_t n = 0;
             uint8_t *content = read_whole(g, f[3], &n, &rc);
@@ -632,13 +669,14 @@ int ota32_nvs_csv_generate(const char *csv, size_t len, uint32_t size, int versi
     if (size % PAGE != 0)
         return ota32_diag_fail(diag, OTA32_ERR_INVALID_ARG, 0, -1,
                                "Size of partition must be multiple of 4096");
-    if (size < PAGE)
+    /* the generator's check_size(): two pages of data and a reserved one */
+    if (size < 3 * PAGE)
         return ota32_diag_fail(diag, OTA32_ERR_INVALID_ARG, 0, -1,
-                               "Minimum partition size for read/write NVS is 0x3000 bytes and "
-                               "for read-only NVS is 0x1000 bytes.");
+                               "Minimum NVS partition size needs to be 0x3000 bytes (size "
+                               "given: 0x%x)",
+                               (unsigned)size);
     if (version != 1 && version != 2)
         return ota32_diag_fail(diag, OTA32_ERR_INVALID_ARG, 0, -1, "version must be 1 or 2");
-    bool read_only = size - PAGE < 2 * PAGE; /* check_size() */
     gen *g = calloc(1, sizeof *g);
     if (!g)
         return OTA32_ERR_NO_MEM;
@@ -649,14 +687,14 @@ int ota32_nvs_csv_generate(const char *csv, size_t len, uint32_t size, int versi
         return OTA32_ERR_NO_MEM;
     }
     memset(g->img, 0xFF, size);
-    g->size_left = read_only ? size : size - PAGE; /* one page stays blank */
+    g->size_left = size - PAGE; /* one page stays blank */
     g->page = -1;
     g->version = version == 2 ? 0xFE : 0xFF;
     g->diag = diag;
     int rc = new_page(g, false, false);
     if (rc == OTA32_OK)
         rc = run(g, csv, len);
-    if (rc == OTA32_OK && !read_only) {
+    if (rc == OTA32_OK) {
         /* The rest stays 0xFF: empty pages while size lasts, then the
          * reserved one. */
         while (rc == OTA32_OK && g->size_left > 0)

@@ -21,8 +21,8 @@ typedef enum ota32_pt_secure {
 /* Options of ota32_pt_parse_csv(); zero-initialise for the defaults. They
  * mirror gen_esp32part.py's command-line options. */
 typedef struct ota32_pt_csv_opts {
-    uint32_t table_offset;  /* default OTA32_PT_OFFSET_DEFAULT when 0 */
-    uint32_t flash_size;    /* 0 = do not check */
+    uint32_t table_offset; /* default OTA32_PT_OFFSET_DEFAULT when 0 */
+    uint32_t flash_size;   /* 0 = do not check */
     /* Only used to report the binary length when there are too many
      * entries, as gen_esp32part.py --disable-md5sum does. */
     bool no_md5;

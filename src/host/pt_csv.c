@@ -282,6 +282,14 @@ static int parse_line(pt_csv_work *w, const uint8_t *s, const uint8_t *end, pt_s
     if (!name_fits)
         return line_fail(diag, line_no, "name longer than %u bytes after variable expansion",
                          (unsigned)sizeof e->name_copy);
+    /* The binary's name field is 16 bytes: a longer name would be cut (and
+     * two names sharing 16 bytes would collide on the device). */
+    if (e->name_len > OTA32_PT_LABEL_LEN)
+        return line_fail(diag, line_no,
+                         "Partition name '%.*s' is %u characters long, more than the %u the "
+                         "table's name field holds",
+                         (int)e->name_len, (const char *)e->name, (unsigned)e->name_len,
+                         (unsigned)OTA32_PT_LABEL_LEN);
 
     if (w->n < PT_CSV_CAP)
         w->n++;

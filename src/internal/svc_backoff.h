@@ -10,4 +10,9 @@
  * (a uniformly random 32-bit value). Never 0 when base > 0. */
 uint32_t svc_backoff_delay(uint32_t base_ms, uint32_t cap_ms, unsigned attempt, uint32_t rnd);
 
+/* The attempt number an apply's back-off starts from. A failed apply has
+ * already retried in place with delays growing from base * 2^0; the next
+ * apply waits longer than those, from base * 2^4 (16 s by default) on. */
+#define SVC_APPLY_BACKOFF_FROM 4u
+
 #endif

@@ -2,13 +2,13 @@
 # shellcheck source-path=SCRIPTDIR
 # The portable core (src/core, include/ota32) must build for ESP-IDF: no OS or
 # host-library headers. Only freestanding C headers, stdio.h (snprintf),
-# stdlib.h (no allocation in formats), nghttp2 and cJSON are allowed.
+# stdlib.h (no allocation in formats) and nghttp2 are allowed.
 set -euo pipefail
 # shellcheck source=../lib/check.sh
 . "$(dirname "$0")/../lib/check.sh"
 quiet_checks
 cd "${OTA32_SRC:?}"
-allowed='^(stddef|stdint|stdbool|string|stdarg|stdio|stdlib|limits|inttypes|ctype|nghttp2/nghttp2|cjson/cJSON|cJSON)\.h$'
+allowed='^(stddef|stdint|stdbool|string|stdarg|stdio|stdlib|limits|inttypes|ctype|nghttp2/nghttp2)\.h$'
 bad=0
 while IFS= read -r line; do
   file=${line%%:*}

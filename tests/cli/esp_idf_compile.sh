@@ -69,6 +69,7 @@ BOOTLOADER_APP_ROLLBACK_ENABLE=1
 ESP_TLS_USING_MBEDTLS=1
 MBEDTLS_SSL_ALPN=1
 MBEDTLS_CERTIFICATE_BUNDLE=1
+EXAMPLE_CONNECT_WIFI=1
 EOF
 }
 
@@ -119,7 +120,6 @@ WARN=(-std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -
 # misspelled options instead.
 STRICT=(-Wmissing-prototypes)
 CORE=(-Wundef)
-read -ra JSON_INC <<<"$(pkg-config --cflags libcjson 2>/dev/null)"
 
 # The ESP32 integer types, with format mismatches as errors whatever came
 # before on the command line (these come last).
@@ -131,7 +131,7 @@ compile() {
     local obj=$T/obj/$cfg/$name.o
     mkdir -p "$(dirname "$obj")"
     if "$CC" "${WARN[@]}" "$@" -O2 -I"$T/${cfg%-abi}" -I"$CHECK" -I"$SRC/include" \
-        -I"$PORT/include" -I"$PORT" -I"$SRC/src/internal" "${JSON_INC[@]}" -c "$file" -o "$obj" \
+        -I"$PORT/include" -I"$PORT" -I"$SRC/src/internal" -c "$file" -o "$obj" \
         2>"$T/err"; then
         if grep -q 'warning:' "$T/err"; then
             ko "$name ($cfg): warnings: $file"
@@ -206,11 +206,48 @@ abi_probe pass 'PRIu32/PRIx32/PRId32/PRIu64' 'uint32_t x, int32_t y, uint64_t z'
     '"%" PRIu32 " %08" PRIx32 " %" PRId32 " %" PRIu64, x, x, y, z'
 abi_probe pass 'a uint32_t cast for %lu' 'uint32_t x' '"%lu", (unsigned long)x'
 
+# nghttp2's version guard in http2_client.c against the releases of the
+# ESP-IDF component espressif/nghttp (check/nghttp2/<release>: the
+# nghttp2ver.h each ships, over the host's nghttp2.h): the oldest release
+# idf_component.yml allows and the newest must compile and call only entry
+# points they have; 1.52.0, whose header declares a wrong number, must fail
+# (or the check proves nothing).
+NGH=$PORT/check/nghttp2
+nghttp2_guard() { # nghttp2_guard RELEASE -> 0 when http2_client.c builds for it
+    local rel=$1 obj=$T/nghttp2-$1.o
+    [ -d "$NGH/$rel" ] || { echo "no declarations of nghttp2 $rel in $NGH" >"$T/err"; return 1; }
+    local client=$SRC/src/core/ota/http2_client.c
+    "$CC" "${WARN[@]}" "${CORE[@]}" -O2 -I"$NGH/$rel" -I"$T/default" -I"$SRC/include" \
+        -I"$SRC/src/internal" -c "$client" -o "$obj" 2>"$T/err" || return 1
+    if nm -u "$obj" | grep -q 'ota32_check_absent'; then
+        nm -u "$obj" | grep 'ota32_check_absent' >"$T/err"
+        return 1
+    fi
+}
+min_nghttp=$(sed -nE 's/^[ \t]*espressif\/nghttp:[ \t]*">=[ \t]*([0-9.]+)".*/\1/p' "$PORT/idf_component.yml")
+newest_nghttp=$(find "$NGH" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort -V | tail -n1)
+for rel in "$min_nghttp" "$newest_nghttp"; do
+    if [ -z "$rel" ]; then
+        ko "idf_component.yml: no espressif/nghttp \">=X.Y.Z\" requirement"
+    elif nghttp2_guard "$rel"; then
+        ok
+    else
+        ko "http2_client.c with espressif/nghttp $rel's declarations (allowed by idf_component.yml):"
+        cat "$T/err"
+    fi
+done
+if nghttp2_guard 1.52.0; then
+    ko "http2_client.c builds with nghttp2 1.52.0's declarations: the guard check proves nothing"
+else
+    ok
+fi
+
 # Every CONFIG_ symbol the port and the example use must be declared by their
 # Kconfig files or be one of the ESP-IDF options listed here.
 idf_symbols="IDF_TARGET_ESP32 IDF_FIRMWARE_CHIP_ID FREERTOS_HZ BOOTLOADER_APP_ROLLBACK_ENABLE ESP_TLS_USING_MBEDTLS
-MBEDTLS_SSL_ALPN MBEDTLS_CERTIFICATE_BUNDLE ESP_TLS_SKIP_SERVER_CERT_VERIFY SECURE_BOOT_V2_ENABLED
-SECURE_SIGNED_APPS_NO_SECURE_BOOT BOOTLOADER_APP_ANTI_ROLLBACK"
+MBEDTLS_SSL_ALPN MBEDTLS_CERTIFICATE_BUNDLE ESP_TLS_SKIP_SERVER_CERT_VERIFY EXAMPLE_CONNECT_WIFI
+EXAMPLE_WIFI_CONN_MAX_RETRY SECURE_BOOT_V2_ENABLED SECURE_SIGNED_APPS_NO_SECURE_BOOT
+BOOTLOADER_APP_ANTI_ROLLBACK"
 known=$( { sed -nE 's/^[ \t]*(menu)?config[ \t]+([A-Za-z0-9_]+).*/\2/p' "$PORT/Kconfig" \
            "$EXAMPLE/main/Kconfig.projbuild"; tr ' ' '\n' <<<"$idf_symbols"; } | sort -u)
 unknown=$(grep -ohE '\bCONFIG_[A-Z0-9_]+' "$PORT"/*.c "$PORT"/*.h "$PORT/include"/*.h \
@@ -310,12 +347,14 @@ elif early "$T/reg5" "$PORT" 5 && early "$T/reg6" "$PORT" 6; then
         grep INCLUDE_DIRS "$T/reg5"
     fi
     req_missing=""
-    for r in esp_partition app_update nvs_flash esp-tls mbedtls esp_timer json log freertos \
+    for r in esp_partition app_update nvs_flash esp-tls mbedtls esp_timer log freertos \
         esp_system lwip; do
         grep -qE "^(PRIV_)?REQUIRES $r$" "$T/reg5" || req_missing="$req_missing $r"
     done
     if [ -z "$req_missing" ]; then ok; else ko "component does not require:$req_missing"; fi
-    if ! grep -q 'REQUIRES json$' "$T/reg6"; then ok; else ko "ESP-IDF v6 has no json component"; fi
+    # The config parser is ota32's own: no cJSON (the shared `json` component,
+    # gone from ESP-IDF v6) in any version.
+    if ! grep -qE 'REQUIRES json$' "$T/reg5" "$T/reg6"; then ok; else ko "the component requires json"; fi
 else
     ko "port/esp-idf/CMakeLists.txt fails in ESP-IDF's script-mode pass:"
     cat "$T/err"
@@ -328,20 +367,22 @@ else
     cat "$T/err" "$T/regmain" 2>/dev/null
 fi
 
-# The port's ops on the host, over fakes of the ESP-IDF calls
-# (check/host): arguments passed to ESP-IDF and results mapped back, under
-# ASan and UBSan when the compiler has them.
+# The port's ops and its update task's loop on the host, over fakes of the
+# ESP-IDF calls (check/host; otadata and the bootloader's choice modelled by
+# the virtual device's bootloader): arguments passed to ESP-IDF and results
+# mapped back, under ASan and UBSan when the compiler has them.
 # shellcheck disable=SC2054 # the comma belongs to the flag
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 echo 'int main(void) { return 0; }' >"$T/san.c"
 "$CC" "${SAN[@]}" "$T/san.c" -o "$T/san" 2>/dev/null && "$T/san" || SAN=()
 mapfile -t core_srcs < <(find "$SRC/src/core" -name '*.c' | sort)
-read -ra LIBS <<<"$(pkg-config --libs libnghttp2 libcjson libcrypto 2>/dev/null)"
+read -ra LIBS <<<"$(pkg-config --libs libnghttp2 libcrypto 2>/dev/null)"
 if "$CC" -std=gnu11 -Wall -Wextra -Werror -g -O1 "${SAN[@]}" -I"$T/default" -I"$CHECK" \
     -I"$SRC/include" -I"$PORT/include" -I"$PORT" -I"$PORT/check/host" -I"$SRC/src/internal" \
-    -I"$SRC/tests/unit" -DOTA32_TESTS_DIR="\"$SRC/tests\"" "${JSON_INC[@]}" \
-    "$PORT"/*.c "$PORT/check/host"/*.c "$SRC/tests/unit/check.c" \
-    "${core_srcs[@]}" "${LIBS[@]}" \
+    -I"$SRC/tests/unit" -DOTA32_TESTS_DIR="\"$SRC/tests\"" -I"$SRC/vdev" -I"$SRC/port/posix" -I"$SRC/src/host" "$PORT"/*.c \
+    "$PORT/check/host"/*.c "$EXAMPLE/main/app_main.c" "$SRC/tests/unit/check.c" \
+    "$SRC/vdev/boot.c" "$SRC/vdev/nor.c" \
+    "$SRC/port/posix/posix_hash.c" "$SRC/src/host/image_build.c" "${core_srcs[@]}" "${LIBS[@]}" \
     -o "$T/test_port" 2>"$T/err"; then
     (cd "$T" && ASAN_OPTIONS=detect_leaks=1 ./test_port) >"$T/out" 2>&1
     rc=$?

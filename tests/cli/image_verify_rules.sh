@@ -80,7 +80,7 @@ cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" $CK "$BAD"
 expect_fail "checksum" "$T/m.bin" "ota32: $T/m.bin: offset $(printf '0x%x' $CK): checksum: stored 0x$BAD, calculated 0x$SUM"
 cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" 2 03  # flash mode: only the hash covers it
 expect_fail "SHA-256" "$T/m.bin" \
-  "ota32: $T/m.bin: offset $(printf '0x%x' $((N - 32))): SHA-256: stored $(tail -c 32 "$A" | xxd -p -c 64 | cut -c1-8)..., calculated $(head -c $((N - 32)) "$T/m.bin" | sha256sum | cut -c1-8)... (image is corrupt)"
+  "ota32: $T/m.bin: offset $(printf '0x%x' $((N - 32))): SHA-256: stored $(tail -c 32 "$A" | xxd -p -c 64), calculated $(head -c $((N - 32)) "$T/m.bin" | sha256sum | cut -c1-64) (image is corrupt)"
 head -c 66000 "$A" >"$T/m.bin"
 expect_fail "truncated" "$T/m.bin" \
   "ota32: $T/m.bin: offset 0x101d0: image truncated in segment data of segment 3 (66000 bytes read)"

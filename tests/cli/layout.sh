@@ -4,6 +4,7 @@
 #   - src/core is private to the core: no build file outside src/ puts it on
 #     an include path, and no file outside it includes it by path;
 #   - no file includes another file's .c;
+#   - the public headers carry no test or benchmark concepts.
 # Each rule's detector is first shown to catch a planted violation.
 set -euo pipefail
 # shellcheck source=../lib/check.sh
@@ -21,12 +22,20 @@ bad_includes() { # bad_includes FILE...
     grep -nE '#include "[^"]*(src/core/|\.c")' "$@" || true
 }
 
+# A public declaration marked as being for tests or benchmarks only.
+test_only() { # test_only FILE...
+    grep -niE '\((tests|benchmark only|test only)\)|(tests?|benchmarks?) only' "$@" || true
+}
+
 printf 'target_include_directories(x PRIVATE ${CMAKE_SOURCE_DIR}/src/core)\n' >"$T/planted.cmake"
 printf '#include "../server/http1_parse.c"\n#include "../src/core/ota/svc_internal.h"\n' \
     >"$T/planted.c"
 check "detector: src/core on an include path" [ -n "$(core_on_path "$T/planted.cmake")" ]
 check "detector: .c and core-private includes" \
     [ "$(bad_includes "$T/planted.c" | wc -l)" -eq 2 ]
+printf '    OTA32_ERR_X = -99, /* lost power (tests) */\n    bool y; /* (benchmark only) */\n' \
+    >"$T/planted.h"
+check "detector: test-only public declarations" [ "$(test_only "$T/planted.h" | wc -l)" -eq 2 ]
 
 # The tree without build outputs and fetched dependencies.
 tree() { find . \( -path ./build -o -path ./.git -o -path ./src -o -name managed_components \) \
@@ -46,5 +55,12 @@ if [ -z "$found" ]; then ok "no .c or core-private includes (${#sources[@]} file
 else
     echo "$found" >"$T/found"
     ko ".c or core-private includes" "$T/found"
+fi
+
+found=$(test_only include/ota32/*.h)
+if [ -z "$found" ]; then ok "no test or benchmark concepts in include/ota32"
+else
+    echo "$found" >"$T/found"
+    ko "test or benchmark concepts in include/ota32" "$T/found"
 fi
 finish

@@ -43,7 +43,6 @@ check "get absent key: message" grep -q "ota/missing not found" <<<"$err"
 cat >"$T/e.csv" <<'CSV'
 key,type,encoding,value
 # comments are skipped
-pre,data,u8,5
 a,namespace,,
 q,data,string,"x,""y"""
 n,data,i16,-2
@@ -54,29 +53,40 @@ h,data,hex2bin, 0a0B
 s,data,base64,AAEC
 CSV
 check "gen edge cases" "$OTA32" nvs gen "$T/e.csv" "$T/e.bin" 0x3000
-# entry 0: ns 0, u8 5, before any namespace
-check "row before any namespace uses index 0" test "$(hexat "$T/e.bin" 0x40 4)" = "000101ff"
-check "quoted field with a comma and doubled quotes" test "$(hexat "$T/e.bin" 0xa0 7)" = "782c22792200ff"
-check "i16 -2 little-endian, rest 0xff" test "$(hexat "$T/e.bin" 0xd8 8)" = "feffffffffffffff"
+# entry 0: namespace 'a' -> index 1
+check "namespace entry" test "$(hexat "$T/e.bin" 0x40 4)" = "000101ff"
+check "quoted field with a comma and doubled quotes" test "$(hexat "$T/e.bin" 0x80 7)" = "782c22792200ff"
+check "i16 -2 little-endian, rest 0xff" test "$(hexat "$T/e.bin" 0xb8 8)" = "feffffffffffffff"
 # 'a' again writes no entry, and rows keep the newest index (2), as the generator does
-check "repeated namespace: no entry, newest index" test "$(hexat "$T/e.bin" 0x100 2)" = "0208"
-check "u64 max" test "$(hexat "$T/e.bin" 0x118 8)" = "ffffffffffffffff"
+check "repeated namespace: no entry, newest index" test "$(hexat "$T/e.bin" 0xe0 2)" = "0208"
+check "u64 max" test "$(hexat "$T/e.bin" 0xf8 8)" = "ffffffffffffffff"
+# a data row before any namespace is refused, naming the row (the generator's rule)
+printf 'key,type,encoding,value\n# comment\npre,data,u8,5\nns,namespace,,\n' >"$T/pre.csv"
+"$OTA32" nvs gen "$T/pre.csv" "$T/pre.bin" 0x3000 2>"$T/pre.err"
+check "data row before a namespace: exit 1" test $? -eq 1
+check "data row before a namespace: FILE:LINE: message" \
+    grep -qxF "ota32: $T/pre.csv:3: pre: a data row before any namespace row (add one first, e.g. 'storage,namespace,,')" "$T/pre.err"
+check "data row before a namespace: no output" test ! -e "$T/pre.bin"
 out=$("$OTA32" nvs dump "$T/e.bin")
 check "hex2bin strips spaces" grep -q "| h: Size=2" <<<"$out"
 check "base64 decodes" grep -q "^      0x000  00 01 02 ff" <<<"$out"
 check "last page stays blank" bash -c "dd if='$T/e.bin' bs=4096 skip=2 status=none | tr -d '\377' | wc -c | grep -qx 0"
 
-# read-only partitions (< 0x3000): only the pages used
-check "gen 0x2000 writes one page" bash -c "'$OTA32' nvs gen '$V/nvs_ota.csv' '$T/ro.bin' 0x2000 && test \$(stat -c %s '$T/ro.bin') -eq 4096"
+# below 0x3000 (two pages of data and a reserved one) the generator refuses
+"$OTA32" nvs gen "$V/nvs_ota.csv" "$T/ro.bin" 0x2000 2>"$T/ro.err"
+check "gen 0x2000: exit 1" test $? -eq 1
+check "gen 0x2000: message" grep -qF "Minimum NVS partition size needs to be 0x3000 bytes (size given: 0x2000)" "$T/ro.err"
+check "gen 0x2000: no output" test ! -e "$T/ro.bin"
+check "gen 0x3000: the smallest size" "$OTA32" nvs gen "$V/nvs_ota.csv" "$T/rw.bin" 0x3000
 
 # errors
 printf 'key,type,encoding,value\nns,namespace,,\nthis_key_is_too_long,data,u8,1\n' >"$T/long.csv"
 err=$("$OTA32" nvs gen "$T/long.csv" "$T/x.bin" 0x3000 2>&1); rc=$?
 check "long key rejected (exit 1)" test "$rc" -eq 1
-check "long key message with line" grep -q "line 3: Length of key \`this_key_is_too_long\` should be <= 15 characters." <<<"$err"
+check "long key message with line" grep -qF "ota32: $T/long.csv:3: Length of key \`this_key_is_too_long\` should be <= 15 characters." <<<"$err"
 printf 'key,type,encoding,value\nns,namespace,,\nk,data,u8,256\n' >"$T/r.csv"
 err=$("$OTA32" nvs gen "$T/r.csv" "$T/x.bin" 0x3000 2>&1)
-check "u8 out of range" grep -q "line 3: k: value 256 out of range for u8" <<<"$err"
+check "u8 out of range" grep -qF "ota32: $T/r.csv:3: k: value 256 out of range for u8" <<<"$err"
 printf 'key,type,encoding,value\nns,namespace,,\nk,data,hex2bin,abc\n' >"$T/h.csv"
 err=$("$OTA32" nvs gen "$T/h.csv" "$T/x.bin" 0x3000 2>&1)
 check "odd hex2bin" grep -q "k: Invalid data length. Should be multiple of 2." <<<"$err"

@@ -92,7 +92,7 @@ printf 'nvs, data, nvs, , $NVS_SIZE\n${SLOT}, app, ota_0, , 1M\n' >"$T/vars.csv"
 check "env vars" env NVS_SIZE=0x6000 SLOT=ota_0 "$OTA32" part gen "$T/vars.csv" "$T/vars.bin"
 check "env vars bytes" cmp <(head -c 12 "$T/vars.bin" | od -An -tx1) \
     <(printf '\xaa\x50\x01\x02\x00\x90\x00\x00\x00\x60\x00\x00' | od -An -tx1)
-expect_fail 1 "vars.csv:1: Error at line 1: Invalid field value \$NVS_SIZE" \
+expect_fail 1 "vars.csv:1: Invalid field value \$NVS_SIZE" \
     env -u NVS_SIZE "$OTA32" part gen "$T/vars.csv" "$T/x.bin"
 # shellcheck disable=SC2016
 printf '$UNSET_PT_VAR, data, nvs, , 0x6000\n' >"$T/unset.csv"
@@ -100,7 +100,7 @@ expect_fail 1 "unset.csv:1: unknown variable 'UNSET_PT_VAR'" "$OTA32" part gen "
 
 # Rejections name the file, line and reason.
 printf 'nvs, data, nvs, 0x9000, 0x6000\nphy, data, phy, 0xa000, 0x1000\n' >"$T/ovl.csv"
-expect_fail 1 "ovl.csv:2: CSV Error at line 2: Partitions overlap. Partition sets offset 0xa000. Previous partition ends 0xf000" \
+expect_fail 1 "ovl.csv:2: Partitions overlap. Partition sets offset 0xa000. Previous partition ends 0xf000" \
     "$OTA32" part gen "$T/ovl.csv" "$T/x.bin"
 printf 'nvs, data, nvs, , 0x2000\n' >"$T/nvs.csv"
 expect_fail 1 "nvs.csv:1: Partition nvs invalid: 'nvs' partition of type 1 and subtype 2 of this size (0x2000) must be flagged as 'readonly'" \

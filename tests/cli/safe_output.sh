@@ -104,7 +104,8 @@ check "flash inspect --json > /dev/full: exit 1" eq "$?" 1
 check "part gen - > /dev/full: exit 1" eq "$?" 1
 
 # ---- a failed command leaves no half-made output -------------------------------------------
-head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' '\377' >big.bin
+# a merged image (a table at 0x8000) of 2 MB for a 1 MB flash
+"$OTA32" merge -o big.bin --pad-to-size 2MB 0x8000 pt.bin >/dev/null
 "$OTA32" device flash new.flash big.bin --flash-size 1MB >df.out 2>&1
 check "device flash too big: exit 1" eq "$?" 1
 check "device flash too big: no device file left" test ! -e new.flash

@@ -22,6 +22,12 @@ rc=0
 "$OTA32" fetch "$U" --verify-image -o "$T/a.bin" >"$T/fetch.txt" 2>&1 || rc=$?
 check "fetch --verify-image succeeds" eq "$rc" 0
 check "fetched bytes" cmp -s "$T/a.bin" "$APP"
+# the chip is checked: ESP32 by default, another with --chip
+rc=0
+"$OTA32" fetch "$U" --verify-image --chip esp32s2 -o "$T/s2.bin" >"$T/s2.txt" 2>&1 || rc=$?
+check "fetch --chip esp32s2 of an ESP32 app fails" eq "$rc" 1
+check "... naming both chips" has_i "$T/s2.txt" "image is for ESP32 (chip id 0), expected ESP32-S2 (chip id 2)"
+check "... and writes nothing" test ! -e "$T/s2.bin"
 check "server logged an h2c request" grep -qE '"GET /fw.bin" 200 '"$APP_SIZE"' [0-9]+ms h2c$' "$T/err"
 
 "$OTA32" fetch "$U" --head >"$T/head.txt" 2>&1

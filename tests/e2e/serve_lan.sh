@@ -2,8 +2,9 @@
 # shellcheck source-path=SCRIPTDIR
 # The URLs `ota32 serve` prints for devices: on a wildcard bind, one per
 # private LAN IPv4 address of the machine (10/8, 172.16/12, 192.168/16),
-# never loopback or public ones; the service block uses one of them; and
-# each works from the network. Runs in a private network namespace with a
+# never loopback or public ones while private ones exist; the service block
+# uses one of them, or --public-url; without a private address, the other
+# addresses, naming the one used; and each works from the network. Runs in a private network namespace with a
 # veth pair carrying private and public addresses, so the test does not
 # depend on (or touch) the machine's own interfaces.
 set -u
@@ -66,16 +67,55 @@ assert block["model"] == "ota_service" and block["name"] == "OTA", block
 PY
 check "stops cleanly" stop_server
 
-# No private address left: the banner says devices cannot reach the
-# machine, and shows 127.0.0.1 for local testing only.
+# --public-url: the service block uses it, and the banner says so.
+check "server started with --public-url" serve_wild "$APP" --public-url http://fw.example.net:8080/ota/
+check "service block uses --public-url" python3 - "$T/out" "$F" <<'PY'
+import json, sys
+out, name = open(sys.argv[1]).read(), sys.argv[2]
+block = json.loads(out[out.index("{"):out.rindex("}") + 1])
+assert block["attributes"]["url"] == "http://fw.example.net:8080/ota/" + name, block
+PY
+check "banner names the URL used" has_i "$T/out" "the service block uses --public-url http://fw.example.net:8080/ota/"
+check "LAN URLs still listed" has_i "$T/out" "  http://192.168.77.5:$PORT/$F"
+check "stops cleanly with --public-url" stop_server
+rc=0; "$OTA32" serve "$APP" --public-url ftp://x/ >/dev/null 2>"$T/err" || rc=$?
+check "--public-url that is not http(s): usage error" eq "$rc" 2
+
+# No private address left: the machine's other addresses are offered, the
+# banner says which one the service block uses, and it works from the
+# network.
 ip addr flush dev v0
 ip addr flush dev v1
 ip addr add 203.0.113.9/24 dev v0
+ip addr add 198.51.100.7/24 dev v1
 check "server started without a LAN address" serve_wild "$APP"
-check "says devices cannot reach it" has_i "$T/out" \
-    "no private LAN IPv4 address found: devices cannot reach this machine"
-check "falls back to 127.0.0.1" has_i "$T/out" "  http://127.0.0.1:$PORT/$F"
-check "never the public address" hasnt_i "$T/out" "203.0.113.9"
+USED=$(sed -n 's/.*no private LAN IPv4 address found; the service block uses \([0-9.]*\), this machine.s first address besides loopback (2 found.*/\1/p' "$T/out")
+check "says there is no private address, and which of the two it uses" \
+    grep -qxE '203\.0\.113\.9|198\.51\.100\.7' <<<"$USED"
+check "points at --public-url" has_i "$T/out" "--public-url"
+for a in 203.0.113.9 198.51.100.7; do
+    check "URL for $a" has_i "$T/out" "  http://$a:$PORT/$F"
+    curl -sS --http2-prior-knowledge --max-time 20 -o "$T/got.bin" "http://$a:$PORT/$F"
+    check "download through $a" cmp -s "$T/got.bin" "$APP"
+done
+check "no loopback URL" hasnt_i "$T/out" "http://127.0.0.1:$PORT/$F"
+check "service block uses the address named" python3 - "$T/out" "$PORT" "$F" "$USED" <<'PY'
+import json, sys
+out, port, name, used = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3], sys.argv[4]
+block = json.loads(out[out.index("{"):out.rindex("}") + 1])
+assert block["attributes"]["url"] == "http://%s:%s/%s" % (used, port, name), block
+PY
 check "stops cleanly again" stop_server
+
+# Nothing but loopback: devices cannot reach the machine; 127.0.0.1 is
+# shown for local testing, with the --public-url hint.
+ip addr flush dev v0
+ip addr flush dev v1
+check "server started with loopback only" serve_wild "$APP"
+check "says devices cannot reach it" has_i "$T/out" \
+    "no network address besides loopback: devices cannot reach this machine"
+check "falls back to 127.0.0.1" has_i "$T/out" "  http://127.0.0.1:$PORT/$F"
+check "hints at --public-url" has_i "$T/out" "(--public-url sets the URL devices use)"
+check "stops cleanly at last" stop_server
 
 finish

@@ -18,6 +18,7 @@ check "merged: exit 0" [ $? -eq 0 ]
 check "merged: file untouched" [ "$(sha256sum <"$M")" = "$before" ]
 check "merged: size" has "$T/m" "merged.bin: 732880 bytes (0xb2ed0)"
 check "merged: table" has "$T/m" "partition table at 0x8000: 5 entries, MD5 ok"
+check "merged: bootloader at 0x1000" has "$T/m" "bootloader at 0x1000: valid, 4240 bytes"
 check "merged: ota_0 row" grep -qE "^  ota_0 +app +ota_0 +0x00020000 0x00377000 \(partly in the file\)$" "$T/m"
 check "merged: ota_1 row" grep -qE "^  ota_1 +app +ota_1 +0x003a0000 0x00377000 \(not in the file\)$" "$T/m"
 check "merged: otadata[0] blank" has "$T/m" "  otadata[0]: blank"
@@ -42,9 +43,10 @@ if command -v python3 >/dev/null; then
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["size"] == 732880
-assert [e["label"] for e in j["partition_table"]["entries"]] == \
+assert [e["label"] for e in j["partition_table"]["partitions"]] == \
     ["nvs", "otadata", "phy_init", "ota_0", "ota_1"]
 assert j["partition_table"]["md5"] is True
+assert j["bootloader"] == {"offset": 4096, "present": True, "valid": True, "image_len": 4240}
 assert [c["blank"] for c in j["otadata"]["copies"]] == [True, True]
 b = j["boot"]
 assert b["partition"] == "ota_0" and b["offset"] == 0x20000 and not b["bricked"], b

@@ -75,7 +75,8 @@ cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" 0x92eaf 21  # the checksum byte
 expect_fail "checksum" "$T/m.bin" "ota32: $T/m.bin: offset 0x92eaf: checksum: stored 0x21, calculated 0x20"
 cp "$A" "$T/m.bin"; patch_hex "$T/m.bin" 2 03  # flash mode: only the hash covers it
 expect_fail "SHA-256" "$T/m.bin" \
-  "ota32: $T/m.bin: offset 0x92eb0: SHA-256: stored 276e1fd4..., calculated $(head -c $((0x92eb0)) "$T/m.bin" | sha256sum | cut -c1-8)... (image is corrupt)"
+  "ota32: $T/m.bin: offset 0x92eb0: SHA-256: stored $(tail -c +$((0x92eb0 + 1)) "$T/m.bin" | head -c 32 | od -An -tx1 | tr -d ' \n'), calculated $(head -c $((0x92eb0)) "$T/m.bin" | sha256sum | cut -c1-64) (image is corrupt)"
+check "SHA-256: stored digest whole" grep -q "stored 276e1fd4[0-9a-f]\{56\}, calculated [0-9a-f]\{64\} (image" "$T/err"
 head -c 601000 "$A" >"$T/m.bin"
 expect_fail "truncated" "$T/m.bin" \
   "ota32: $T/m.bin: offset 0x92ba8: image truncated in segment data of segment 4 (601000 bytes read)"

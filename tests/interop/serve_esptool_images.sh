@@ -6,7 +6,8 @@ set -u
 # shellcheck source=../lib/peers.sh
 . "$(dirname "$0")/../lib/peers.sh"
 OTA32=${OTA32:?path to the ota32 tool}
-need_interop esp-images/app-template-esp32.bin esp-images/bootloader-esp32.bin vectors/merged.bin
+need_interop esp-images/app-template-esp32.bin esp-images/bootloader-esp32.bin vectors/merged.bin \
+    esp-images/blink-esp32s2.bin
 scratch
 
 refused() { # args...
@@ -27,5 +28,12 @@ check "esptool's merged image message names the file" has_i "$T/err" \
     "vectors/merged.bin: 732880 bytes, this is a merged image"
 check "bootloader refused" refused "$INTEROP/esp-images/bootloader-esp32.bin"
 check "bootloader: not an app image" has_i "$T/err" "not a valid app image"
+S2=$INTEROP/esp-images/blink-esp32s2.bin
+check "ESP-IDF's ESP32-S2 app refused by default" refused "$S2"
+check "  for its chip" has_i "$T/err" "wrong chip: this app is for ESP32-S2 (chip id 2), the devices are ESP32"
+check "served with --chip esp32s2" start_server "$S2" --chip esp32s2
+curl -sS --http2-prior-knowledge -o "$T/got.bin" "http://127.0.0.1:$PORT/blink-esp32s2.bin"
+check "  its bytes" cmp -s "$T/got.bin" "$S2"
+stop_server
 
 finish

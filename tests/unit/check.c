@@ -5,6 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* tests/ of the source tree (set by tests/CMakeLists.txt); $OTA32_TESTS
+ * overrides it. */
+#ifndef OTA32_TESTS_DIR
+#define OTA32_TESTS_DIR "tests"
+#endif
+
 int check_failures;
 static char tmpdir_path[256];
 static int interop_mode; /* running the INTEROP_CASE cases (--interop) */

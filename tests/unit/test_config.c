@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "ota32/service.h"
+#include "ota32/http.h"
 #include "posix_alloc.h"
 
 static ota32_ota_config cfg;
@@ -74,6 +75,49 @@ TEST(no_ota_service_is_distinct)
     CHECK_EQ(parse("{\"components\":[]}"), OTA32_ERR_NOT_FOUND);
     CHECK_EQ(parse("{\"services\":null}"), OTA32_ERR_NOT_FOUND);
     CHECK_EQ(parse("{\"model\":\"webcam\"}"), OTA32_ERR_NOT_FOUND);
+    CHECK_STR(diag.msg, ""); /* nothing came close */
+}
+
+TEST(near_miss_is_named_with_the_reason)
+{
+    /* a typo in the model */
+    CHECK_EQ(parse("{\"services\":[{\"name\":\"cam\",\"model\":\"webcam\"},"
+                   "{\"name\":\"OTA\",\"namespace\":\"rdk\",\"type\":\"generic\","
+                   "\"model\":\"ota_servic\",\"attributes\":{\"url\":\"http://h/x\","
+                   "\"version\":\"1\"}}]}"),
+             OTA32_ERR_NOT_FOUND);
+    CHECK_STR(diag.msg, "services[1] skipped: model \"ota_servic\" is not \"ota_service\" or "
+                        "\"rdk:builtin:ota_service\" (a misspelt model name?)");
+    CHECK_EQ(diag.line, 0);
+    /* case and separators count as slips too */
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"OTA-Service\"}]}"), OTA32_ERR_NOT_FOUND);
+    CHECK_CONTAINS(diag.msg, "services[0] skipped: model \"OTA-Service\"");
+    /* the OTA model under another namespace or type */
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"viam:builtin:ota_service\",\"attributes\":"
+                   "{\"url\":\"http://h/x\",\"version\":\"1\"}}]}"),
+             OTA32_ERR_NOT_FOUND);
+    CHECK_CONTAINS(diag.msg, "services[0] skipped: model \"viam:builtin:ota_service\"");
+    CHECK_CONTAINS(diag.msg, "(another namespace or type than rdk:builtin)");
+    CHECK_EQ(parse("{\"model\":\"rdk:component:ota_service\"}"), OTA32_ERR_NOT_FOUND);
+    CHECK_CONTAINS(diag.msg, "the service skipped: model \"rdk:component:ota_service\"");
+    /* the first near miss is named */
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"ota_srvice\"},{\"model\":\"ota_servce\"}]}"),
+             OTA32_ERR_NOT_FOUND);
+    CHECK_CONTAINS(diag.msg, "services[0] skipped: model \"ota_srvice\"");
+    /* far from it, or close but another service: not named */
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"motion_service\"}]}"), OTA32_ERR_NOT_FOUND);
+    CHECK_STR(diag.msg, "");
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"data_service\"}]}"), OTA32_ERR_NOT_FOUND);
+    CHECK_STR(diag.msg, "");
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"o\"}]}"), OTA32_ERR_NOT_FOUND);
+    CHECK_STR(diag.msg, "");
+    /* a near miss beside the real service is not news */
+    CHECK_EQ(parse("{\"services\":[{\"model\":\"ota_servic\"},{\"model\":"
+                   "\"rdk:builtin:ota_service\",\"attributes\":{\"url\":\"http://h/x\","
+                   "\"version\":\"1\"}}]}"),
+             OTA32_OK);
+    CHECK_STR(diag.msg, "");
+    CHECK_EQ(cfg.index, 1);
 }
 
 static char big[4096];
@@ -188,7 +232,9 @@ TEST(syntax_errors_have_a_position)
     CHECK_EQ(ota32_config_parse(j, strlen(j), NULL, &cfg, &diag), OTA32_ERR_INVALID_ARG);
 }
 
-TEST(allocations_go_through_the_allocator)
+/* Memory is bounded: one scratch for the URL check, the same for a config
+ * a hundred times larger; every allocation failure is reported as such. */
+TEST(memory_is_bounded)
 {
     ota32_posix_alloc a;
     ota32_posix_alloc_init(&a);
@@ -196,24 +242,66 @@ TEST(allocations_go_through_the_allocator)
     const char *j = "{\"services\":[{\"namespace\":\"rdk\",\"type\":\"generic\",\"model\":"
                     "\"ota_service\",\"attributes\":{\"url\":\"http://h/x\",\"version\":\"1\"}}]}";
     CHECK_EQ(ota32_config_parse(j, strlen(j), &ops, &cfg, &diag), OTA32_OK);
-    CHECK(a.count > 5);
-    CHECK(a.peak > 0);
+    CHECK_EQ(a.count, 1);
+    CHECK_EQ(a.peak, sizeof(ota32_url));
     CHECK_EQ(a.current, 0);
-    /* Every allocation failure is reported as such, without leaks. */
-    uint64_t total = a.attempts;
-    for (uint64_t n = 1; n <= total; n++) {
-        ota32_posix_alloc_init(&a);
-        a.fail_at = n;
-        ota32_diag_clear(&diag);
-        int rc = ota32_config_parse(j, strlen(j), &ops, &cfg, &diag);
-        CHECK_EQ(rc, OTA32_ERR_NO_MEM);
-        CHECK_EQ(a.current, 0);
+    /* 200 KB of other services and deep attributes before it. */
+    size_t cap = 210 * 1024;
+    char *doc = malloc(cap);
+    size_t n = (size_t)sprintf(doc, "{\"services\":[");
+    while (n < 200 * 1024)
+        n += (size_t)sprintf(doc + n, "{\"model\":\"m\",\"attributes\":{\"a\":[[[[{\"b\":\"%0100d\"}]]]]}},",
+                             7);
+    sprintf(doc + n, "%s", j + strlen("{\"services\":["));
+    ota32_posix_alloc_init(&a);
+    CHECK_EQ(ota32_config_parse(doc, strlen(doc), &ops, &cfg, &diag), OTA32_OK);
+    CHECK_STR(cfg.url, "http://h/x");
+    CHECK(cfg.index > 1000);
+    CHECK_EQ(a.peak, sizeof(ota32_url));
+    free(doc);
+    ota32_posix_alloc_init(&a);
+    a.fail_at = 1;
+    ota32_diag_clear(&diag);
+    CHECK_EQ(ota32_config_parse(j, strlen(j), &ops, &cfg, &diag), OTA32_ERR_NO_MEM);
+    CHECK_STR(diag.msg, "config: out of memory");
+    CHECK_EQ(a.current, 0);
+}
+
+/* JSON details: escapes decoded (the limits count decoded bytes), strict
+ * grammar, nesting bounded, the first of duplicate keys. */
+TEST(json_details)
+{
+    CHECK_EQ(parse("{\"model\":\"ota_\\u0073ervice\",\"namespace\":\"rdk\",\"type\":\"generic\","
+                   "\"attributes\":{\"url\":\"http:\\/\\/h\\/x\",\"version\":\"\\u20ac\\ud83d\\ude00\"}}"),
+             OTA32_OK);
+    CHECK_STR(cfg.url, "http://h/x");
+    CHECK_STR(cfg.version, "\xe2\x82\xac\xf0\x9f\x98\x80");
+    CHECK_EQ(parse("{\"model\":\"ota_service\",\"model\":\"x\",\"namespace\":\"rdk\","
+                   "\"type\":\"generic\",\"attributes\":{\"url\":\"http://h/1\",\"url\":\"http://h/2\","
+                   "\"version\":\"1\"}}"),
+             OTA32_OK);
+    CHECK_STR(cfg.url, "http://h/1");
+    static const char *const bad[] = {"{\"a\":01}", "{\"a\":1.}", "{\"a\":[1,]}", "{\"a\" 1}",
+                                      "{'a':1}", "{\"a\":tru}", "{\"a\":\"\\x\"}", "{\"a\":\"\t\"}",
+                                      "{\"a\":1,}", "[", "{\"a\":\"\\u12\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_EQ(parse(bad[i]), OTA32_ERR_CONFIG);
+        CHECK_CONTAINS(diag.msg, "not valid JSON");
     }
-    /* cJSON's hooks are restored afterwards. */
-    CHECK_EQ(parse(j), OTA32_OK);
+    CHECK_EQ(parse("{\"a\":[1.5e-3,-0,true,false,null,{},[]]}"), OTA32_ERR_NOT_FOUND);
+    char deep[200] = "{\"a\":";
+    for (int i = 0; i < 70; i++)
+        strcat(deep, "[");
+    CHECK_EQ(parse(deep), OTA32_ERR_CONFIG);
+    CHECK_CONTAINS(diag.msg, "nested deeper than 64 levels");
+    CHECK_EQ(parse("{\"model\":\"ota_service\",\"namespace\":\"rdk\",\"type\":\"generic\","
+                   "\"attributes\":{\"url\":\"http://h/x\",\"version\":\"a\\u0000b\"}}"),
+             OTA32_ERR_CONFIG);
+    CHECK_STR(diag.msg, "attributes.version: contains a NUL character");
 }
 
 RUN_TESTS(CASE(machine_config_with_ota_service), CASE(triplet_model_without_namespace_and_type),
-          CASE(bare_service_object), CASE(no_ota_service_is_distinct), CASE(version_length_limit),
+          CASE(bare_service_object), CASE(no_ota_service_is_distinct),
+          CASE(near_miss_is_named_with_the_reason), CASE(version_length_limit),
           CASE(rejections_name_the_field), CASE(two_ota_services_are_ambiguous),
-          CASE(syntax_errors_have_a_position), CASE(allocations_go_through_the_allocator))
+          CASE(syntax_errors_have_a_position), CASE(memory_is_bounded), CASE(json_details))

@@ -27,6 +27,11 @@ typedef struct hop {
     size_t stop_after;      /* >0: go quiet after this many body bytes */
     bool silent;            /* never answer */
     bool informational;     /* send a 103 before the response */
+    unsigned more_informational; /* and this many more */
+    unsigned extra_repeat;  /* the extra header this many times (0 = once) */
+    bool ping_when_idle;    /* a PING whenever the body stops (every 500 ms) */
+    const uint8_t *raw;     /* bytes sent as they are once the response is out */
+    size_t raw_len;
     bool goaway;            /* refuse the request with GOAWAY(last stream 0) */
 } hop;
 
@@ -46,6 +51,8 @@ typedef struct peer {
     size_t data_sent; /* DATA payload bytes the server sent on this hop */
     bool closed;
     bool reset_sent;
+    bool responded;
+    bool raw_sent;
     char req[1024]; /* request headers of the last hop, "name: value\n" */
     uint32_t peer_window; /* client's SETTINGS_INITIAL_WINDOW_SIZE */
     uint32_t peer_push;
@@ -110,12 +117,12 @@ static void respond(peer *p, int32_t stream)
         return;
     }
     char status[8], cl[24];
-    nghttp2_nv nv[4];
+    nghttp2_nv nv[40];
     size_t n = 0;
 #define ADD(nm, val)                                                                       \
     nv[n++] = (nghttp2_nv){(uint8_t *)(nm), (uint8_t *)(val), strlen(nm), strlen(val),     \
                            NGHTTP2_NV_FLAG_NONE}
-    if (h->informational) {
+    for (unsigned i = 0; i < (h->informational ? 1 + h->more_informational : 0); i++) {
         nghttp2_nv info = {(uint8_t *)":status", (uint8_t *)"103", 7, 3, NGHTTP2_NV_FLAG_NONE};
         nghttp2_submit_headers(p->srv, NGHTTP2_FLAG_NONE, stream, NULL, &info, 1, NULL);
     }
@@ -127,11 +134,12 @@ static void respond(peer *p, int32_t stream)
         snprintf(cl, sizeof cl, "%lld", (long long)h->content_length);
         ADD("content-length", cl);
     }
-    if (h->extra_name)
+    for (unsigned i = 0; h->extra_name && i < (h->extra_repeat ? h->extra_repeat : 1); i++)
         ADD(h->extra_name, h->extra_value);
 #undef ADD
     nghttp2_data_provider dp = {.read_callback = body_read};
     nghttp2_submit_response(p->srv, stream, nv, n, h->body_len ? &dp : NULL);
+    p->responded = true;
     p->conn_window_at_response = nghttp2_session_get_remote_window_size(p->srv);
 }
 
@@ -182,6 +190,11 @@ static void pump(peer *p)
         memcpy(p->out + p->out_len, data, (size_t)n);
         p->out_len += (size_t)n;
     }
+    if (h->raw && !p->raw_sent && p->responded) {
+        memcpy(p->out + p->out_len, h->raw, h->raw_len);
+        p->out_len += h->raw_len;
+        p->raw_sent = true;
+    }
 }
 
 /* ---- the fake transport ---- */
@@ -199,7 +212,7 @@ static int fake_connect(void *ctx, const ota32_transport_opts *o, ota32_diag *di
     p->tls[i] = o->tls;
     p->cur = &p->hops[i];
     p->body_pos = p->data_sent = 0;
-    p->closed = p->reset_sent = false;
+    p->closed = p->reset_sent = p->responded = p->raw_sent = false;
     p->out_len = p->out_pos = 0;
     p->req[0] = '\0';
     p->delivered = 0;
@@ -235,6 +248,12 @@ static long fake_recv(void *ctx, void *buf, size_t len, uint32_t timeout_ms)
         hop *h = p->cur;
         if (h->eof_after && p->body_pos >= h->eof_after)
             return 0;
+        if (h->ping_when_idle) {
+            p->clock += timeout_ms < 500 ? timeout_ms : 500; /* a byte, not a body byte */
+            nghttp2_submit_ping(p->srv, NGHTTP2_FLAG_NONE, NULL);
+            pump(p);
+            return fake_recv(ctx, buf, len, timeout_ms);
+        }
         p->clock += timeout_ms; /* nothing to say: time passes */
         return OTA32_ERR_TIMEOUT;
     }
@@ -290,7 +309,7 @@ static int on_response(void *user, const ota32_http_response *resp)
     run *r = user;
     CHECK(resp->status == 200 || resp->status == 206);
     CHECK_EQ(r->body_len, 0);
-    return r->fail_response ? OTA32_ERR_ABORTED : OTA32_OK;
+    return r->fail_response ? OTA32_ERR_TOO_BIG : OTA32_OK;
 }
 
 static int on_data(void *user, const uint8_t *data, size_t len)
@@ -689,6 +708,145 @@ TEST(timeouts_with_fake_clock)
     free(r);
 }
 
+TEST(minimum_rate_counts_body_bytes_only)
+{
+    /* 20 KB, then only PINGs: every 500 ms a byte arrives, never a body
+     * byte. The stall timer never fires; the rate does, after its window. */
+    run *r = new_run();
+    r->p.hops[0] = ok_hop(100000);
+    r->p.hops[0].stop_after = 20000;
+    r->p.hops[0].ping_when_idle = true;
+    r->p.nhops = 1;
+    ota32_http_opts opts = {.stall_timeout_ms = 1000, .min_rate = 1000, .rate_window_ms = 5000};
+    CHECK_EQ(get(r, "http://h/a", NULL, &opts), OTA32_ERR_TIMEOUT);
+    CHECK_CONTAINS(r->diag.msg, "too slow: 0 body bytes in 5 s from http://h/a");
+    CHECK_EQ(r->resp.body_bytes, 20000);
+    CHECK(r->p.clock >= 10000 && r->p.clock <= 10500); /* 20 KB in the first window */
+    free(r);
+
+    /* Positive control: the same PINGs without a rate: only the deadline. */
+    r = new_run();
+    r->p.hops[0] = ok_hop(100000);
+    r->p.hops[0].stop_after = 20000;
+    r->p.hops[0].ping_when_idle = true;
+    r->p.nhops = 1;
+    opts = (ota32_http_opts){.stall_timeout_ms = 1000, .deadline_ms = 60000};
+    CHECK_EQ(get(r, "http://h/a", NULL, &opts), OTA32_ERR_TIMEOUT);
+    CHECK_STR(r->diag.msg, "deadline passed during download from http://h/a");
+    CHECK(r->p.clock >= 60000 && r->p.clock <= 60500);
+    free(r);
+}
+
+TEST(informational_responses_are_capped)
+{
+    run *r = new_run();
+    r->p.hops[0] = ok_hop(1000);
+    r->p.hops[0].informational = true;
+    r->p.hops[0].more_informational = 8; /* nine 103s */
+    r->p.nhops = 1;
+    CHECK_EQ(get(r, "http://h/a", NULL, NULL), OTA32_ERR_HTTP);
+    CHECK_STR(r->diag.msg, "more than 8 informational (1xx) responses from http://h/a");
+    CHECK(r->resp.protocol_error);
+    CHECK_EQ(r->body_len, 0);
+    free(r);
+
+    r = new_run();
+    r->p.hops[0] = ok_hop(1000);
+    r->p.hops[0].informational = true;
+    r->p.hops[0].more_informational = 7; /* eight: accepted */
+    r->p.nhops = 1;
+    CHECK_EQ(get(r, "http://h/a", NULL, NULL), OTA32_OK);
+    CHECK_EQ(r->body_len, 1000);
+    free(r);
+}
+
+static char big_value[50001];
+
+TEST(oversized_headers_are_refused_within_the_heap_bound)
+{
+    memset(big_value, 'a', sizeof big_value - 1);
+    /* One 50 KB field: nghttp2 would allocate it whole. */
+    run *r = new_run();
+    r->p.hops[0] = ok_hop(1000);
+    r->p.hops[0].extra_name = "x-pad";
+    r->p.hops[0].extra_value = big_value;
+    r->p.nhops = 1;
+    CHECK_EQ(get(r, "http://h/a", NULL, NULL), OTA32_ERR_HTTP);
+    CHECK_CONTAINS(r->diag.msg, "-byte buffer (at most 20480): refused");
+    CHECK(r->resp.protocol_error);
+    size_t peak_big = r->alloc.peak;
+    free(r);
+
+    /* Twenty fields of 1 KB: over the 16 KB header list. */
+    big_value[1000] = '\0';
+    r = new_run();
+    r->p.hops[0] = ok_hop(1000);
+    r->p.hops[0].extra_name = "x-pad";
+    r->p.hops[0].extra_value = big_value;
+    r->p.hops[0].extra_repeat = 20;
+    r->p.nhops = 1;
+    CHECK_EQ(get(r, "http://h/a", NULL, NULL), OTA32_ERR_HTTP);
+    CHECK_STR(r->diag.msg, "response headers from http://h/a larger than 16384 bytes: refused");
+    free(r);
+
+    /* Positive control: ten of them fit, and set the reference peak. */
+    r = new_run();
+    r->p.hops[0] = ok_hop(1000);
+    r->p.hops[0].extra_name = "x-pad";
+    r->p.hops[0].extra_value = big_value;
+    r->p.hops[0].extra_repeat = 10;
+    r->p.nhops = 1;
+    CHECK_EQ(get(r, "http://h/a", NULL, NULL), OTA32_OK);
+    CHECK_EQ(r->body_len, 1000);
+    size_t peak_ok = r->alloc.peak;
+    free(r);
+    /* The refused one costs at most one refused buffer more than normal. */
+    CHECK(peak_big <= peak_ok + OTA32_HTTP_MAX_ALLOC);
+    memset(big_value, 'a', sizeof big_value - 1);
+}
+
+TEST(protocol_violations_keep_their_reason)
+{
+    /* A WINDOW_UPDATE of 0 on the connection (RFC 9113 6.9). */
+    static const uint8_t wu0[] = {0, 0, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    run *r = new_run();
+    r->p.hops[0] = ok_hop(100000);
+    r->p.hops[0].stop_after = 1000;
+    r->p.hops[0].raw = wu0;
+    r->p.hops[0].raw_len = sizeof wu0;
+    r->p.nhops = 1;
+    CHECK_EQ(get(r, "http://h/a", NULL, NULL), OTA32_ERR_HTTP);
+    CHECK(r->resp.protocol_error);
+    CHECK_CONTAINS(r->diag.msg, "HTTP/2 protocol error from http://h/a: ");
+    CHECK_CONTAINS(r->diag.msg, "WINDOW_UPDATE");
+    free(r);
+
+    /* A PUSH_PROMISE although the client disabled push. */
+    static const uint8_t push[] = {0, 0, 5, 5, 4, 0, 0, 0, 1, 0, 0, 0, 2, 0x82};
+    r = new_run();
+    r->p.hops[0] = ok_hop(100000);
+    r->p.hops[0].stop_after = 1000;
+    r->p.hops[0].raw = push;
+    r->p.hops[0].raw_len = sizeof push;
+    r->p.nhops = 1;
+    CHECK_EQ(get(r, "http://h/a", NULL, NULL), OTA32_ERR_HTTP);
+    CHECK(r->resp.protocol_error);
+    CHECK_CONTAINS(r->diag.msg, "HTTP/2 protocol error from http://h/a: ");
+    CHECK_CONTAINS(r->diag.msg, "PUSH_PROMISE");
+    free(r);
+
+    /* Positive control: a harmless unknown frame type is ignored. */
+    static const uint8_t unknown[] = {0, 0, 1, 0xEE, 0, 0, 0, 0, 0, 0};
+    r = new_run();
+    r->p.hops[0] = ok_hop(1000);
+    r->p.hops[0].raw = unknown;
+    r->p.hops[0].raw_len = sizeof unknown;
+    r->p.nhops = 1;
+    CHECK_EQ(get(r, "http://h/a", NULL, NULL), OTA32_OK);
+    CHECK(!r->resp.protocol_error);
+    free(r);
+}
+
 TEST(callbacks_abort)
 {
     run *r = new_run();
@@ -704,7 +862,7 @@ TEST(callbacks_abort)
     r->p.hops[0] = ok_hop(100000);
     r->p.nhops = 1;
     r->fail_response = true;
-    CHECK_EQ(get(r, "http://h/a", NULL, NULL), OTA32_ERR_ABORTED);
+    CHECK_EQ(get(r, "http://h/a", NULL, NULL), OTA32_ERR_TOO_BIG);
     CHECK_EQ(r->data_calls, 0);
     CHECK_CONTAINS(r->diag.msg, "response refused by the receiver");
     free(r);
@@ -751,7 +909,9 @@ TEST(every_allocation_failure)
     CHECK(reported > 0);
 }
 
-RUN_TESTS(CASE(base64_rfc4648), CASE(request_headers_and_settings), CASE(basic_auth_user_only),
+RUN_TESTS(CASE(minimum_rate_counts_body_bytes_only), CASE(informational_responses_are_capped),
+          CASE(oversized_headers_are_refused_within_the_heap_bound),
+          CASE(protocol_violations_keep_their_reason), CASE(base64_rfc4648), CASE(request_headers_and_settings), CASE(basic_auth_user_only),
           CASE(range_if_range_head_tls_authority), CASE(byte_by_byte_and_flow_control),
           CASE(redirects), CASE(no_downgrade_to_cleartext), CASE(statuses), CASE(range_mismatch), CASE(faults_mid_body),
           CASE(goaway_refuses), CASE(timeouts_with_fake_clock), CASE(callbacks_abort), CASE(alpn_must_be_h2),

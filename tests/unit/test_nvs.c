@@ -1,6 +1,7 @@
 /* NVS: reading what ESP-IDF's generator wrote, writing as nvs_flash does,
  * page reclaim over thousands of updates, and power cuts at every flash
- * operation of an update (before the operation and torn inside it). */
+ * operation of an update (before the operation and torn inside it), on the
+ * virtual device's NOR emulation. */
 #include "check.h"
 
 #include <stdlib.h>
@@ -8,103 +9,30 @@
 #include "bytes.h"
 #include "ota32/crc.h"
 #include "ota32/nvs.h"
+#include "vdev.h"
 
-/* A NOR flash in RAM that can lose power at the n-th program/erase. */
+/* 64 KB of RAM under the virtual device's NOR emulation, which cuts power
+ * at an armed operation. */
 #define RAM_SIZE 0x10000u
 #define PART 0x9000u
 #define PSIZE 0x6000u
 
 typedef struct ram {
     uint8_t mem[RAM_SIZE];
-    long ops;    /* program + erase operations so far */
-    long cut_at; /* the operation that loses power; -1 never */
-    int torn;    /* 0: that operation does not happen; 1: its first half does;
-                    2: an erase clears only the second half of the sector */
-    bool dead;
+    vdev_nor nor;
 } ram;
-
-static int ram_read(void *ctx, uint32_t addr, void *buf, size_t len)
-{
-    ram *r = ctx;
-    if ((uint64_t)addr + len > RAM_SIZE)
-        return OTA32_ERR_RANGE;
-    memcpy(buf, r->mem + addr, len);
-    return 0;
-}
-
-/* 0: the operation runs; 1: it is the one that loses power; 2: no power. */
-static int ram_cut(ram *r)
-{
-    if (r->dead)
-        return 2;
-    if (r->cut_at >= 0 && r->ops == r->cut_at) {
-        r->dead = true;
-        return 1;
-    }
-    r->ops++;
-    return 0;
-}
-
-static int ram_program(void *ctx, uint32_t addr, const void *buf, size_t len)
-{
-    ram *r = ctx;
-    if ((uint64_t)addr + len > RAM_SIZE)
-        return OTA32_ERR_RANGE;
-    const uint8_t *b = buf;
-    int cut = ram_cut(r);
-    if (cut) {
-        if (cut == 1 && r->torn == 1) /* torn: the first half lands */
-            for (size_t i = 0; i < len / 2; i++)
-                r->mem[addr + i] &= b[i];
-        return OTA32_ERR_POWER_CUT;
-    }
-    for (size_t i = 0; i < len; i++)
-        r->mem[addr + i] &= b[i];
-    return 0;
-}
-
-static int ram_erase(void *ctx, uint32_t addr)
-{
-    ram *r = ctx;
-    if (addr % 0x1000 || addr >= RAM_SIZE)
-        return OTA32_ERR_RANGE;
-    int cut = ram_cut(r);
-    if (cut) {
-        if (cut == 1 && r->torn == 1) /* torn: the first half is erased */
-            memset(r->mem + addr, 0xFF, 0x800);
-        if (cut == 1 && r->torn == 2) /* header and bitmap survive */
-            memset(r->mem + addr + 0x800, 0xFF, 0x800);
-        return OTA32_ERR_POWER_CUT;
-    }
-    memset(r->mem + addr, 0xFF, 0x1000);
-    return 0;
-}
-
-static int ram_block(void *ctx, uint32_t addr)
-{
-    (void)ctx;
-    (void)addr;
-    return OTA32_ERR_UNSUPPORTED;
-}
 
 static ota32_flash_ops ram_ops(ram *r)
 {
-    return (ota32_flash_ops){r, RAM_SIZE, ram_read, ram_program, ram_erase, ram_block};
+    return *vdev_nor_flash(&r->nor);
 }
 
 static ram *ram_new(void)
 {
     ram *r = calloc(1, sizeof *r);
     memset(r->mem, 0xFF, sizeof r->mem);
-    r->cut_at = -1;
+    vdev_nor_init(&r->nor, r->mem, RAM_SIZE, NULL);
     return r;
-}
-
-static void ram_power_on(ram *r)
-{
-    r->dead = false;
-    r->cut_at = -1;
-    r->ops = 0;
 }
 
 static uint8_t *vector(const char *name, size_t *len)
@@ -171,10 +99,10 @@ TEST(device_writes_match_the_generator_entries)
     if (v)
         CHECK_MEM(r->mem + PART, v, PSIZE);
     /* Writing the same value again writes nothing. */
-    long ops = r->ops;
+    uint64_t ops = r->nor.stats.ops;
     CHECK_EQ(ota32_nvs_set_int(&nvs, "ota", "boot_count", OTA32_NVS_U32, 7), 0);
     CHECK_EQ(ota32_nvs_set_str(&nvs, "ota", "fw_url", "https://example.com/fw.bin"), 0);
-    CHECK_EQ(r->ops, ops);
+    CHECK_EQ(r->nor.stats.ops, ops);
     free(v);
     free(r);
 }
@@ -389,19 +317,23 @@ static void cut_everywhere(ram *r, const uint8_t *base, unsigned gen)
     snprintf(new_s, sizeof new_s, "v%u-next", gen + 1);
     make_blob(old_b, sizeof old_b, gen);
     make_blob(new_b, sizeof new_b, gen + 1);
-    for (int torn = 0; torn < 3; torn++) {
+    /* Lost before the operation, or with only its first or second half done
+     * (an erase that leaves the page header and bitmap). */
+    static const vdev_cut_kind kinds[] = {VDEV_CUT_BEFORE, VDEV_CUT_FIRST_HALF,
+                                          VDEV_CUT_SECOND_HALF};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         for (long cut = 0; cut < 2000; cut++) {
             memcpy(r->mem + PART, base, PSIZE);
-            ram_power_on(r);
+            vdev_nor_power_on(&r->nor);
+            uint64_t ops0 = r->nor.stats.ops;
             CHECK_EQ(ota32_nvs_open(&nvs, &f, PART, PSIZE, NULL), 0);
-            r->cut_at = cut;
-            r->torn = torn;
+            vdev_nor_arm_cut(&r->nor, (uint64_t)cut, kinds[k], 0);
             int a = ota32_nvs_set_str(&nvs, "VIAM_NS", "OTA_VERSION", new_s);
             int b = a ? a : ota32_nvs_set_blob(&nvs, "VIAM_NS", "progress", new_b, sizeof new_b);
-            bool cut_happened = r->dead;
-            if (!cut_happened && r->ops > max_ops)
-                max_ops = r->ops;
-            ram_power_on(r);
+            bool cut_happened = vdev_nor_power_lost(&r->nor);
+            if (!cut_happened && (long)(r->nor.stats.ops - ops0) > max_ops)
+                max_ops = (long)(r->nor.stats.ops - ops0);
+            vdev_nor_power_on(&r->nor);
             int wb = -1;
             int ws = state_of(&f, old_s, new_s, old_b, new_b, sizeof old_b, &wb);
             if (!cut_happened) {
@@ -411,7 +343,7 @@ static void cut_everywhere(ram *r, const uint8_t *base, unsigned gen)
                 CHECK_EQ(wb, 1);
                 break; /* every op of the update has been cut once */
             }
-            CHECK(a == OTA32_ERR_POWER_CUT || b == OTA32_ERR_POWER_CUT);
+            CHECK(a == OTA32_ERR_IO || b == OTA32_ERR_IO);
             cuts_tested++;
             if (a == 0)
                 CHECK_EQ(ws, 1); /* the string update had completed */
@@ -451,7 +383,7 @@ TEST(power_cut_at_every_operation)
             memcpy(base, r->mem + PART, PSIZE);
             cut_everywhere(r, base, gen);
             memcpy(r->mem + PART, base, PSIZE);
-            ram_power_on(r);
+            vdev_nor_power_on(&r->nor);
             tested++;
         }
     }
@@ -496,7 +428,7 @@ TEST(power_cut_while_reclaiming_a_page)
         memcpy(base, r->mem + PART, PSIZE);
         cut_everywhere(r, base, gen);
         memcpy(r->mem + PART, base, PSIZE);
-        ram_power_on(r);
+        vdev_nor_power_on(&r->nor);
     }
     check_long_lived = false;
     CHECK(max_ops > 40); /* reclaims moved items */

@@ -7,17 +7,17 @@
 #include "bytes.h"
 #include "ota32/crc.h"
 #include "ota32/otadata.h"
+#include "vdev.h"
 
-/* A NOR flash in RAM: erase sets 0xFF, program ANDs, and every op is logged
- * so tests can assert the exact write sequence. */
+/* 16 KB of RAM under the virtual device's NOR emulation, with every program
+ * and erase logged so tests can assert the exact write sequence. */
 #define RAM_SIZE 0x4000u
 #define PART 0x2000u
 
 typedef struct ram {
     uint8_t mem[RAM_SIZE];
+    vdev_nor nor;
     char log[512];
-    int fail_at; /* fail the n-th program/erase (0-based); -1 never */
-    int ops;
 } ram;
 
 /* Appends "E<addr> " for an erase, "P<addr>+<len> " for a program. */
@@ -33,36 +33,25 @@ static void ram_log(ram *r, char op, uint32_t a, size_t n)
 static int ram_read(void *ctx, uint32_t addr, void *buf, size_t len)
 {
     ram *r = ctx;
-    if ((uint64_t)addr + len > RAM_SIZE)
-        return OTA32_ERR_RANGE;
-    memcpy(buf, r->mem + addr, len);
-    return 0;
+    return r->nor.ops.read(&r->nor, addr, buf, len);
 }
 
 static int ram_program(void *ctx, uint32_t addr, const void *buf, size_t len)
 {
     ram *r = ctx;
-    if ((uint64_t)addr + len > RAM_SIZE)
-        return OTA32_ERR_RANGE;
-    if (r->fail_at >= 0 && r->ops++ >= r->fail_at)
-        return OTA32_ERR_POWER_CUT;
-    const uint8_t *b = buf;
-    for (size_t i = 0; i < len; i++)
-        r->mem[addr + i] &= b[i];
-    ram_log(r, 'P', addr, len);
-    return 0;
+    int rc = r->nor.ops.program(&r->nor, addr, buf, len);
+    if (rc == OTA32_OK)
+        ram_log(r, 'P', addr, len);
+    return rc;
 }
 
 static int ram_erase(void *ctx, uint32_t addr)
 {
     ram *r = ctx;
-    if (addr % OTA32_FLASH_SECTOR || addr >= RAM_SIZE)
-        return OTA32_ERR_RANGE;
-    if (r->fail_at >= 0 && r->ops++ >= r->fail_at)
-        return OTA32_ERR_POWER_CUT;
-    memset(r->mem + addr, 0xFF, OTA32_FLASH_SECTOR);
-    ram_log(r, 'E', addr, 0);
-    return 0;
+    int rc = r->nor.ops.erase_sector(&r->nor, addr);
+    if (rc == OTA32_OK)
+        ram_log(r, 'E', addr, 0);
+    return rc;
 }
 
 static int ram_block(void *ctx, uint32_t addr)
@@ -76,7 +65,7 @@ static ram *ram_new(ota32_flash_ops *f)
 {
     ram *r = calloc(1, sizeof *r);
     memset(r->mem, 0xFF, sizeof r->mem);
-    r->fail_at = -1;
+    vdev_nor_init(&r->nor, r->mem, RAM_SIZE, NULL);
     *f = (ota32_flash_ops){r, RAM_SIZE, ram_read, ram_program, ram_erase, ram_block};
     return r;
 }
@@ -277,8 +266,16 @@ TEST(flash_errors_are_returned)
 {
     ota32_flash_ops f;
     ram *r = ram_new(&f);
-    r->fail_at = 0;
-    CHECK_EQ(ota32_otadata_set_boot(&f, PART, 0, 2, false), OTA32_ERR_POWER_CUT);
+    vdev_nor_arm_cut(&r->nor, 0, VDEV_CUT_BEFORE, 0);
+    CHECK_EQ(ota32_otadata_set_boot(&f, PART, 0, 2, false), OTA32_ERR_IO);
+    CHECK(vdev_nor_power_lost(&r->nor));
+    CHECK_STR(r->log, ""); /* nothing written */
+    vdev_nor_power_on(&r->nor);
+    vdev_nor_fail(&r->nor, VDEV_OP_PROGRAM, PART + 16); /* a bad page, power stays on */
+    CHECK_EQ(ota32_otadata_set_boot(&f, PART, 0, 2, false), OTA32_ERR_IO);
+    CHECK(!vdev_nor_power_lost(&r->nor));
+    CHECK_STR(r->log, "E2000 "); /* the erase ran, the program failed */
+    CHECK_EQ(ota32_otadata_set_boot(&f, PART, 0, 2, false), OTA32_OK); /* control */
     CHECK_EQ(ota32_otadata_read(&f, 0x800, NULL), OTA32_ERR_RANGE);
     CHECK_EQ(ota32_otadata_read(&f, RAM_SIZE - 0x1000, NULL), OTA32_ERR_RANGE);
     free(r);

@@ -86,7 +86,7 @@ TEST(custom_types_numeric_subtypes_and_auto_offsets)
     put_entry(exp + 0x60, 0xFE, 0x00, 0x120000, 0x1000, "keys", 0);  /* 254, 4K */
     put_entry(exp + 0x80, 1, 0x06, 0x121000, 0x3000, "undef", 0);    /* empty -> undefined */
     put_entry(exp + 0xA0, 1, 0x83, 0x124000, 0x20000, "fs", 0);      /* littlefs */
-    put_entry(exp + 0xC0, 1, 0x81, 0x144000, 0x10000, "a_very_long_labe", 0); /* cut to 16 */
+    put_entry(exp + 0xC0, 1, 0x81, 0x144000, 0x10000, "a_very_long_labe", 0); /* 16: no NUL */
     put_md5(exp, 7);
     check_gen("custom_types", exp);
 }
@@ -271,11 +271,18 @@ TEST(variables_are_expanded_like_expandvars)
     const char *loop = "$LOOP, data, fat, , 0x1000\n";
     CHECK_EQ(ota32_pt_parse_csv(loop, strlen(loop), &o, &t, &d), OTA32_ERR_CORRUPT);
     CHECK_STR(d.msg, "unknown variable 'LOOP'");
-    /* A long name before the first '$' is kept whole (it only has to be
-     * unique); the label is its first 16 bytes. */
+    /* A name longer than the 16-byte field is refused, as is one only
+     * 17 bytes long; 16 fit (with no NUL). */
     const char *longname = "a_partition_name_longer_than_sixty_four_bytes_which_is_still_fine_x, "
                            "data, nvs, , $NVS_SIZE\n";
-    CHECK_EQ(ota32_pt_parse_csv(longname, strlen(longname), &o, &t, &d), 0);
+    CHECK_EQ(ota32_pt_parse_csv(longname, strlen(longname), &o, &t, &d), OTA32_ERR_CORRUPT);
+    CHECK_CONTAINS(d.msg, "is 67 characters long, more than the 16 the table's name field holds");
+    CHECK_EQ(d.line, 1);
+    const char *name17 = "a_partition_name1, data, nvs, , $NVS_SIZE\n";
+    CHECK_EQ(ota32_pt_parse_csv(name17, strlen(name17), &o, &t, &d), OTA32_ERR_CORRUPT);
+    CHECK_CONTAINS(d.msg, "Partition name 'a_partition_name1' is 17 characters long");
+    const char *name16 = "a_partition_name, data, nvs, , $NVS_SIZE\n";
+    CHECK_EQ(ota32_pt_parse_csv(name16, strlen(name16), &o, &t, &d), 0);
     CHECK_STR(t.entries[0].label, "a_partition_name");
     CHECK_EQ(t.entries[0].size, 0x6000);
     /* Without a lookup nothing is set. */

@@ -35,7 +35,7 @@ static void setup(fx_dev *x, fx_source *src)
     src->len = IMG_LEN;
     snprintf(src->etag, sizeof src->etag, "\"v2\"");
     src->rng = 7;
-    fx_src = src;
+    x->src = src;
 }
 
 static int apply(fx_dev *x, const ota32_service_opts *o, const char *version,
@@ -62,7 +62,7 @@ static int apply(fx_dev *x, const ota32_service_opts *o, const char *version,
 static ota32_boot_status boot_and_confirm(fx_dev *x, bool confirm)
 {
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, x);
     ota32_service *s = NULL;
     CHECK_EQ(ota32_service_new(&x->plat, &o, &s), OTA32_OK);
     ota32_boot_status bs = OTA32_BOOT_NORMAL;
@@ -79,7 +79,7 @@ TEST(update_confirm_and_up_to_date)
     fx_source src;
     setup(&x, &src);
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     ota32_apply_result res = OTA32_APPLY_UP_TO_DATE;
     ota32_diag d;
     ota32_service_stats st;
@@ -140,7 +140,7 @@ TEST(resume_after_drops_at_several_offsets)
     src.drop_after[2] = 5;
     src.drop_after[3] = 100000;
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     ota32_apply_result res;
     ota32_diag d;
     ota32_service_stats st;
@@ -167,7 +167,7 @@ TEST(server_ignoring_range_restarts)
     src.drop_after[0] = 150000;
     src.ignore_range = true;
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     ota32_apply_result res;
     ota32_diag d;
     ota32_service_stats st;
@@ -193,7 +193,7 @@ TEST(file_changed_between_attempts_restarts)
     src.change_at = 2;
     src.drop_after[0] = 120000;
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     ota32_apply_result res;
     ota32_diag d;
     ota32_service_stats st;
@@ -213,7 +213,7 @@ TEST(no_validator_means_no_blind_resume)
     src.no_validator = true;
     src.drop_after[0] = 100000;
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     ota32_apply_result res;
     ota32_diag d;
     ota32_service_stats st;
@@ -233,10 +233,10 @@ static void expect_rejected_without_erase(fx_source *src_setup_flip, int want_rc
     setup(&x, &src);
     uint8_t *copy = NULL;
     if (src_setup_flip)
-        src = *src_setup_flip, src.requests = 0, fx_src = &src;
+        src = *src_setup_flip, src.requests = 0, x.src = &src;
     (void)copy;
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     vdev_reset_stats(x.d);
     ota32_apply_result res = OTA32_APPLY_UP_TO_DATE;
     ota32_diag d;
@@ -327,7 +327,7 @@ TEST(statuses_and_backoff)
     fx_source src;
     setup(&x, &src);
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     o.max_retries = 3;
     ota32_service *s = NULL;
     CHECK_EQ(ota32_service_new(&x.plat, &o, &s), OTA32_OK);
@@ -381,7 +381,7 @@ TEST(rollback_is_recorded_and_not_retried_in_a_loop)
     fx_source src;
     setup(&x, &src);
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     ota32_apply_result res;
     ota32_diag d;
     CHECK_EQ(apply(&x, &o, "v2", &res, &d, NULL), OTA32_OK);
@@ -424,7 +424,7 @@ TEST(rolled_back_version_retried_after_the_long_backoff)
     fx_source src;
     setup(&x, &src);
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     o.failed_backoff_ms = 3600 * 1000;
     ota32_apply_result res;
     ota32_diag d;
@@ -469,13 +469,14 @@ TEST(resume_after_power_cut_rechecks_flash)
     fx_source src;
     setup(&x, &src);
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     /* Cut power at the 40th flash operation of the download. */
     vdev_arm_cut(x.d, 100, VDEV_CUT_INSIDE, 1);
     ota32_apply_result res;
     ota32_diag d;
     ota32_service_stats st;
-    CHECK_EQ(apply(&x, &o, "v2", &res, &d, &st), OTA32_ERR_POWER_CUT);
+    CHECK_EQ(apply(&x, &o, "v2", &res, &d, &st), OTA32_ERR_IO);
+    CHECK(vdev_power_lost(x.d));
     uint64_t first = src.body_sent;
     printf("  first attempt got %llu bytes before the cut\n", (unsigned long long)first);
     CHECK(first > 48 * 1024 && first < IMG_LEN);
@@ -494,7 +495,8 @@ TEST(resume_after_power_cut_rechecks_flash)
     fx_power_off(&x);
     setup(&x, &src);
     vdev_arm_cut(x.d, 40, VDEV_CUT_BEFORE, 1);
-    CHECK_EQ(apply(&x, &o, "v2", &res, &d, &st), OTA32_ERR_POWER_CUT);
+    CHECK_EQ(apply(&x, &o, "v2", &res, &d, &st), OTA32_ERR_IO);
+    CHECK(vdev_power_lost(x.d));
     fx_power_off(&x);
     {
         vdev *dv;
@@ -524,7 +526,7 @@ static size_t peak_for(uint32_t len)
     src.len = len;
     src.frame = 16384;
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     ota32_posix_alloc_reset_peak(&x.alloc);
     ota32_apply_result res;
     ota32_diag d;
@@ -547,28 +549,17 @@ TEST(engine_memory_does_not_grow_with_the_image)
     printf("  engine peak heap: %zu bytes (1 MB and 3.5 MB images)\n", a);
 }
 
-/* A flash that fails one program with an I/O error. */
 static ota32_flash_ops real_flash;
-static int fail_program_at, programs_seen;
-
-static int failing_program(void *ctx, uint32_t addr, const void *buf, size_t len)
-{
-    if (++programs_seen == fail_program_at)
-        return OTA32_ERR_IO;
-    return real_flash.program(ctx, addr, buf, len);
-}
 
 TEST(flash_error_fails_the_check_and_the_next_one_resumes)
 {
     fx_dev x;
     fx_source src;
     setup(&x, &src);
-    real_flash = x.plat.flash;
-    x.plat.flash.program = failing_program;
-    programs_seen = 0;
-    fail_program_at = 40; /* well past the first progress record */
+    /* A bad page in the 40th 4 KB write, well past the first progress record. */
+    vdev_nor_fail(vdev_nor_of(x.d), VDEV_OP_PROGRAM, FX_SLOT1 + 39 * 4096);
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     ota32_service *s = NULL;
     CHECK_EQ(ota32_service_new(&x.plat, &o, &s), OTA32_OK);
     CHECK_EQ(ota32_service_boot(s, NULL), OTA32_OK);
@@ -627,7 +618,7 @@ TEST(flash_read_back_mismatch_anywhere_is_caught)
         x.plat.flash.read = misreading_read;
         misread_at = FX_SLOT1 + at[i];
         ota32_service_opts o;
-        fx_opts(&o);
+        fx_opts(&o, &x);
         ota32_apply_result res;
         ota32_diag d;
         CHECK_EQ(apply(&x, &o, "v2", &res, &d, NULL), OTA32_ERR_IO);
@@ -670,7 +661,7 @@ TEST(every_allocation_failure_is_clean)
     fx_source src;
     setup(&x, &src);
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     ota32_apply_result res;
     ota32_diag d;
     /* Count the allocation attempts of a whole update. */
@@ -678,7 +669,7 @@ TEST(every_allocation_failure_is_clean)
     CHECK_EQ(apply(&x, &o, "v2", &res, &d, NULL), OTA32_OK);
     CHECK_EQ(res, OTA32_APPLY_REBOOT);
     uint64_t total = x.alloc.attempts - start;
-    CHECK(total > 10);
+    CHECK(total >= 4); /* engine, write buffer, hashes, URL scratch, ... */
     fx_power_off(&x);
     for (uint64_t n = 1; n <= total; n++) {
         setup(&x, &src);

@@ -100,15 +100,22 @@ typedef struct fx_source {
     int64_t claim_len;     /* announced length override; 0 = real */
     size_t drop_after[16]; /* per request (0-based): cut after N body bytes; 0 = none */
     size_t frame;          /* max bytes per on_data; 0 = pseudo-random 1..20000 */
+    const char *range_etag; /* the ETag a 206 carries; NULL: the file's */
+    bool range_total_star; /* 206 with an unknown total ("*" after the slash) */
+    uint64_t range_skew;   /* a 206 starts this many bytes after the range asked */
+    uint32_t stall_ms;     /* each request waits this long (virtual clock), then
+                              times out without a byte */
+    bool protocol_error;   /* every request fails with an HTTP/2 protocol error */
     uint32_t rng;
+    bool down; /* the network is down: every request fails to connect */
     /* observed */
+    unsigned heads;   /* HEAD requests answered */
+    unsigned refused; /* requests while down */
     unsigned requests;
     unsigned range_requests;
     uint64_t body_sent;
     uint64_t last_range;
 } fx_source;
-
-static fx_source *fx_src;
 
 static inline uint32_t fx_rand(uint32_t *s)
 {
@@ -119,14 +126,35 @@ static inline uint32_t fx_rand(uint32_t *s)
     return *s = x;
 }
 
-static inline int fx_get(const ota32_platform *plat, const ota32_http_request *req,
+static inline int fx_get(void *ctx, const ota32_platform *plat, const ota32_http_request *req,
                          const ota32_http_opts *opts, const ota32_http_callbacks *cb,
                          ota32_http_response *resp, ota32_diag *diag)
 {
-    (void)plat;
     (void)opts;
-    fx_source *s = fx_src;
+    fx_source *s = ctx;
+    if (s->down) {
+        s->refused++;
+        return ota32_diag_fail(diag, OTA32_ERR_NET, 0, -1, "connect to fw.local:80: refused");
+    }
+    if (req->head) {
+        s->heads++;
+        memset(resp, 0, sizeof *resp);
+        resp->status = 200;
+        resp->content_length = resp->total_length = (int64_t)s->len;
+        return OTA32_OK;
+    }
     unsigned n = s->requests++;
+    if (s->stall_ms) {
+        plat->clock.sleep_ms(plat->clock.ctx, s->stall_ms);
+        return ota32_diag_fail(diag, OTA32_ERR_TIMEOUT, 0, -1, "no data for %u ms", s->stall_ms);
+    }
+    if (s->protocol_error) {
+        memset(resp, 0, sizeof *resp);
+        resp->protocol_error = true;
+        return ota32_diag_fail(diag, OTA32_ERR_HTTP, 0, -1,
+                               "HTTP/2 protocol error from http://fw.local/fw.bin: "
+                               "WINDOW_UPDATE: window_size_increment == 0");
+    }
     if (s->change_at && s->requests == s->change_at) {
         s->file = s->next_file;
         s->len = s->next_len;
@@ -150,15 +178,18 @@ static inline int fx_get(const ota32_platform *plat, const ota32_http_request *r
                 resp->status = 416;
                 return ota32_diag_fail(diag, OTA32_ERR_HTTP, 0, -1, "server answered 416");
             }
-            start = req->range_start;
+            start = req->range_start + s->range_skew;
             resp->status = 206;
         }
     }
     resp->range_start = start;
     resp->content_length = (int64_t)(s->len - start);
     resp->total_length = s->claim_len ? s->claim_len : (int64_t)s->len;
+    if (resp->status == 206 && s->range_total_star)
+        resp->total_length = -1;
     if (!s->no_validator)
-        snprintf(resp->etag, sizeof resp->etag, "%s", s->etag);
+        snprintf(resp->etag, sizeof resp->etag, "%s",
+                 resp->status == 206 && s->range_etag ? s->range_etag : s->etag);
     if (cb->on_response) {
         int rc = cb->on_response(cb->user, resp);
         if (rc != OTA32_OK)
@@ -172,6 +203,11 @@ static inline int fx_get(const ota32_platform *plat, const ota32_http_request *r
             chunk = s->len - pos;
         if (drop && resp->body_bytes + chunk > drop)
             chunk = drop - resp->body_bytes;
+        if (chunk && cb->on_tick) {
+            int rc = cb->on_tick(cb->user);
+            if (rc != OTA32_OK)
+                return rc;
+        }
         if (chunk) {
             int rc = cb->on_data(cb->user, s->file + pos, chunk);
             if (rc != OTA32_OK)
@@ -220,6 +256,7 @@ static inline uint32_t fx_random(void *ctx)
 
 typedef struct fx_dev {
     const char *path;
+    fx_source *src; /* the scripted server (ota32_service_opts.get_ctx) */
     vdev *d;
     vdev_boot boot;
     ota32_platform plat;
@@ -291,12 +328,45 @@ static inline int fx_reboot(fx_dev *x)
     return fx_power_on(x);
 }
 
-static inline void fx_opts(ota32_service_opts *o)
+static inline void fx_opts(ota32_service_opts *o, fx_dev *x)
 {
     memset(o, 0, sizeof *o);
     o->get = fx_get;
+    o->get_ctx = x->src;
     o->retry_base_ms = 1000;
     o->progress_interval = 16 * 1024;
+}
+
+/* A config source for ota32_service_poll: `json` as the server (remote) or
+ * NVS (local) would give it; unavailable while `net` is down (remote) or
+ * when json is NULL. */
+typedef struct fx_cfg {
+    const char *json;
+    fx_source *net;
+    unsigned fetches, failures;
+} fx_cfg;
+
+static inline int fx_cfg_fetch(void *ctx, char *buf, size_t cap, size_t *len, ota32_diag *diag)
+{
+    fx_cfg *c = ctx;
+    c->fetches++;
+    if (!c->json || (c->net && c->net->down)) {
+        c->failures++;
+        return ota32_diag_fail(diag, OTA32_ERR_NET, 0, -1, "config: network unreachable");
+    }
+    size_t n = strlen(c->json);
+    if (n >= cap)
+        return ota32_diag_fail(diag, OTA32_ERR_TOO_BIG, 0, -1, "config: %zu bytes", n);
+    memcpy(buf, c->json, n + 1);
+    *len = n;
+    return OTA32_OK;
+}
+
+/* Options for ota32_service_poll with the config of `c`. */
+static inline void fx_poll_opts(ota32_service_opts *o, fx_dev *x, fx_cfg *c, bool remote)
+{
+    fx_opts(o, x);
+    o->source = (ota32_config_source){c, fx_cfg_fetch, remote};
 }
 
 static inline int fx_get_str(fx_dev *x, const char *key, char *buf, size_t cap)

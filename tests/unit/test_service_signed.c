@@ -96,7 +96,7 @@ static void setup(fx_dev *x, fx_source *src, const uint8_t *file, size_t len)
     src->len = len;
     snprintf(src->etag, sizeof src->etag, "\"s\"");
     src->rng = 9;
-    fx_src = src;
+    x->src = src;
 }
 
 static int apply_once(fx_dev *x, ota32_service *s, ota32_apply_result *res, ota32_diag *d)
@@ -145,7 +145,7 @@ static void expect_refused(const uint8_t *file, size_t len, const char *const *k
     CHECK_EQ(f->read(f->ctx, OTADATA, before, sizeof before), OTA32_OK);
     vdev_reset_stats(x.d);
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     o.progress_interval = 1u << 20; /* no NVS page fills in between */
     ota32_service_stats st;
     apply_expect(&x, &o, OTA32_ERR_VERIFY, want, &st);
@@ -170,7 +170,7 @@ static void expect_applies(const uint8_t *file, size_t len, const char *const *k
     setup(&x, &src, file, len);
     trust(&x, keys, n, 0, 0);
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     ota32_service_stats st;
     apply_expect(&x, &o, OTA32_OK, "rebooting", &st);
     CHECK(vdev_reboot_requested(x.d));
@@ -273,7 +273,7 @@ static void expect_refused_before_erase(const uint8_t *file, uint32_t efuse_sv, 
     trust(&x, KEY_A, 1, 0, efuse_sv);
     vdev_reset_stats(x.d);
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     o.require_same_project = same_project;
     ota32_service_stats st;
     apply_expect(&x, &o, OTA32_ERR_VERIFY, want, &st);
@@ -304,7 +304,7 @@ TEST(anti_rollback_and_project_refused_before_any_erase)
     setup(&x, &src, next, SIGNED_LEN);
     trust(&x, KEY_A, 1, 0, 3);
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     ota32_service_stats st;
     apply_expect(&x, &o, OTA32_OK, "rebooting", &st);
     CHECK_EQ(fx_reboot(&x), OTA32_OK);
@@ -335,7 +335,7 @@ TEST(require_https_refuses_http)
     fx_source src;
     setup(&x, &src, img, SIGNED_LEN);
     ota32_service_opts o;
-    fx_opts(&o);
+    fx_opts(&o, &x);
     o.require_https = true;
     vdev_reset_stats(x.d);
     ota32_service *s = NULL;

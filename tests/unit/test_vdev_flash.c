@@ -1,4 +1,5 @@
-/* The virtual ESP32's NOR flash: semantics, counters, timing, power cuts. */
+/* The virtual ESP32's NOR flash: semantics, counters, timing, power cuts,
+ * injected failures. */
 #include "check.h"
 
 #include <stdio.h>
@@ -229,11 +230,11 @@ static void run_cut(const char *name, vdev_cut_kind kind, uint8_t out[3])
     CHECK_EQ(pg(d, 0x1000, &x, 1), OTA32_OK); /* setup, before arming */
     vdev_arm_cut(d, 1, kind, 7);
     CHECK_EQ(pg(d, 0x0, &x, 1), OTA32_OK);
-    CHECK_EQ(es(d, 0x1000), OTA32_ERR_POWER_CUT);
+    CHECK_EQ(es(d, 0x1000), OTA32_ERR_IO);
     CHECK(vdev_power_lost(d));
-    CHECK_EQ(pg(d, 0x2000, &x, 1), OTA32_ERR_POWER_CUT);
+    CHECK_EQ(pg(d, 0x2000, &x, 1), OTA32_ERR_IO);
     uint8_t b;
-    CHECK_EQ(rd(d, 0, &b, 1), OTA32_ERR_POWER_CUT);
+    CHECK_EQ(rd(d, 0, &b, 1), OTA32_ERR_IO);
     vdev_close(d);
     ota32_diag dg;
     CHECK_EQ(vdev_open(&d, check_tmp_path(name), NULL, &dg), OTA32_OK);
@@ -268,7 +269,7 @@ static void torn_program(uint64_t seed, uint8_t out[4096])
     for (int i = 0; i < 4096; i++)
         data[i] = (uint8_t)(i * 7 + 3);
     vdev_arm_cut(d, 0, VDEV_CUT_INSIDE, seed);
-    CHECK_EQ(pg(d, 0x3000, data, sizeof data), OTA32_ERR_POWER_CUT);
+    CHECK_EQ(pg(d, 0x3000, data, sizeof data), OTA32_ERR_IO);
     vdev_close(d);
     ota32_diag dg;
     CHECK_EQ(vdev_open(&d, check_tmp_path(name), NULL, &dg), OTA32_OK);
@@ -329,7 +330,7 @@ static void torn_erase(uint64_t seed, bool block, uint8_t *out, size_t len)
     uint8_t *zero = calloc(1, len);
     CHECK_EQ(pg(d, 0x20000, zero, len), OTA32_OK);
     vdev_arm_cut(d, 0, VDEV_CUT_INSIDE, seed);
-    CHECK_EQ(block ? eb(d, 0x20000) : es(d, 0x20000), OTA32_ERR_POWER_CUT);
+    CHECK_EQ(block ? eb(d, 0x20000) : es(d, 0x20000), OTA32_ERR_IO);
     vdev_close(d);
     ota32_diag dg;
     CHECK_EQ(vdev_open(&d, check_tmp_path(name), NULL, &dg), OTA32_OK);
@@ -393,8 +394,73 @@ TEST(erase_range_uses_blocks_where_aligned)
     vdev_close(d);
 }
 
+/* A read, program or erase made to fail: OTA32_ERR_IO, nothing changed,
+ * power still on, once; the same operation then succeeds. */
+TEST(injected_failures_change_nothing)
+{
+    uint8_t mem[2 * OTA32_FLASH_SECTOR], data[32], got[32], ff[32];
+    memset(mem, 0xFF, sizeof mem);
+    memset(data, 0x5A, sizeof data);
+    memset(ff, 0xFF, sizeof ff);
+    vdev_nor n;
+    vdev_nor_init(&n, mem, sizeof mem, NULL);
+    const ota32_flash_ops *f = vdev_nor_flash(&n);
+
+    vdev_nor_fail(&n, VDEV_OP_PROGRAM, 0x1010);
+    CHECK_EQ(f->program(f->ctx, 0x0, data, sizeof data), OTA32_OK); /* elsewhere */
+    CHECK_EQ(f->program(f->ctx, 0x1000, data, sizeof data), OTA32_ERR_IO);
+    CHECK_MEM(mem + 0x1000, ff, sizeof ff);
+    CHECK(!vdev_nor_power_lost(&n));
+    CHECK_EQ(f->program(f->ctx, 0x1000, data, sizeof data), OTA32_OK);
+    CHECK_MEM(mem + 0x1000, data, sizeof data);
+
+    vdev_nor_fail(&n, VDEV_OP_READ, 0x1000);
+    CHECK_EQ(f->read(f->ctx, 0x1000, got, sizeof got), OTA32_ERR_IO);
+    CHECK_EQ(f->read(f->ctx, 0x1000, got, sizeof got), OTA32_OK);
+    CHECK_MEM(got, data, sizeof got);
+
+    vdev_nor_fail(&n, VDEV_OP_ERASE, 0x1FFF);
+    CHECK_EQ(f->erase_sector(f->ctx, 0x1000), OTA32_ERR_IO);
+    CHECK_MEM(mem + 0x1000, data, sizeof data);
+    CHECK_EQ(f->erase_sector(f->ctx, 0x1000), OTA32_OK);
+    CHECK_MEM(mem + 0x1000, ff, sizeof ff);
+    CHECK_EQ(n.stats.injected, 3);
+}
+
+/* Half cuts: a program lands one half of its bytes, an erase clears one half
+ * of its sector; the operation fails and power is lost. */
+TEST(half_cuts_complete_one_half)
+{
+    uint8_t mem[2 * OTA32_FLASH_SECTOR], zero[16], ff[16];
+    memset(mem, 0xFF, sizeof mem);
+    memset(zero, 0, sizeof zero);
+    memset(ff, 0xFF, sizeof ff);
+    vdev_nor n;
+    vdev_nor_init(&n, mem, sizeof mem, NULL);
+    const ota32_flash_ops *f = vdev_nor_flash(&n);
+
+    vdev_nor_arm_cut(&n, 0, VDEV_CUT_FIRST_HALF, 0);
+    CHECK_EQ(f->program(f->ctx, 0x0, zero, 16), OTA32_ERR_IO);
+    CHECK(vdev_nor_power_lost(&n));
+    CHECK_MEM(mem, zero, 8);
+    CHECK_MEM(mem + 8, ff, 8);
+
+    vdev_nor_power_on(&n);
+    memset(mem + 0x1000, 0, OTA32_FLASH_SECTOR);
+    vdev_nor_arm_cut(&n, 0, VDEV_CUT_SECOND_HALF, 0);
+    CHECK_EQ(f->erase_sector(f->ctx, 0x1000), OTA32_ERR_IO);
+    CHECK_MEM(mem + 0x1000, zero, 16);       /* the first half as it was */
+    CHECK_MEM(mem + 0x1000 + 0x800, ff, 16); /* the second half erased */
+    CHECK_EQ(mem[0x1000 + 0x7FF], 0);
+    CHECK_EQ(mem[0x1FFF], 0xFF);
+    vdev_nor_power_on(&n);
+    CHECK_EQ(f->erase_sector(f->ctx, 0x1000), OTA32_OK); /* control */
+    CHECK_EQ(mem[0x1000], 0xFF);
+}
+
 RUN_TESTS(CASE(create_is_erased_and_sized), CASE(program_ands_and_counts_overprograms),
           CASE(strict_mode_rejects_overprogram_untouched), CASE(alignment_and_range_errors),
           CASE(timing_model), CASE(data_persists_across_reopen), CASE(cut_before_and_after),
           CASE(torn_program_is_reproducible), CASE(torn_erase_is_reproducible),
-          CASE(erase_range_uses_blocks_where_aligned))
+          CASE(erase_range_uses_blocks_where_aligned), CASE(injected_failures_change_nothing),
+          CASE(half_cuts_complete_one_half))

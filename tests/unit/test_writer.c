@@ -8,6 +8,20 @@
 
 #define FLASH_LEN (4u << 20)
 
+static void *heap_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    return malloc(n);
+}
+
+static void heap_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+static const ota32_alloc_ops heap = {.malloc = heap_malloc, .free = heap_free};
+
 /* A memory flash that logs every erase and program. */
 typedef struct rec_flash {
     vdev_mem mem;
@@ -103,15 +117,16 @@ TEST(erase_ahead_blocks_where_aligned)
     rec_flash r;
     rec_init(&r, 0x00); /* "old firmware": nothing erased */
     uint8_t wbuf[4096];
-    svc_writer w;
+    svc_writer *w = NULL;
     /* Slot starts 12 KB before a 64 KB boundary: 3 sectors, then blocks. */
     const uint32_t base = 0x20000 - 0x3000, size = 0x80000, len = 200000;
-    svc_writer_init(&w, &r.ops, base, size, wbuf, sizeof wbuf);
-    svc_writer_set_total(&w, len);
-    w.armed = true;
+    svc_writer_free(w, &heap);
+    w = svc_writer_new(&heap, &r.ops, base, size, wbuf, sizeof wbuf);
+    svc_writer_set_total(w, len);
+    svc_writer_arm(w);
     uint8_t *img = pattern(len, 7);
-    CHECK_EQ(write_chunked(&w, img, len, 3), OTA32_OK);
-    CHECK_EQ(svc_writer_finish(&w, NULL), OTA32_OK);
+    CHECK_EQ(write_chunked(w, img, len, 3), OTA32_OK);
+    CHECK_EQ(svc_writer_finish(w, NULL), OTA32_OK);
     CHECK_MEM(r.buf + base, img, len);
     /* 200000 bytes -> 0x31000 erased: 3 sectors, 2 blocks (0x20000), then
      * 0xE000 more as sectors because a third block would pass the end. */
@@ -119,8 +134,11 @@ TEST(erase_ahead_blocks_where_aligned)
     CHECK_EQ(erased, 0x31000);
     CHECK_EQ(r.blocks, 2);
     CHECK_EQ(r.sectors, 3 + 14);
-    CHECK_EQ(w.block_erases, 2);
-    CHECK_EQ(w.sector_erases, 17);
+    svc_writer_counts wc;
+    svc_writer_get_counts(w, &wc);
+    CHECK_EQ(wc.block_erases, 2);
+    CHECK_EQ(wc.sector_erases, 17);
+    CHECK_EQ(wc.programs, (len + 4095) / 4096);
     CHECK_EQ(r.lo, base);
     CHECK_EQ(r.hi, base + erased);
     /* Beyond the image, the slot is untouched. */
@@ -131,6 +149,7 @@ TEST(erase_ahead_blocks_where_aligned)
     CHECK(!r.misaligned_program);
     CHECK_EQ(r.programs, (len + 4095) / 4096);
     free(img);
+    svc_writer_free(w, &heap);
     free(r.buf);
 }
 
@@ -139,17 +158,19 @@ TEST(nothing_erased_before_armed)
     rec_flash r;
     rec_init(&r, 0x00);
     uint8_t wbuf[4096];
-    svc_writer w;
-    svc_writer_init(&w, &r.ops, 0x10000, 0x40000, wbuf, sizeof wbuf);
+    svc_writer *w = NULL;
+    svc_writer_free(w, &heap);
+    w = svc_writer_new(&heap, &r.ops, 0x10000, 0x40000, wbuf, sizeof wbuf);
     uint8_t *img = pattern(5000, 1);
     ota32_diag d;
     ota32_diag_clear(&d);
     /* The prefix is buffered; the first flush is refused while unarmed. */
-    CHECK_EQ(svc_writer_write(&w, img, 288, &d), OTA32_OK);
-    CHECK_EQ(svc_writer_write(&w, img + 288, 5000 - 288, &d), OTA32_ERR_STATE);
+    CHECK_EQ(svc_writer_write(w, img, 288, &d), OTA32_OK);
+    CHECK_EQ(svc_writer_write(w, img + 288, 5000 - 288, &d), OTA32_ERR_STATE);
     CHECK_CONTAINS(d.msg, "before the image header");
     CHECK_EQ(r.sectors + r.blocks + r.programs, 0);
     free(img);
+    svc_writer_free(w, &heap);
     free(r.buf);
 }
 
@@ -158,27 +179,30 @@ TEST(never_writes_outside_the_slot)
     rec_flash r;
     rec_init(&r, 0x00);
     uint8_t wbuf[4096];
-    svc_writer w;
+    svc_writer *w = NULL;
     const uint32_t base = 0x30000, size = 0x5000; /* 20 KB slot */
-    svc_writer_init(&w, &r.ops, base, size, wbuf, sizeof wbuf);
-    w.armed = true;
+    svc_writer_free(w, &heap);
+    w = svc_writer_new(&heap, &r.ops, base, size, wbuf, sizeof wbuf);
+    svc_writer_arm(w);
     uint8_t *img = pattern(0x8000, 9);
     ota32_diag d;
     ota32_diag_clear(&d);
-    int rc = write_chunked(&w, img, 0x8000, 5);
+    int rc = write_chunked(w, img, 0x8000, 5);
     CHECK_EQ(rc, OTA32_ERR_TOO_BIG);
     CHECK(r.hi <= base + size);
     CHECK(r.lo >= base);
     /* A length announced smaller than what arrives: erasing stops at it. */
-    svc_writer_init(&w, &r.ops, base, size, wbuf, sizeof wbuf);
-    svc_writer_set_total(&w, 0x2000);
-    w.armed = true;
-    rc = write_chunked(&w, img, 0x3000, 5);
+    svc_writer_free(w, &heap);
+    w = svc_writer_new(&heap, &r.ops, base, size, wbuf, sizeof wbuf);
+    svc_writer_set_total(w, 0x2000);
+    svc_writer_arm(w);
+    rc = write_chunked(w, img, 0x3000, 5);
     if (rc == OTA32_OK)
-        rc = svc_writer_finish(&w, &d);
+        rc = svc_writer_finish(w, &d);
     CHECK_EQ(rc, OTA32_ERR_TOO_BIG);
     CHECK(r.hi <= base + size);
     free(img);
+    svc_writer_free(w, &heap);
     free(r.buf);
 }
 
@@ -187,31 +211,39 @@ TEST(restart_re_erases_written_sectors)
     rec_flash r;
     rec_init(&r, 0xFF);
     uint8_t wbuf[4096];
-    svc_writer w;
+    svc_writer *w = NULL;
     const uint32_t base = 0x40000, len = 50000;
-    svc_writer_init(&w, &r.ops, base, 0x20000, wbuf, sizeof wbuf);
-    svc_writer_set_total(&w, len);
-    w.armed = true;
+    svc_writer_free(w, &heap);
+    w = svc_writer_new(&heap, &r.ops, base, 0x20000, wbuf, sizeof wbuf);
+    svc_writer_set_total(w, len);
+    svc_writer_arm(w);
     uint8_t *a = pattern(len, 1), *b = pattern(len, 2);
-    CHECK_EQ(write_chunked(&w, a, 30000, 1), OTA32_OK);
+    CHECK_EQ(write_chunked(w, a, 30000, 1), OTA32_OK);
     unsigned erases = r.sectors + r.blocks;
     CHECK(erases > 0);
-    /* Start over with other bytes: NOR would AND them without re-erasing. */
-    CHECK_EQ(svc_writer_restart(&w, 0), OTA32_OK);
-    CHECK_EQ(write_chunked(&w, b, len, 2), OTA32_OK);
-    CHECK_EQ(svc_writer_finish(&w, NULL), OTA32_OK);
+    /* Start over with other bytes: NOR would AND them without re-erasing.
+     * Starting over disarms until the new prefix is checked. */
+    svc_writer_start_over(w);
+    CHECK_EQ(svc_writer_write(w, b, 4096, NULL), OTA32_ERR_STATE);
+    svc_writer_start_over(w);
+    svc_writer_arm(w);
+    CHECK_EQ(write_chunked(w, b, len, 2), OTA32_OK);
+    CHECK_EQ(svc_writer_finish(w, NULL), OTA32_OK);
     CHECK_MEM(r.buf + base, b, len);
     CHECK(r.sectors + r.blocks > erases);
     /* Resume mid-way (after a reset): from a sector boundary, re-erasing it. */
-    CHECK_EQ(svc_writer_restart(&w, 0x4000), OTA32_OK);
-    CHECK_EQ(svc_writer_restart(&w, 0x4001), OTA32_ERR_INVALID_ARG);
-    CHECK_EQ(svc_writer_restart(&w, 0x4000), OTA32_OK);
-    CHECK_EQ(svc_writer_write(&w, a + 0x4000, len - 0x4000, NULL), OTA32_OK);
-    CHECK_EQ(svc_writer_finish(&w, NULL), OTA32_OK);
+    svc_writer_start_over(w);
+    CHECK_EQ(svc_writer_resume(w, 0x4001, false), OTA32_ERR_INVALID_ARG);
+    CHECK_EQ(svc_writer_resume(w, 0x20001, true), OTA32_ERR_INVALID_ARG); /* past the slot */
+    CHECK_EQ(svc_writer_resume(w, 0x4000, false), OTA32_OK);              /* and armed */
+    CHECK_EQ(svc_writer_flushed(w), 0x4000);
+    CHECK_EQ(svc_writer_write(w, a + 0x4000, len - 0x4000, NULL), OTA32_OK);
+    CHECK_EQ(svc_writer_finish(w, NULL), OTA32_OK);
     CHECK_MEM(r.buf + base, b, 0x4000);
     CHECK_MEM(r.buf + base + 0x4000, a + 0x4000, len - 0x4000);
     free(a);
     free(b);
+    svc_writer_free(w, &heap);
     free(r.buf);
 }
 
@@ -220,20 +252,22 @@ TEST(whole_slot_strategy_erases_everything_first)
     rec_flash r;
     rec_init(&r, 0x00);
     uint8_t wbuf[4096];
-    svc_writer w;
+    svc_writer *w = NULL;
     const uint32_t base = 0x20000, size = 0x377000, len = 10000;
-    svc_writer_init(&w, &r.ops, base, size, wbuf, sizeof wbuf);
-    svc_writer_set_total(&w, len);
-    w.whole_slot = true;
-    w.armed = true;
+    svc_writer_free(w, &heap);
+    w = svc_writer_new(&heap, &r.ops, base, size, wbuf, sizeof wbuf);
+    svc_writer_set_total(w, len);
+    svc_writer_erase_whole_slot(w);
+    svc_writer_arm(w);
     uint8_t *img = pattern(len, 4);
-    CHECK_EQ(write_chunked(&w, img, len, 4), OTA32_OK);
-    CHECK_EQ(svc_writer_finish(&w, NULL), OTA32_OK);
+    CHECK_EQ(write_chunked(w, img, len, 4), OTA32_OK);
+    CHECK_EQ(svc_writer_finish(w, NULL), OTA32_OK);
     CHECK_MEM(r.buf + base, img, len);
     CHECK_EQ(r.blocks, 0x377000 / 0x10000);
     CHECK_EQ(r.sectors, (0x377000 % 0x10000) / 0x1000);
     CHECK_EQ(r.buf[base + size - 1], 0xFF);
     free(img);
+    svc_writer_free(w, &heap);
     free(r.buf);
 }
 
@@ -253,21 +287,23 @@ TEST(hook_sees_exactly_the_bytes)
     rec_flash r;
     rec_init(&r, 0xFF);
     uint8_t wbuf[4096];
-    svc_writer w;
-    svc_writer_init(&w, &r.ops, 0x10000, 0x10000, wbuf, sizeof wbuf);
-    w.armed = true;
-    w.on_flush = seen_hook;
+    svc_writer *w = NULL;
+    svc_writer_free(w, &heap);
+    w = svc_writer_new(&heap, &r.ops, 0x10000, 0x10000, wbuf, sizeof wbuf);
+    svc_writer_arm(w);
+    svc_writer_on_flush(w, seen_hook, NULL);
     seen_len = 0;
     uint8_t *img = pattern(9000, 11);
-    CHECK_EQ(write_chunked(&w, img, 9000, 8), OTA32_OK);
+    CHECK_EQ(write_chunked(w, img, 9000, 8), OTA32_OK);
     CHECK_EQ(seen_len, 8192); /* two full buffers so far; 808 bytes buffered */
-    CHECK_EQ(svc_writer_pos(&w), 9000);
-    CHECK_EQ(svc_writer_finish(&w, NULL), OTA32_OK);
+    CHECK_EQ(svc_writer_pos(w), 9000);
+    CHECK_EQ(svc_writer_finish(w, NULL), OTA32_OK);
     CHECK_EQ(seen_len, 9000); /* the 0xFF page padding is not part of the image */
     CHECK_MEM(seen, img, 9000);
     /* Closed: more data is refused. */
-    CHECK_EQ(svc_writer_write(&w, img, 1, NULL), OTA32_ERR_STATE);
+    CHECK_EQ(svc_writer_write(w, img, 1, NULL), OTA32_ERR_STATE);
     free(img);
+    svc_writer_free(w, &heap);
     free(r.buf);
 }
 

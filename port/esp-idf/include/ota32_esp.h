@@ -62,7 +62,11 @@ int ota32_esp_fetch(const ota32_platform *plat, const char *url, char *buf, size
  * static buffers). Zero fields take their menuconfig value. */
 typedef struct ota32_esp_config {
     /* Where the machine config comes from: GET this URL, or when NULL read
-     * the string `config_nvs_key` from NVS namespace "ota32". */
+     * `config_nvs_key` from NVS namespace "ota32": a blob (nvs_set_blob, up to
+     * CONFIG_OTA32_CONFIG_MAX bytes) or a string (NVS strings hold at most
+     * 4000 bytes). A config from NVS proves nothing about the network, so a
+     * new firmware then confirms only once the OTA url's server answers a
+     * HEAD request, or when `health` says so. */
     const char *config_url;
     const char *config_nvs_key;
     const char *ca_pem;       /* see ota32_esp_platform_set_ca_pem */
@@ -70,13 +74,16 @@ typedef struct ota32_esp_config {
     /* Called with every config fetched, before the engine looks at it; may
      * be NULL. Runs on the ota32 task. */
     void (*on_config)(void *user, const char *json, size_t len);
+    /* The application's verdict on a new firmware, asked before it confirms
+     * (see ota32_service_opts.health); may be NULL. Runs on the ota32 task. */
+    int (*health)(void *user, ota32_diag *diag);
     void *user;
 } ota32_esp_config;
 
-/* Start the FreeRTOS task "ota32": it reads the boot state, then every
- * poll interval fetches the config, confirms a new firmware on probation
- * after its first successful config fetch, and applies the config (download,
- * verify, switch, reboot). Returns ESP_OK, ESP_ERR_INVALID_ARG (no config
+/* Start the FreeRTOS task "ota32": a loop of ota32_service_poll (boot
+ * state, config fetch, confirmation of a new firmware, apply: download,
+ * verify, switch, reboot; a firmware not confirmed within
+ * CONFIG_OTA32_PROBATION_TIMEOUT_S rolls back). Returns ESP_OK, ESP_ERR_INVALID_ARG (no config
  * source), ESP_ERR_NO_MEM, or an error of ota32_esp_platform_init. */
 esp_err_t ota32_esp_service_start(const ota32_esp_config *cfg);
 

@@ -20,7 +20,6 @@ const char *ota32_strerror(int err)
     case OTA32_ERR_TLS: return "TLS error";
     case OTA32_ERR_HTTP: return "HTTP error";
     case OTA32_ERR_STATE: return "not allowed in this state";
-    case OTA32_ERR_POWER_CUT: return "power cut";
     case OTA32_ERR_AGAIN: return "try again";
     case OTA32_ERR_NO_SPACE: return "no space left";
     case OTA32_ERR_CONFIG: return "invalid configuration";

@@ -36,7 +36,9 @@ enum {
     HDR_END = 24,
 };
 _Static_assert(HDR_END == OTA32_IMAGE_HEADER_LEN, "esp_image_header_t is 24 bytes");
-_Static_assert(OTA32_IMAGE_SEG_HEADER_LEN == 8, "esp_image_segment_header_t is 8 bytes");
+/* esp_image_segment_header_t field offsets. */
+enum { SEG_LOAD_ADDR = 0, SEG_DATA_LEN = 4, SEG_END = 8 };
+_Static_assert(SEG_END == OTA32_IMAGE_SEG_HEADER_LEN, "esp_image_segment_header_t is 8 bytes");
 _Static_assert(OTA32_SHA256_LEN <= OTA32_APP_DESC_LEN, "p->field holds the hash");
 
 /* Revision fields equal to 0 or 0xFFFF mean "not set" (IS_FIELD_SET). */
@@ -215,15 +217,15 @@ static int check_segment_header(ota32_image_parser *p)
 {
     uint32_t hdr_off = p->pos - OTA32_IMAGE_SEG_HEADER_LEN;
     uint32_t data_off = p->pos;
-    uint32_t load = ota32_le32(p->field);
-    uint32_t len = ota32_le32(p->field + 4);
+    uint32_t load = ota32_le32(p->field + SEG_LOAD_ADDR);
+    uint32_t len = ota32_le32(p->field + SEG_DATA_LEN);
     unsigned i = p->seg_index;
 
     if (len % 4 != 0)
-        return fail(p, OTA32_ERR_CORRUPT, hdr_off + 4,
+        return fail(p, OTA32_ERR_CORRUPT, hdr_off + SEG_DATA_LEN,
                     "segment %u data_len: 0x%x is not a multiple of 4", i, (unsigned)len);
     if (len >= OTA32_IMAGE_MAX_SEGMENT_LEN)
-        return fail(p, OTA32_ERR_CORRUPT, hdr_off + 4,
+        return fail(p, OTA32_ERR_CORRUPT, hdr_off + SEG_DATA_LEN,
                     "segment %u data_len: 0x%x is not below 16 MB", i, (unsigned)len);
     /* A flash-mapped segment is mapped page by page: its data must sit at the
      * same offset within a 64 KB page as its load address (app partitions
@@ -237,12 +239,12 @@ static int check_segment_header(ota32_image_parser *p)
                     (unsigned)(data_off % OTA32_IMAGE_MMU_PAGE),
                     (unsigned)(load % OTA32_IMAGE_MMU_PAGE));
     if (i == 0 && p->opts.require_app_desc && len < OTA32_APP_DESC_LEN)
-        return fail(p, OTA32_ERR_CORRUPT, hdr_off + 4,
+        return fail(p, OTA32_ERR_CORRUPT, hdr_off + SEG_DATA_LEN,
                     "segment 0 data_len: 0x%x is too short for the %u-byte app descriptor",
                     (unsigned)len, OTA32_APP_DESC_LEN);
     uint64_t at_least = image_len_after(p, (uint64_t)data_off + len);
     if (p->opts.max_len && at_least > p->opts.max_len)
-        return fail(p, OTA32_ERR_TOO_BIG, hdr_off + 4,
+        return fail(p, OTA32_ERR_TOO_BIG, hdr_off + SEG_DATA_LEN,
                     "segment %u data_len: the image needs at least %llu bytes, more than "
                     "the %u allowed",
                     i, (unsigned long long)at_least, (unsigned)p->opts.max_len);
@@ -395,6 +397,16 @@ static int step_footer(ota32_image_parser *p, const uint8_t *d, size_t avail, si
     return OTA32_OK;
 }
 
+static void hex_digest(const uint8_t d[OTA32_SHA256_LEN], char out[2 * OTA32_SHA256_LEN + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < OTA32_SHA256_LEN; i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 15];
+    }
+    out[2 * OTA32_SHA256_LEN] = 0;
+}
+
 static int step_hash(ota32_image_parser *p, const uint8_t *d, size_t avail, size_t *n)
 {
     *n = gather(p, d, avail, OTA32_SHA256_LEN);
@@ -405,13 +417,15 @@ static int step_hash(ota32_image_parser *p, const uint8_t *d, size_t avail, size
     memcpy(in->sha256_stored, p->field, OTA32_SHA256_LEN);
     in->sha256_ok =
         in->sha256_checked && memcmp(in->sha256_stored, in->sha256_calc, OTA32_SHA256_LEN) == 0;
-    if (in->sha256_checked && !in->sha256_ok && !p->opts.lenient_digests)
+    if (in->sha256_checked && !in->sha256_ok && !p->opts.lenient_digests) {
+        /* Both digests whole: two images that differ only in the last
+         * byte share any prefix. */
+        char stored[2 * OTA32_SHA256_LEN + 1], calc[2 * OTA32_SHA256_LEN + 1];
+        hex_digest(in->sha256_stored, stored);
+        hex_digest(in->sha256_calc, calc);
         return fail(p, OTA32_ERR_VERIFY, p->body_end + 1,
-                    "SHA-256: stored %02x%02x%02x%02x..., calculated %02x%02x%02x%02x... "
-                    "(image is corrupt)",
-                    in->sha256_stored[0], in->sha256_stored[1], in->sha256_stored[2],
-                    in->sha256_stored[3], in->sha256_calc[0], in->sha256_calc[1],
-                    in->sha256_calc[2], in->sha256_calc[3]);
+                    "SHA-256: stored %s, calculated %s (image is corrupt)", stored, calc);
+    }
     p->field_pos = 0;
     p->step = STEP_DONE;
     p->stage = OTA32_IMAGE_STAGE_DONE;

@@ -58,10 +58,10 @@ int nvs_activate_page(ota32_nvs *n)
         return rc;
     uint8_t h[NVS_HDR_LEN];
     memset(h, 0xFF, sizeof h);
-    ota32_put_le32(h, NVS_PAGE_ACTIVE);
-    ota32_put_le32(h + 4, n->next_seq);
-    h[8] = NVS_VERSION2;
-    ota32_put_le32(h + 28, ota32_crc32_esp(h + 4, 24));
+    ota32_put_le32(h + NVS_H_STATE, NVS_PAGE_ACTIVE);
+    ota32_put_le32(h + NVS_H_SEQ, n->next_seq);
+    h[NVS_H_VERSION] = NVS_VERSION2;
+    ota32_put_le32(h + NVS_H_CRC, ota32_crc32_esp(h + NVS_H_SEQ, NVS_H_CRC_LEN));
     rc = nvs_prog(n, nvs_page_addr(n, p), h, sizeof h);
     if (rc != OTA32_OK)
         return rc;
@@ -516,7 +516,7 @@ static int blob_chunks(ota32_nvs *n, const nvs_loc *idx, uint8_t *buf, size_t ca
                        const uint8_t *cmp)
 {
     uint32_t size = ota32_le32(idx->h + NVS_I_DATA);
-    unsigned count = idx->h[NVS_I_DATA + 4], start = idx->h[NVS_I_DATA + 5];
+    unsigned count = idx->h[NVS_IDX_COUNT], start = idx->h[NVS_IDX_START];
     if (start + count > 256)
         return 0;
     size_t off = 0;
@@ -648,7 +648,7 @@ int ota32_nvs_set_blob(ota32_nvs *nvs, const char *ns, const char *key, const vo
         }
         /* The other version (ESP-IDF toggles 0x00 <-> 0x80), so old and
          * new chunks never share an index. */
-        unsigned old_lo = old.h[NVS_I_DATA + 5], old_hi = old_lo + old.h[NVS_I_DATA + 4];
+        unsigned old_lo = old.h[NVS_IDX_START], old_hi = old_lo + old.h[NVS_IDX_COUNT];
         start = old_lo >= NVS_VER_1 ? NVS_VER_0 : NVS_VER_1;
         if (start == NVS_VER_1 && old_hi > NVS_VER_1) {
             /* A chunk range ESP-IDF never writes straddles both versions:

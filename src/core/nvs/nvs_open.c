@@ -53,7 +53,7 @@ static int load_page(ota32_nvs *n, unsigned p, ota32_diag *diag)
     int rc = nvs_read(n, addr, h, sizeof h);
     if (rc != OTA32_OK)
         return ota32_diag_fail(diag, rc, 0, (long)addr, "offset 0x%" PRIx32 ": read failed", addr);
-    uint32_t state = ota32_le32(h);
+    uint32_t state = ota32_le32(h + NVS_H_STATE);
     n->page_state[p] = NVS_PAGE_CORRUPT;
     if (state == NVS_PAGE_UNINIT) {
         bool blank;
@@ -67,15 +67,15 @@ static int load_page(ota32_nvs *n, unsigned p, ota32_diag *diag)
     }
     if (state != NVS_PAGE_ACTIVE && state != NVS_PAGE_FULL && state != NVS_PAGE_FREEING)
         return OTA32_OK;
-    if (ota32_le32(h + 28) != ota32_crc32_esp(h + 4, 24))
+    if (ota32_le32(h + NVS_H_CRC) != ota32_crc32_esp(h + NVS_H_SEQ, NVS_H_CRC_LEN))
         return OTA32_OK;
-    if (h[8] < NVS_VERSION2)
-        return ota32_diag_fail(diag, OTA32_ERR_UNSUPPORTED, 0, (long)addr + 8,
+    if (h[NVS_H_VERSION] < NVS_VERSION2)
+        return ota32_diag_fail(diag, OTA32_ERR_UNSUPPORTED, 0, (long)addr + NVS_H_VERSION,
                                "offset 0x%" PRIx32 ": NVS page version 0x%02x is newer than 0xfe "
                                "(format version 2)",
-                               addr + 8, h[8]);
+                               addr + NVS_H_VERSION, h[NVS_H_VERSION]);
     n->page_state[p] = state;
-    n->page_seq[p] = ota32_le32(h + 4);
+    n->page_seq[p] = ota32_le32(h + NVS_H_SEQ);
     order_insert(n, p);
     return OTA32_OK;
 }
@@ -295,7 +295,7 @@ static int erase_orphans(ota32_nvs *n)
         nvs_walk_start(&idx);
         nvs_loc x;
         while (!covered && (rc = nvs_walk_next(n, &idx, &x)) == 1) {
-            unsigned start = x.h[NVS_I_DATA + 5], count = x.h[NVS_I_DATA + 4];
+            unsigned start = x.h[NVS_IDX_START], count = x.h[NVS_IDX_COUNT];
             covered = nvs_h_type(&x) == OTA32_NVS_BLOB_IDX && nvs_h_ns(&x) == nvs_h_ns(&l) &&
                       strncmp(nvs_h_key(&x), nvs_h_key(&l), OTA32_NVS_KEY_MAX + 1) == 0 &&
                       nvs_h_chunk(&l) >= start && nvs_h_chunk(&l) < start + count;

@@ -241,7 +241,7 @@ int nvs_payload_ok(ota32_nvs *n, const nvs_loc *l)
     int rc = payload_walk(n, l, crc_step, &crc);
     if (rc < 0)
         return rc;
-    return crc == ota32_le32(l->h + NVS_I_DATA + 4);
+    return crc == ota32_le32(l->h + NVS_VAR_CRC);
 }
 
 typedef struct copy_arg {

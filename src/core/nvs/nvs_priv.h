@@ -1,5 +1,5 @@
 /* NVS internals shared by the page layer (nvs_page.c), the storage layer
- * (nvs.c) and recovery at open (nvs_open.c). Format: esp-formats.md §4. */
+ * (nvs.c) and recovery at open (nvs_open.c). Format: docs/formats.md, NVS. */
 #ifndef OTA32_NVS_PRIV_H
 #define OTA32_NVS_PRIV_H
 
@@ -39,6 +39,12 @@ _Static_assert(OTA32_NVS_MAX_PAGES <= 256, "page indexes are stored in uint8_t")
 #define NVS_VER_0 0x00u /* BLOB_IDX chunkStart versions */
 #define NVS_VER_1 0x80u
 
+/* Page header offsets: state, sequence number, format version, then the
+ * CRC-32 of bytes [NVS_H_SEQ, NVS_H_CRC). */
+enum { NVS_H_STATE = 0, NVS_H_SEQ = 4, NVS_H_VERSION = 8, NVS_H_CRC = 28, NVS_H_END = 32 };
+_Static_assert(NVS_H_END == NVS_HDR_LEN, "the page header is 32 bytes");
+#define NVS_H_CRC_LEN (NVS_H_CRC - NVS_H_SEQ)
+
 /* Item header offsets. */
 enum {
     NVS_I_NS = 0,
@@ -49,6 +55,13 @@ enum {
     NVS_I_KEY = 8,
     NVS_I_DATA = 24,
 };
+_Static_assert(NVS_I_DATA + 8 == NVS_ENTRY_LEN, "an item header is one 32-byte entry");
+_Static_assert(NVS_I_DATA - NVS_I_KEY == OTA32_NVS_KEY_MAX + 1, "16-byte key field");
+
+/* The 8 data bytes of a BLOB_IDX item: total size, chunk count, first chunk. */
+enum { NVS_IDX_SIZE = NVS_I_DATA, NVS_IDX_COUNT = NVS_I_DATA + 4, NVS_IDX_START = NVS_I_DATA + 5 };
+/* Of a string or blob-data item: the data length and the data's CRC-32. */
+enum { NVS_VAR_SIZE = NVS_I_DATA, NVS_VAR_CRC = NVS_I_DATA + 4 };
 
 /* A structurally valid item: its header passes the CRC, its span fits the
  * page, every entry of the span is WRITTEN, and its sizes agree. */

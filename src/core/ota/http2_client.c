@@ -28,6 +28,9 @@
 #define HTTP_DEFAULT_STALL_MS 30000u
 #define HTTP_DEFAULT_REDIRECTS 5u
 #define HTTP_GOAWAY_FLUSH_MS 1000u
+#define HTTP_DEFAULT_RATE_WINDOW_MS 30000u
+#define HTTP_DEFAULT_INFORMATIONAL 8u
+#define HTTP_TICK_MS 1000u
 /* RFC 9113 6.9.1: a flow-control window is at most 2^31 - 1. */
 #define HTTP_MAX_WINDOW 0x7fffffffu
 /* Below one full frame of window the peer would have to split every frame. */
@@ -57,6 +60,10 @@ typedef struct http_get {
     unsigned max_redirects;
     const char *ca_file;
     bool insecure;
+    uint32_t min_rate;
+    uint32_t rate_window_ms;
+    unsigned max_informational;
+    uint32_t max_header_bytes;
 
     /* The hop in progress. */
     nghttp2_session *session;
@@ -72,6 +79,16 @@ typedef struct http_get {
     uint32_t goaway_error;
     int error;             /* first failure recorded inside a callback */
     bool location_too_long;
+    char reason[128]; /* an ota32-reason header: why the server refused */
+    unsigned informational; /* 1xx responses seen on this hop */
+    uint32_t header_bytes;  /* of the response being received (RFC 9113 sizes) */
+    size_t refused_alloc;   /* an allocation over OTA32_HTTP_MAX_ALLOC was refused */
+    char h2_reason[128];    /* nghttp2's first error message on this hop */
+    /* timing of this hop (plat->clock) */
+    uint64_t last_rx_ms;  /* last byte received */
+    uint64_t win_start_ms; /* rate window: start and body bytes at its start */
+    uint64_t win_bytes;
+    uint64_t last_tick_ms;
 
     ota32_url url;                                  /* of this hop */
     ota32_url next;                                 /* where a redirect points */
@@ -159,28 +176,46 @@ static int h2_err(long rv)
 
 /* ---- nghttp2 allocator hooks: everything is counted by plat->alloc ---- */
 
+/* nghttp2 sizes some buffers from what the peer declares (an HPACK string
+ * length allocates its whole value at once): anything larger than any
+ * buffer a well-formed exchange needs is refused here, so the heap stays
+ * bounded whatever the server sends. */
+static bool h2_alloc_ok(http_get *g, size_t size)
+{
+    if (size <= OTA32_HTTP_MAX_ALLOC)
+        return true;
+    if (!g->refused_alloc)
+        g->refused_alloc = size;
+    return false;
+}
+
 static void *h2_malloc(size_t size, void *user)
 {
-    const ota32_alloc_ops *a = user;
-    return a->malloc(a->ctx, size);
+    http_get *g = user;
+    const ota32_alloc_ops *a = &g->plat->alloc;
+    return h2_alloc_ok(g, size) ? a->malloc(a->ctx, size) : NULL;
 }
 
 static void h2_free(void *ptr, void *user)
 {
-    const ota32_alloc_ops *a = user;
-    a->free(a->ctx, ptr);
+    http_get *g = user;
+    g->plat->alloc.free(g->plat->alloc.ctx, ptr);
 }
 
 static void *h2_calloc(size_t n, size_t size, void *user)
 {
-    const ota32_alloc_ops *a = user;
+    http_get *g = user;
+    const ota32_alloc_ops *a = &g->plat->alloc;
+    if (size && n > OTA32_HTTP_MAX_ALLOC / size)
+        return h2_alloc_ok(g, OTA32_HTTP_MAX_ALLOC + 1), NULL;
     return a->calloc(a->ctx, n, size);
 }
 
 static void *h2_realloc(void *ptr, size_t size, void *user)
 {
-    const ota32_alloc_ops *a = user;
-    return a->realloc(a->ctx, ptr, size);
+    http_get *g = user;
+    const ota32_alloc_ops *a = &g->plat->alloc;
+    return h2_alloc_ok(g, size) ? a->realloc(a->ctx, ptr, size) : NULL;
 }
 
 /* ---- response header parsing ---- */
@@ -252,9 +287,18 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     (void)session;
     (void)flags;
     http_get *g = user;
-    if (frame->hd.type != NGHTTP2_HEADERS || frame->hd.stream_id != g->stream_id ||
-        g->headers_done)
-        return 0; /* trailers and other streams are of no interest */
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->hd.stream_id != g->stream_id)
+        return 0;
+    g->header_bytes += (uint32_t)(namelen + valuelen + 32);
+    if (g->header_bytes > g->max_header_bytes) {
+        g->resp->protocol_error = true;
+        g->hop_done = true;
+        fail(g, OTA32_ERR_HTTP, "response headers from %s larger than %" PRIu32 " bytes: refused",
+             g->redacted, g->max_header_bytes);
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+    if (g->headers_done)
+        return 0; /* trailers are of no interest */
     ota32_http_response *r = g->resp;
     const char *v = (const char *)value;
     uint64_t n;
@@ -276,6 +320,10 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         copy_header(r->etag, sizeof r->etag, value, valuelen);
     } else if (name_is(name, namelen, "last-modified")) {
         copy_header(r->last_modified, sizeof r->last_modified, value, valuelen);
+    } else if (name_is(name, namelen, "ota32-reason")) {
+        size_t keep = valuelen < sizeof g->reason ? valuelen : sizeof g->reason - 1;
+        memcpy(g->reason, value, keep); /* cut, not dropped: it is only logged */
+        g->reason[keep] = '\0';
     } else if (name_is(name, namelen, "location")) {
         g->location_too_long = valuelen >= sizeof g->location;
         copy_header(g->location, sizeof g->location, value, valuelen);
@@ -295,6 +343,7 @@ static void reset_response_headers(http_get *g)
     r->body_bytes = 0;
     g->location[0] = '\0';
     g->location_too_long = false;
+    g->reason[0] = '\0';
 }
 
 static bool is_redirect(int status)
@@ -321,7 +370,8 @@ static int on_final_headers(http_get *g)
     }
     if (status != 200 && status != 206) {
         g->hop_done = true;
-        return fail(g, OTA32_ERR_HTTP, "server answered %d for %s", status, g->redacted);
+        return fail(g, OTA32_ERR_HTTP, "server answered %d for %s%s%s", status, g->redacted,
+                    g->reason[0] ? ": " : "", g->reason);
     }
     if (status == 206) {
         if (r->range_start == UINT64_MAX) {
@@ -365,7 +415,15 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
         if (frame->hd.stream_id != g->stream_id || g->headers_done)
             break;
         if (g->resp->status >= 100 && g->resp->status < 200) {
+            if (++g->informational > g->max_informational) {
+                g->resp->protocol_error = true;
+                g->hop_done = true;
+                fail(g, OTA32_ERR_HTTP, "more than %u informational (1xx) responses from %s",
+                     g->max_informational, g->redacted);
+                return NGHTTP2_ERR_CALLBACK_FAILURE;
+            }
             reset_response_headers(g); /* informational: the real one follows */
+            g->header_bytes = 0;
             break;
         }
         if (on_final_headers(g) != OTA32_OK)
@@ -407,6 +465,39 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
         fail(g, h2_err(rv), "HTTP/2: %s", nghttp2_strerror(rv));
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
+    return 0;
+}
+
+/* nghttp2's reason for a connection error (a bad frame, an answer that is
+ * not HTTP/2): kept for the message, which would otherwise only say that the
+ * session ended. */
+static int on_h2_error(nghttp2_session *session, int code, const char *msg, size_t len,
+                       void *user)
+{
+    (void)session;
+    (void)code;
+    http_get *g = user;
+    if (!g->h2_reason[0])
+        snprintf(g->h2_reason, sizeof g->h2_reason, "%.*s", (int)len, msg);
+    return 0;
+}
+
+/* A GOAWAY with an error is how nghttp2 ends the session on a connection
+ * error; its debug data is the reason (e.g. "WINDOW_UPDATE:
+ * window_size_increment == 0"). */
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user)
+{
+    (void)session;
+    http_get *g = user;
+    if (frame->hd.type != NGHTTP2_GOAWAY || frame->goaway.error_code == NGHTTP2_NO_ERROR ||
+        g->h2_reason[0])
+        return 0;
+    if (frame->goaway.opaque_data_len)
+        snprintf(g->h2_reason, sizeof g->h2_reason, "%.*s", (int)frame->goaway.opaque_data_len,
+                 (const char *)frame->goaway.opaque_data);
+    else
+        snprintf(g->h2_reason, sizeof g->h2_reason, "%s",
+                 nghttp2_http2_strerror(frame->goaway.error_code));
     return 0;
 }
 
@@ -477,10 +568,12 @@ static int open_session(http_get *g)
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    nghttp2_session_callbacks_set_error_callback2(cbs, on_h2_error);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
     /* The window is granted back by nghttp2_session_consume() only. */
     nghttp2_option_set_no_auto_window_update(opt, 1);
     nghttp2_mem mem = {
-        .mem_user_data = (void *)&g->plat->alloc,
+        .mem_user_data = g,
         .malloc = h2_malloc,
         .free = h2_free,
         .calloc = h2_calloc,
@@ -497,6 +590,7 @@ static int open_session(http_get *g)
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, g->window},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, g->max_header_bytes},
     };
     rv = nghttp2_submit_settings(g->session, NGHTTP2_FLAG_NONE, settings,
                                  sizeof settings / sizeof settings[0]);
@@ -579,10 +673,112 @@ static int stream_failure(http_get *g, const char *what)
                 (unsigned long long)r->body_bytes, of, g->redacted);
 }
 
+static int stall_failure(http_get *g)
+{
+    char s[24];
+    format_seconds(g->stall_ms, s, sizeof s);
+    if (g->headers_done)
+        return fail(g, OTA32_ERR_TIMEOUT, "no data for %s from %s after %llu body bytes", s,
+                    g->redacted, (unsigned long long)g->resp->body_bytes);
+    return fail(g, OTA32_ERR_TIMEOUT, "no data for %s from %s (waiting for the response)", s,
+                g->redacted);
+}
+
+static void lower(uint64_t *v, uint64_t bound)
+{
+    if (bound < *v)
+        *v = bound;
+}
+
+/* The clock's checks before each receive: the deadline, the stall, the
+ * minimum rate over its window (body bytes only: PINGs, 1xx responses or
+ * WINDOW_UPDATEs do not count) and the receiver's tick. Sets how long the
+ * receive may wait. Without a clock only the stall applies, as that wait. */
+static int check_clock(http_get *g, uint32_t *wait)
+{
+    *wait = g->stall_ms;
+    if (!g->plat->clock.now_ms)
+        return OTA32_OK;
+    uint64_t now = now_ms(g), body = g->resp->body_bytes;
+    if (g->deadline_ms && now >= g->deadline_ms)
+        return fail(g, OTA32_ERR_TIMEOUT, "deadline passed during download from %s",
+                    g->redacted);
+    if (now - g->last_rx_ms >= g->stall_ms)
+        return stall_failure(g);
+    if (g->min_rate && now - g->win_start_ms >= g->rate_window_ms) {
+        uint64_t span = now - g->win_start_ms, got = body - g->win_bytes;
+        if (got * 1000u < (uint64_t)g->min_rate * span) {
+            char s[24];
+            format_seconds((uint32_t)span, s, sizeof s);
+            return fail(g, OTA32_ERR_TIMEOUT,
+                        "too slow: %llu body bytes in %s from %s (at least %" PRIu32
+                        " bytes/s wanted)",
+                        (unsigned long long)got, s, g->redacted, g->min_rate);
+        }
+        g->win_start_ms = now;
+        g->win_bytes = body;
+    }
+    if (g->cb && g->cb->on_tick && now - g->last_tick_ms >= HTTP_TICK_MS) {
+        g->last_tick_ms = now;
+        int rc = g->cb->on_tick(g->cb->user);
+        if (rc < 0)
+            return fail(g, rc, "download from %s stopped by the receiver: %s", g->redacted,
+                        ota32_strerror(rc));
+    }
+    uint64_t w = g->stall_ms - (now - g->last_rx_ms);
+    if (g->deadline_ms)
+        lower(&w, g->deadline_ms - now);
+    if (g->min_rate)
+        lower(&w, g->win_start_ms + g->rate_window_ms - now);
+    if (g->cb && g->cb->on_tick)
+        lower(&w, g->last_tick_ms + HTTP_TICK_MS - now);
+    *wait = w ? (uint32_t)w : 1u;
+    return OTA32_OK;
+}
+
+/* A protocol violation by the server: a server fault, with nghttp2's reason. */
+static int protocol_failure(http_get *g, long rv)
+{
+    g->resp->protocol_error = true;
+    if (g->refused_alloc)
+        return fail(g, OTA32_ERR_HTTP,
+                    "response from %s would need a %zu-byte buffer (at most %u): refused",
+                    g->redacted, g->refused_alloc, OTA32_HTTP_MAX_ALLOC);
+    if (rv == NGHTTP2_ERR_NOMEM)
+        return fail(g, OTA32_ERR_NO_MEM, "HTTP/2: out of memory");
+    return fail(g, OTA32_ERR_HTTP, "HTTP/2 protocol error from %s: %s", g->redacted,
+                g->h2_reason[0] ? g->h2_reason : nghttp2_strerror((int)rv));
+}
+
+/* Neither side wants the session any more and the stream is not done. */
+static int session_ended(http_get *g)
+{
+    if (g->refused_alloc || g->h2_reason[0])
+        return protocol_failure(g, NGHTTP2_ERR_PROTO);
+    if (g->goaway && g->goaway_error != NGHTTP2_NO_ERROR) {
+        char what[96];
+        snprintf(what, sizeof what, "server ended the connection (GOAWAY %s)",
+                 nghttp2_http2_strerror(g->goaway_error));
+        return stream_failure(g, what);
+    }
+    return stream_failure(g, g->goaway ? "server ended the connection (GOAWAY)"
+                                       : "session ended");
+}
+
+/* Feed received bytes to nghttp2. */
+static int feed(http_get *g, size_t n)
+{
+    long used = (long)h2_mem_recv(g->session, g->rbuf, n);
+    if (used < 0)
+        return g->error ? g->error : protocol_failure(g, used);
+    return g->error;
+}
+
 /* Read and process until this hop is done. */
 static int run_hop(http_get *g)
 {
     const ota32_transport_ops *t = &g->plat->transport;
+    g->last_rx_ms = g->win_start_ms = g->last_tick_ms = now_ms(g);
     while (!g->hop_done) {
         int rc = flush(g, g->stall_ms);
         if (rc)
@@ -590,32 +786,16 @@ static int run_hop(http_get *g)
         if (g->hop_done) /* e.g. the stream closed once our RST_STREAM went out */
             break;
         if (!nghttp2_session_want_read(g->session) && !nghttp2_session_want_write(g->session))
-            return stream_failure(g, g->goaway ? "server ended the connection (GOAWAY)"
-                                               : "session ended");
-        uint32_t wait = g->stall_ms;
-        bool deadline_bound = false;
-        if (g->deadline_ms) {
-            uint64_t now = now_ms(g);
-            if (now >= g->deadline_ms)
-                return fail(g, OTA32_ERR_TIMEOUT, "deadline passed during download from %s",
-                            g->redacted);
-            if (g->deadline_ms - now < wait) {
-                wait = (uint32_t)(g->deadline_ms - now);
-                deadline_bound = true;
-            }
-        }
+            return session_ended(g);
+        uint32_t wait;
+        rc = check_clock(g, &wait);
+        if (rc)
+            return rc;
         long n = t->recv(t->ctx, g->rbuf, sizeof g->rbuf, wait);
         if (n == OTA32_ERR_TIMEOUT) {
-            if (deadline_bound)
-                return fail(g, OTA32_ERR_TIMEOUT, "deadline passed during download from %s",
-                            g->redacted);
-            char s[24];
-            format_seconds(g->stall_ms, s, sizeof s);
-            if (g->headers_done)
-                return fail(g, OTA32_ERR_TIMEOUT, "no data for %s from %s after %llu body bytes",
-                            s, g->redacted, (unsigned long long)g->resp->body_bytes);
-            return fail(g, OTA32_ERR_TIMEOUT, "no data for %s from %s (waiting for the response)",
-                        s, g->redacted);
+            if (!g->plat->clock.now_ms)
+                return stall_failure(g);
+            continue; /* check_clock says what the wait means */
         }
         if (n == 0)
             return stream_failure(g, "connection closed");
@@ -626,15 +806,10 @@ static int run_hop(http_get *g)
             g->error = (int)n == OTA32_ERR_TLS ? OTA32_ERR_TLS : OTA32_ERR_NET;
             return g->error;
         }
-        long used = (long)h2_mem_recv(g->session, g->rbuf, (size_t)n);
-        if (used < 0) {
-            if (g->error)
-                return g->error;
-            return fail(g, h2_err(used), "HTTP/2 error from %s: %s", g->redacted,
-                        nghttp2_strerror((int)used));
-        }
-        if (g->error)
-            return g->error;
+        g->last_rx_ms = now_ms(g);
+        rc = feed(g, (size_t)n);
+        if (rc)
+            return rc;
     }
     if (g->redirect || g->error)
         return g->error;
@@ -670,6 +845,10 @@ static int do_hop(http_get *g)
     g->stream_closed = g->end_stream = g->goaway = false;
     g->stream_error = g->goaway_error = 0;
     g->error = 0;
+    g->informational = 0;
+    g->header_bytes = 0;
+    g->refused_alloc = 0;
+    g->h2_reason[0] = '\0';
     reset_response_headers(g);
     if (ota32_url_format(&g->url, g->text, sizeof g->text) < 0)
         return fail(g, OTA32_ERR_TOO_BIG, "URL too long");
@@ -720,6 +899,35 @@ static int do_hop(http_get *g)
     return rc;
 }
 
+/* The answer was a redirect: g->url becomes its target, or an error says
+ * why it is not followed. */
+static int follow_redirect(http_get *g)
+{
+    ota32_http_response *resp = g->resp;
+    if (resp->redirects >= g->max_redirects)
+        return fail(g, OTA32_ERR_HTTP, "too many redirects: %u followed, last answer %d for %s",
+                    resp->redirects, resp->status, g->redacted);
+    ota32_diag d;
+    ota32_diag_clear(&d);
+    int rc = ota32_url_resolve(&g->url, g->location, &g->next, &d);
+    if (rc)
+        return fail(g, rc, "bad redirect from %s: %s", g->redacted, d.msg);
+    if (g->req->url->tls && !g->next.tls) {
+        /* Never a downgrade: what started over TLS stays on TLS. */
+        return fail(g, OTA32_ERR_HTTP, "redirect from %s to http:// refused: a download "
+                    "that starts on https:// never continues in cleartext", g->redacted);
+    }
+    int status = resp->status;
+    g->url = g->next;
+    resp->redirects++;
+    if (ota32_url_format(&g->url, resp->location, sizeof resp->location) < 0)
+        return fail(g, OTA32_ERR_TOO_BIG, "redirect target of %s is too long", g->redacted);
+    char to[256];
+    ota32_url_redact(resp->location, to, sizeof to);
+    http_log(g, OTA32_LOG_INFO, "%d redirect %s -> %s", status, g->redacted, to);
+    return OTA32_OK;
+}
+
 int ota32_http_get(const ota32_platform *plat, const ota32_http_request *req,
                    const ota32_http_opts *opts, const ota32_http_callbacks *cb,
                    ota32_http_response *resp, ota32_diag *diag)
@@ -758,6 +966,15 @@ int ota32_http_get(const ota32_platform *plat, const ota32_http_request *req,
                                                     : HTTP_DEFAULT_REDIRECTS;
     g->ca_file = opts ? opts->ca_file : NULL;
     g->insecure = opts ? opts->insecure : false;
+    g->min_rate = opts ? opts->min_rate : 0;
+    g->rate_window_ms = opts && opts->rate_window_ms ? opts->rate_window_ms
+                                                      : HTTP_DEFAULT_RATE_WINDOW_MS;
+    g->max_informational = opts && opts->max_informational ? opts->max_informational
+                                                            : HTTP_DEFAULT_INFORMATIONAL;
+    g->max_header_bytes = opts && opts->max_header_bytes &&
+                                  opts->max_header_bytes < OTA32_HTTP_MAX_HEADER_BYTES
+                              ? opts->max_header_bytes
+                              : OTA32_HTTP_MAX_HEADER_BYTES;
     g->url = *req->url;
 
     int rc;
@@ -765,34 +982,9 @@ int ota32_http_get(const ota32_platform *plat, const ota32_http_request *req,
         rc = do_hop(g);
         if (rc || !g->redirect)
             break;
-        if (resp->redirects >= g->max_redirects) {
-            rc = fail(g, OTA32_ERR_HTTP, "too many redirects: %u followed, last answer %d for %s",
-                      resp->redirects, resp->status, g->redacted);
+        rc = follow_redirect(g);
+        if (rc)
             break;
-        }
-        ota32_diag d;
-        ota32_diag_clear(&d);
-        rc = ota32_url_resolve(&g->url, g->location, &g->next, &d);
-        if (rc) {
-            rc = fail(g, rc, "bad redirect from %s: %s", g->redacted, d.msg);
-            break;
-        }
-        if (req->url->tls && !g->next.tls) {
-            /* Never a downgrade: what started over TLS stays on TLS. */
-            rc = fail(g, OTA32_ERR_HTTP, "redirect from %s to http:// refused: a download "
-                      "that starts on https:// never continues in cleartext", g->redacted);
-            break;
-        }
-        int status = resp->status;
-        g->url = g->next;
-        resp->redirects++;
-        if (ota32_url_format(&g->url, resp->location, sizeof resp->location) < 0) {
-            rc = fail(g, OTA32_ERR_TOO_BIG, "redirect target of %s is too long", g->redacted);
-            break;
-        }
-        char to[256];
-        ota32_url_redact(resp->location, to, sizeof to);
-        http_log(g, OTA32_LOG_INFO, "%d redirect %s -> %s", status, g->redacted, to);
     }
     a->free(a->ctx, g);
     return rc;

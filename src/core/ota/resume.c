@@ -9,9 +9,40 @@
 #define MAGIC_PENDING 0x3144504Fu  /* "OPD1" */
 #define MAGIC_FAILED 0x3146544Fu   /* "OTF1" */
 
-_Static_assert(SVC_PROGRESS_LEN == 212, "progress record layout");
-_Static_assert(SVC_PENDING_LEN == 141, "pending record layout");
-_Static_assert(SVC_FAILED_LEN == 137, "failed record layout");
+/* Every record starts with its magic (4 bytes, little-endian). */
+#define R_MAGIC 0
+
+/* OTA_PROGRESS: where a download stands. */
+enum {
+    PR_SLOT_INDEX = 4,
+    PR_SLOT_OFFSET = 8, /* after 3 reserved bytes */
+    PR_OFFSET = 12,
+    PR_TOTAL = 16,
+    PR_IDENT = 20,
+    PR_DIGEST = 52,
+    PR_VALIDATOR = 84, /* length byte, then SVC_VALIDATOR_MAX bytes */
+    PR_END = PR_VALIDATOR + 1 + SVC_VALIDATOR_MAX,
+};
+_Static_assert(PR_DIGEST - PR_IDENT == 32 && PR_VALIDATOR - PR_DIGEST == 32, "SHA-256 fields");
+_Static_assert(PR_END == SVC_PROGRESS_LEN && SVC_PROGRESS_LEN == 212, "progress record layout");
+
+/* OTA_PENDING: the version switched to and not yet confirmed. */
+enum {
+    PE_SLOT_INDEX = 4,
+    PE_ARMED = 5,
+    PE_SLOT_OFFSET = 8, /* after 2 reserved bytes */
+    PE_VERSION = 12,    /* length byte, then OTA32_CONFIG_VERSION_MAX bytes */
+    PE_END = PE_VERSION + 1 + OTA32_CONFIG_VERSION_MAX,
+};
+_Static_assert(PE_END == SVC_PENDING_LEN && SVC_PENDING_LEN == 141, "pending record layout");
+
+/* OTA_FAILED: the version that was rolled back, and how often. */
+enum {
+    FA_COUNT = 4,
+    FA_VERSION = 8, /* length byte, then OTA32_CONFIG_VERSION_MAX bytes */
+    FA_END = FA_VERSION + 1 + OTA32_CONFIG_VERSION_MAX,
+};
+_Static_assert(FA_END == SVC_FAILED_LEN && SVC_FAILED_LEN == 137, "failed record layout");
 
 static int load(const ota32_kv_ops *kv, const char *key, uint8_t *buf, size_t want)
 {
@@ -49,28 +80,28 @@ int svc_progress_load(const ota32_kv_ops *kv, svc_progress *p)
     int rc = load(kv, OTA32_NVS_KEY_PROGRESS, b, sizeof b);
     if (rc != OTA32_OK)
         return rc;
-    if (ota32_le32(b) != MAGIC_PROGRESS)
+    if (ota32_le32(b + R_MAGIC) != MAGIC_PROGRESS)
         return OTA32_ERR_CORRUPT;
-    p->slot_index = b[4];
-    p->slot_offset = ota32_le32(b + 8);
-    p->offset = ota32_le32(b + 12);
-    p->total = ota32_le32(b + 16);
-    memcpy(p->ident, b + 20, 32);
-    memcpy(p->digest, b + 52, 32);
-    return get_str(b + 84, p->validator, SVC_VALIDATOR_MAX);
+    p->slot_index = b[PR_SLOT_INDEX];
+    p->slot_offset = ota32_le32(b + PR_SLOT_OFFSET);
+    p->offset = ota32_le32(b + PR_OFFSET);
+    p->total = ota32_le32(b + PR_TOTAL);
+    memcpy(p->ident, b + PR_IDENT, sizeof p->ident);
+    memcpy(p->digest, b + PR_DIGEST, sizeof p->digest);
+    return get_str(b + PR_VALIDATOR, p->validator, SVC_VALIDATOR_MAX);
 }
 
 int svc_progress_store(const ota32_kv_ops *kv, const svc_progress *p)
 {
     uint8_t b[SVC_PROGRESS_LEN] = {0};
-    ota32_put_le32(b, MAGIC_PROGRESS);
-    b[4] = p->slot_index;
-    ota32_put_le32(b + 8, p->slot_offset);
-    ota32_put_le32(b + 12, p->offset);
-    ota32_put_le32(b + 16, p->total);
-    memcpy(b + 20, p->ident, 32);
-    memcpy(b + 52, p->digest, 32);
-    put_str(b + 84, p->validator, SVC_VALIDATOR_MAX);
+    ota32_put_le32(b + R_MAGIC, MAGIC_PROGRESS);
+    b[PR_SLOT_INDEX] = p->slot_index;
+    ota32_put_le32(b + PR_SLOT_OFFSET, p->slot_offset);
+    ota32_put_le32(b + PR_OFFSET, p->offset);
+    ota32_put_le32(b + PR_TOTAL, p->total);
+    memcpy(b + PR_IDENT, p->ident, sizeof p->ident);
+    memcpy(b + PR_DIGEST, p->digest, sizeof p->digest);
+    put_str(b + PR_VALIDATOR, p->validator, SVC_VALIDATOR_MAX);
     return kv->set_blob(kv->ctx, OTA32_NVS_NAMESPACE, OTA32_NVS_KEY_PROGRESS, b, sizeof b);
 }
 
@@ -80,22 +111,22 @@ int svc_pending_load(const ota32_kv_ops *kv, svc_pending *p)
     int rc = load(kv, OTA32_NVS_KEY_PENDING, b, sizeof b);
     if (rc != OTA32_OK)
         return rc;
-    if (ota32_le32(b) != MAGIC_PENDING || b[5] > 1)
+    if (ota32_le32(b + R_MAGIC) != MAGIC_PENDING || b[PE_ARMED] > 1)
         return OTA32_ERR_CORRUPT;
-    p->slot_index = b[4];
-    p->armed = b[5] == 1;
-    p->slot_offset = ota32_le32(b + 8);
-    return get_str(b + 12, p->version, OTA32_CONFIG_VERSION_MAX);
+    p->slot_index = b[PE_SLOT_INDEX];
+    p->armed = b[PE_ARMED] == 1;
+    p->slot_offset = ota32_le32(b + PE_SLOT_OFFSET);
+    return get_str(b + PE_VERSION, p->version, OTA32_CONFIG_VERSION_MAX);
 }
 
 int svc_pending_store(const ota32_kv_ops *kv, const svc_pending *p)
 {
     uint8_t b[SVC_PENDING_LEN] = {0};
-    ota32_put_le32(b, MAGIC_PENDING);
-    b[4] = p->slot_index;
-    b[5] = p->armed ? 1 : 0;
-    ota32_put_le32(b + 8, p->slot_offset);
-    put_str(b + 12, p->version, OTA32_CONFIG_VERSION_MAX);
+    ota32_put_le32(b + R_MAGIC, MAGIC_PENDING);
+    b[PE_SLOT_INDEX] = p->slot_index;
+    b[PE_ARMED] = p->armed ? 1 : 0;
+    ota32_put_le32(b + PE_SLOT_OFFSET, p->slot_offset);
+    put_str(b + PE_VERSION, p->version, OTA32_CONFIG_VERSION_MAX);
     return kv->set_blob(kv->ctx, OTA32_NVS_NAMESPACE, OTA32_NVS_KEY_PENDING, b, sizeof b);
 }
 
@@ -105,18 +136,18 @@ int svc_failed_load(const ota32_kv_ops *kv, svc_failed *f)
     int rc = load(kv, OTA32_NVS_KEY_FAILED, b, sizeof b);
     if (rc != OTA32_OK)
         return rc;
-    if (ota32_le32(b) != MAGIC_FAILED)
+    if (ota32_le32(b + R_MAGIC) != MAGIC_FAILED)
         return OTA32_ERR_CORRUPT;
-    f->count = ota32_le32(b + 4);
-    return get_str(b + 8, f->version, OTA32_CONFIG_VERSION_MAX);
+    f->count = ota32_le32(b + FA_COUNT);
+    return get_str(b + FA_VERSION, f->version, OTA32_CONFIG_VERSION_MAX);
 }
 
 int svc_failed_store(const ota32_kv_ops *kv, const svc_failed *f)
 {
     uint8_t b[SVC_FAILED_LEN] = {0};
-    ota32_put_le32(b, MAGIC_FAILED);
-    ota32_put_le32(b + 4, f->count);
-    put_str(b + 8, f->version, OTA32_CONFIG_VERSION_MAX);
+    ota32_put_le32(b + R_MAGIC, MAGIC_FAILED);
+    ota32_put_le32(b + FA_COUNT, f->count);
+    put_str(b + FA_VERSION, f->version, OTA32_CONFIG_VERSION_MAX);
     return kv->set_blob(kv->ctx, OTA32_NVS_NAMESPACE, OTA32_NVS_KEY_FAILED, b, sizeof b);
 }
 

@@ -46,6 +46,15 @@ int svc_ident(ota32_service *s, const ota32_ota_config *cfg, uint8_t out[OTA32_S
     return rc != OTA32_OK ? rc : frc;
 }
 
+/* ota32_http_get as a download hook (it needs no context). */
+static int http_get_hook(void *ctx, const ota32_platform *plat, const ota32_http_request *req,
+                         const ota32_http_opts *opts, const ota32_http_callbacks *cb,
+                         ota32_http_response *resp, ota32_diag *diag)
+{
+    (void)ctx;
+    return ota32_http_get(plat, req, opts, cb, resp, diag);
+}
+
 static bool platform_complete(const ota32_platform *p)
 {
     return p->flash.read && p->flash.program && p->flash.erase_sector && p->flash.erase_block &&
@@ -87,8 +96,19 @@ int ota32_service_new(const ota32_platform *plat, const ota32_service_opts *opts
         o->progress_interval = 256u * 1024u;
     if (o->progress_interval < SVC_WRITE_BUF)
         o->progress_interval = SVC_WRITE_BUF;
+    if (!o->min_rate)
+        o->min_rate = 1024;
+    if (!o->rate_window_ms)
+        o->rate_window_ms = 60u * 1000u;
+    if (!o->request_timeout_ms)
+        o->request_timeout_ms = 10u * 60u * 1000u;
+    if (!o->attempt_timeout_ms)
+        o->attempt_timeout_ms = 30u * 60u * 1000u;
+    if (!o->fault_backoff_ms)
+        o->fault_backoff_ms = 60u * 60u * 1000u;
     if (!o->get)
-        o->get = ota32_http_get;
+        o->get = http_get_hook;
+    svc_poll_defaults(o);
     s->st.old_slot = s->st.new_slot = -1;
     s->st.image_len = -1;
     *out = s;
@@ -146,8 +166,123 @@ static int finish_confirm(ota32_service *s, const svc_pending *p)
     return rc;
 }
 
+/* An armed pending record for another slot than the running one: either
+ * the new firmware failed (the bootloader marked its entry ABORTED, or it
+ * marked itself INVALID), or the switch never took hold: no intact otadata
+ * entry selects the slot, because a power cut tore a rewrite of it (the
+ * bootloader's NEW -> PENDING_VERIFY, or the confirmation's) and the
+ * bootloader fell back to the other copy, as ESP-IDF's does. The image is
+ * still in the slot and its progress record complete: the next check
+ * re-verifies it from flash and switches again, at once. (A reset with the
+ * entry intact in PENDING_VERIFY, even one just before the confirmation
+ * erased it, is a rollback: ESP-IDF's bootloader cannot tell it from a
+ * crash either, and marks the entry ABORTED.) */
+static bool switch_lost(ota32_service *s, const svc_pending *p)
+{
+    const ota32_boot_ops *b = &s->plat->boot;
+    if (!b->slot_state)
+        return false; /* cannot tell: a rollback */
+    ota32_slot slot;
+    memset(&slot, 0, sizeof slot);
+    slot.index = p->slot_index;
+    slot.offset = p->slot_offset;
+    uint32_t st = OTA32_IMG_UNDEFINED;
+    int rc = b->slot_state(b->ctx, &slot, &st);
+    if (rc != OTA32_OK && rc != OTA32_ERR_NOT_FOUND)
+        return false;
+    if (rc == OTA32_OK && (st == OTA32_IMG_ABORTED || st == OTA32_IMG_INVALID))
+        return false;
+    svc_log(s, OTA32_LOG_WARN,
+            "ota: the switch to ota_%u for \"%s\" did not take (otadata entry %s, a torn "
+            "write): not a failed firmware; switching again from the image in flash",
+            (unsigned)p->slot_index, p->version, rc == OTA32_OK ? state_name(st) : "torn");
+    return true;
+}
+
+/* The version that was rolled back, if recorded; an unreadable record goes. */
+static int load_failed(ota32_service *s)
+{
+    svc_failed f;
+    int rc = svc_failed_load(&s->plat->kv, &f);
+    if (rc == OTA32_OK) {
+        s->failed = f;
+        s->have_failed = true;
+    } else if (rc == OTA32_ERR_CORRUPT) {
+        svc_log(s, OTA32_LOG_WARN, "ota: unreadable failed-version record dropped");
+        return svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_FAILED);
+    }
+    return OTA32_OK;
+}
+
+/* We switched to the pending slot, yet the old one runs: the new firmware
+ * never confirmed and the bootloader rolled back. */
+static int record_rollback(ota32_service *s, const svc_pending *p)
+{
+    svc_failed nf;
+    memset(&nf, 0, sizeof nf);
+    nf.count = s->have_failed && !strcmp(s->failed.version, p->version) ? s->failed.count + 1 : 1;
+    memcpy(nf.version, p->version, sizeof nf.version);
+    int rc = svc_failed_store(&s->plat->kv, &nf);
+    if (rc == OTA32_OK)
+        rc = svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PENDING);
+    if (rc != OTA32_OK)
+        return rc;
+    s->failed = nf;
+    s->have_failed = true;
+    return OTA32_OK;
+}
+
+/* What the pending record says about this boot: confirmed, on probation,
+ * rolled back, or an update interrupted before the switch. */
+static int check_pending(ota32_service *s, ota32_boot_status *st)
+{
+    svc_pending p;
+    int rc = svc_pending_load(&s->plat->kv, &p);
+    if (rc == OTA32_ERR_CORRUPT) {
+        svc_log(s, OTA32_LOG_WARN, "ota: unreadable pending record dropped");
+        return svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PENDING);
+    }
+    if (rc == OTA32_ERR_NOT_FOUND)
+        return OTA32_OK;
+    if (rc != OTA32_OK)
+        return rc;
+    if (p.slot_index == s->running.index && p.slot_offset == s->running.offset) {
+        if (s->running_state == OTA32_IMG_VALID) {
+            rc = finish_confirm(s, &p);
+            if (rc != OTA32_OK)
+                return rc;
+            *st = OTA32_BOOT_CONFIRMED;
+            svc_log(s, OTA32_LOG_INFO, "ota: %s version \"%s\" confirmed (finished after a reset)",
+                    s->running.label, p.version);
+        } else {
+            s->probation = true;
+            s->pending = p;
+            *st = OTA32_BOOT_PROBATION;
+            svc_log(s, OTA32_LOG_INFO,
+                    "ota: running %s version \"%s\" on probation (state %s): "
+                    "confirm once healthy",
+                    s->running.label, p.version, state_name(s->running_state));
+        }
+        return OTA32_OK;
+    }
+    if (p.armed && switch_lost(s, &p))
+        return svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PENDING);
+    if (p.armed) {
+        rc = record_rollback(s, &p);
+        if (rc == OTA32_OK)
+            *st = OTA32_BOOT_ROLLED_BACK;
+        return rc;
+    }
+    /* Reset between recording the pending version and the switch. */
+    svc_log(s, OTA32_LOG_INFO, "ota: update to \"%s\" was interrupted before the switch",
+            p.version);
+    return svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PENDING);
+}
+
 int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
 {
+    if (!s)
+        return OTA32_ERR_INVALID_ARG;
     const ota32_platform *plat = s->plat;
     ota32_boot_status st = OTA32_BOOT_NORMAL;
     s->probation = false;
@@ -156,67 +291,11 @@ int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
     if (rc != OTA32_OK)
         return rc;
     s->booted = true;
-
-    svc_failed f;
-    rc = svc_failed_load(&plat->kv, &f);
-    if (rc == OTA32_OK) {
-        s->failed = f;
-        s->have_failed = true;
-    } else if (rc == OTA32_ERR_CORRUPT) {
-        svc_kv_erase(&plat->kv, OTA32_NVS_KEY_FAILED);
-    }
-
-    svc_pending p;
-    rc = svc_pending_load(&plat->kv, &p);
-    if (rc == OTA32_ERR_CORRUPT) {
-        svc_log(s, OTA32_LOG_WARN, "ota: unreadable pending record dropped");
-        rc = svc_kv_erase(&plat->kv, OTA32_NVS_KEY_PENDING);
-        if (rc != OTA32_OK)
-            return rc;
-    } else if (rc == OTA32_OK && p.slot_index == s->running.index &&
-               p.slot_offset == s->running.offset) {
-        if (s->running_state == OTA32_IMG_VALID) {
-            rc = finish_confirm(s, &p);
-            if (rc != OTA32_OK)
-                return rc;
-            st = OTA32_BOOT_CONFIRMED;
-            svc_log(s, OTA32_LOG_INFO, "ota: %s version \"%s\" confirmed (finished after a reset)",
-                    s->running.label, p.version);
-        } else {
-            s->probation = true;
-            s->pending = p;
-            st = OTA32_BOOT_PROBATION;
-            svc_log(s, OTA32_LOG_INFO,
-                    "ota: running %s version \"%s\" on probation (state %s): "
-                    "confirm once healthy",
-                    s->running.label, p.version, state_name(s->running_state));
-        }
-    } else if (rc == OTA32_OK && p.armed) {
-        /* We switched to the pending slot, yet the old one runs: the new
-         * firmware never confirmed and the bootloader rolled back. */
-        svc_failed nf;
-        memset(&nf, 0, sizeof nf);
-        nf.count =
-            s->have_failed && !strcmp(s->failed.version, p.version) ? s->failed.count + 1 : 1;
-        memcpy(nf.version, p.version, sizeof nf.version);
-        rc = svc_failed_store(&plat->kv, &nf);
-        if (rc == OTA32_OK)
-            rc = svc_kv_erase(&plat->kv, OTA32_NVS_KEY_PENDING);
-        if (rc != OTA32_OK)
-            return rc;
-        s->failed = nf;
-        s->have_failed = true;
-        st = OTA32_BOOT_ROLLED_BACK;
-    } else if (rc == OTA32_OK) {
-        /* Reset between recording the pending version and the switch. */
-        svc_log(s, OTA32_LOG_INFO, "ota: update to \"%s\" was interrupted before the switch",
-                p.version);
-        rc = svc_kv_erase(&plat->kv, OTA32_NVS_KEY_PENDING);
-        if (rc != OTA32_OK)
-            return rc;
-    } else if (rc != OTA32_ERR_NOT_FOUND) {
+    rc = load_failed(s);
+    if (rc == OTA32_OK)
+        rc = check_pending(s, &st);
+    if (rc != OTA32_OK)
         return rc;
-    }
     if (s->have_failed) {
         arm_failed_backoff(s);
         uint64_t now = plat->clock.now_ms(plat->clock.ctx);
@@ -231,11 +310,12 @@ int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
         /* Switched to by something else (a tool): still needs confirming. */
         s->probation = true;
         memset(&s->pending, 0, sizeof s->pending);
-        s->pending.slot_index = 0xFF;
+        s->pending.slot_index = SVC_SLOT_NONE;
         st = OTA32_BOOT_PROBATION;
         svc_log(s, OTA32_LOG_INFO, "ota: running %s unconfirmed (no pending version)",
                 s->running.label);
     }
+    s->boot_status = st;
     if (status)
         *status = st;
     return OTA32_OK;
@@ -243,6 +323,8 @@ int ota32_service_boot(ota32_service *s, ota32_boot_status *status)
 
 int ota32_service_confirm(ota32_service *s)
 {
+    if (!s)
+        return OTA32_ERR_INVALID_ARG;
     if (!s->booted || !s->probation)
         return OTA32_ERR_STATE;
     int rc = s->plat->boot.mark_valid(s->plat->boot.ctx);
@@ -252,7 +334,7 @@ int ota32_service_confirm(ota32_service *s)
         return rc;
     }
     s->running_state = OTA32_IMG_VALID;
-    if (s->pending.slot_index != 0xFF) {
+    if (s->pending.slot_index != SVC_SLOT_NONE) {
         rc = finish_confirm(s, &s->pending);
         if (rc != OTA32_OK)
             return rc;
@@ -272,6 +354,24 @@ static int deferred(ota32_service *s, ota32_apply_result *result, uint64_t until
     s->deferred_logged = true;
     *result = OTA32_APPLY_DEFERRED;
     return OTA32_OK;
+}
+
+/* How long apply waits after a failed attempt: none when it was stopped for
+ * a config change, long when the server made it fail, short and growing
+ * for the network, longest for a rejected image or a 4xx. */
+static uint64_t failure_wait(ota32_service *s, int rc)
+{
+    if (rc == OTA32_ERR_ABORTED)
+        return 0;
+    if (s->server_fault)
+        return s->o.fault_backoff_ms;
+    if (!svc_error_transient(rc, s->last_status))
+        return s->o.failed_backoff_ms;
+    uint64_t wait = svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms,
+                                      SVC_APPLY_BACKOFF_FROM + s->fail_streak,
+                                      s->plat->clock.random(s->plat->clock.ctx));
+    s->fail_streak++;
+    return wait;
 }
 
 int ota32_service_apply_config(ota32_service *s, const ota32_ota_config *cfg,
@@ -342,14 +442,7 @@ int ota32_service_apply_config(ota32_service *s, const ota32_ota_config *cfg,
         *result = OTA32_APPLY_REBOOT;
         return OTA32_OK;
     }
-    uint64_t wait;
-    if (svc_error_transient(rc, s->last_status)) {
-        wait = svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms, s->fail_streak + 4,
-                                 s->plat->clock.random(s->plat->clock.ctx));
-        s->fail_streak++;
-    } else {
-        wait = s->o.failed_backoff_ms;
-    }
+    uint64_t wait = failure_wait(s, rc);
     s->next_attempt_ms = now + wait;
     svc_log(s, OTA32_LOG_ERROR, "ota: update to \"%s\" failed: %s; next attempt in %llu s",
             cfg->version, diag->msg[0] ? diag->msg : ota32_strerror(rc),
@@ -367,6 +460,8 @@ int ota32_service_apply(ota32_service *s, const char *json, size_t len, ota32_ap
         return OTA32_ERR_INVALID_ARG;
     int rc = ota32_config_parse(json, len, &s->plat->alloc, &s->cfg, diag);
     if (rc == OTA32_ERR_NOT_FOUND) {
+        if (diag && diag->msg[0])
+            svc_log(s, OTA32_LOG_WARN, "ota: no OTA service in the config: %s", diag->msg);
         *result = OTA32_APPLY_NO_SERVICE;
         return OTA32_OK;
     }

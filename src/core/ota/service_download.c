@@ -23,6 +23,12 @@
 
 #define MAX_REQUESTS 64u /* per apply, whatever happens */
 #define MB (1024u * 1024u)
+/* An attempt receives at most this many times the image: restarts, ignored
+ * ranges and drops cannot turn one update into an unbounded download. */
+#define RX_BUDGET_FACTOR 3u
+/* Requests in a row broken by HTTP/2 protocol violations before giving up:
+ * the server is at fault, and retrying at the network's pace cannot help. */
+#define PROTOCOL_RETRIES 2u
 
 static bool weak_etag(const char *etag)
 {
@@ -57,7 +63,7 @@ static void parser_start(ota32_service *s)
 static int on_flush(void *user, const uint8_t *data, size_t len)
 {
     ota32_service *s = user;
-    return svc_stream_update(s, s->w.flushed, data, len);
+    return svc_stream_update(s, svc_writer_flushed(s->w), data, len);
 }
 
 /* Forget everything received, in memory: the next byte is byte 0 again. */
@@ -68,8 +74,7 @@ static int reset_stream(ota32_service *s)
     s->stream_hash = s->plat->hash.start(s->plat->hash.ctx, OTA32_HASH_SHA256);
     if (!s->stream_hash)
         return OTA32_ERR_NO_MEM;
-    svc_writer_restart(&s->w, 0);
-    s->w.armed = false;
+    svc_writer_start_over(s->w);
     s->offset = 0;
     s->last_saved = 0;
     s->total = -1;
@@ -102,7 +107,7 @@ static int save_progress(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN]
     memset(&p, 0, sizeof p);
     p.slot_index = s->target.index;
     p.slot_offset = s->target.offset;
-    p.offset = s->w.flushed;
+    p.offset = svc_writer_flushed(s->w);
     p.total = s->total >= 0 ? (uint32_t)s->total : SVC_TOTAL_UNKNOWN;
     memcpy(p.ident, ident, OTA32_SHA256_LEN);
     memcpy(p.validator, s->validator, sizeof p.validator);
@@ -110,7 +115,7 @@ static int save_progress(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN]
     if (rc == OTA32_OK)
         rc = svc_progress_store(&s->plat->kv, &p);
     if (rc == OTA32_OK)
-        s->last_saved = s->w.flushed;
+        s->last_saved = svc_writer_flushed(s->w);
     return rc;
 }
 
@@ -246,22 +251,20 @@ static int resume_from_record(ota32_service *s, const uint8_t ident[OTA32_SHA256
         rc = ota32_diag_fail(&d, OTA32_ERR_VERIFY, 0, -1,
                              "the first %" PRIu32 " bytes in flash differ from what was downloaded",
                              p.offset);
-    if (rc == OTA32_ERR_POWER_CUT || rc == OTA32_ERR_NO_MEM)
+    if (rc == OTA32_ERR_NO_MEM)
         return rc;
     if (rc != OTA32_OK) {
         svc_log(s, OTA32_LOG_WARN, "ota: saved progress rejected (%s): starting over",
                 d.msg[0] ? d.msg : ota32_strerror(rc));
         return start_fresh(s);
     }
-    if (!complete)
-        svc_writer_restart(&s->w, p.offset);
-    else
-        s->w.flushed = p.offset;
-    s->w.armed = true;
+    rc = svc_writer_resume(s->w, p.offset, complete);
+    if (rc != OTA32_OK)
+        return start_fresh(s);
     s->offset = p.offset;
     s->last_saved = p.offset;
     s->total = p.total == SVC_TOTAL_UNKNOWN ? -1 : (int64_t)p.total;
-    svc_writer_set_total(&s->w, s->total);
+    svc_writer_set_total(s->w, s->total);
     memcpy(s->validator, p.validator, sizeof s->validator);
     s->st.resumed_from = p.offset;
     while (s->total > 0 && s->next_pct <= 100 &&
@@ -283,19 +286,38 @@ static int cb_fail(ota32_service *s, int err)
     return err;
 }
 
+/* Whether a 206 answers what was asked: the offset, the validator sent in
+ * If-Range (a server ignoring If-Range would splice two files), and the
+ * length known so far (an unknown total, "*" after the slash, changes nothing). */
+static bool range_mismatch(ota32_service *s, const ota32_http_response *resp, char *why, size_t cap)
+{
+    const char *v = s->validator;
+    bool etag = v[0] == '"' || weak_etag(v);
+    const char *got = etag ? resp->etag : resp->last_modified;
+    if (resp->range_start != s->offset)
+        snprintf(why, cap, "server resumed at %llu, asked for %" PRIu32,
+                 (unsigned long long)resp->range_start, s->offset);
+    else if (strcmp(got, v) != 0)
+        snprintf(why, cap, "the 206's %s \"%.40s\" is not the If-Range sent, \"%.40s\"",
+                 etag ? "ETag" : "Last-Modified", got, v);
+    else if (s->total >= 0 && resp->total_length >= 0 && resp->total_length != s->total)
+        snprintf(why, cap, "file length changed (%lld -> %lld)", (long long)s->total,
+                 (long long)resp->total_length);
+    else
+        return false;
+    return true;
+}
+
 static int on_response(void *user, const ota32_http_response *resp)
 {
     ota32_service *s = user;
     ota32_diag *d = &s->cb_diag;
     if (resp->status == 206) {
-        if (resp->range_start != s->offset)
-            return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_HTTP, 0, -1,
-                                              "server resumed at %llu, asked for %" PRIu32,
-                                              (unsigned long long)resp->range_start, s->offset));
-        if (s->total >= 0 && resp->total_length != s->total) {
-            svc_log(s, OTA32_LOG_WARN, "ota: file length changed (%lld -> %lld): starting over",
-                    (long long)s->total, (long long)resp->total_length);
-            return cb_fail(s, OTA32_ERR_AGAIN);
+        char why[160];
+        if (range_mismatch(s, resp, why, sizeof why)) {
+            /* The server is inconsistent, the image is not bad: start over. */
+            svc_log(s, OTA32_LOG_WARN, "ota: %s: starting over", why);
+            return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_AGAIN, 0, -1, "%s", why));
         }
         s->st.resumes++;
         s->st.resumed_from = s->offset;
@@ -320,6 +342,8 @@ static int on_response(void *user, const ota32_http_response *resp)
         s->validator[n] = '\0';
     }
     int64_t total = resp->total_length;
+    if (resp->status == 206 && total < 0)
+        total = s->total; /* unknown length ("bytes X-Y/" then "*"): not a change */
     if (total > (int64_t)s->target.size)
         return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_TOO_BIG, 0, -1,
                                           "image is %lld bytes, larger than %s (%" PRIu32 " bytes)",
@@ -331,7 +355,9 @@ static int on_response(void *user, const ota32_http_response *resp)
                                           (long long)total, OTA32_IMAGE_PREFIX_LEN));
     s->total = total;
     s->st.image_len = total;
-    svc_writer_set_total(&s->w, total);
+    if (total > 0 && (uint64_t)total * RX_BUDGET_FACTOR < s->rx_budget)
+        s->rx_budget = (uint64_t)total * RX_BUDGET_FACTOR;
+    svc_writer_set_total(s->w, total);
     return OTA32_OK;
 }
 
@@ -358,6 +384,14 @@ static int on_data(void *user, const uint8_t *data, size_t len)
 {
     ota32_service *s = user;
     ota32_diag *d = &s->cb_diag;
+    s->rx += len;
+    if (s->rx > s->rx_budget) {
+        s->server_fault = true;
+        return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_HTTP, 0, (long)s->offset,
+                                          "%llu bytes received, %ux the image, without a whole "
+                                          "image: the server keeps dropping or restarting it",
+                                          (unsigned long long)s->rx, RX_BUDGET_FACTOR));
+    }
     if ((uint64_t)s->offset + len > s->target.size)
         return cb_fail(s, ota32_diag_fail(d, OTA32_ERR_TOO_BIG, 0, (long)s->offset,
                                           "server sent more than %s holds (%" PRIu32 " bytes)",
@@ -366,13 +400,14 @@ static int on_data(void *user, const uint8_t *data, size_t len)
     int rc = ota32_image_parser_feed(&s->parser, data, len, &used, d);
     if (rc != OTA32_OK)
         return cb_fail(s, rc);
-    if (!s->w.armed && ota32_image_parser_stage(&s->parser) >= OTA32_IMAGE_STAGE_BODY) {
+    if (!svc_writer_armed(s->w) &&
+        ota32_image_parser_stage(&s->parser) >= OTA32_IMAGE_STAGE_BODY) {
         rc = svc_sig_prefix(s, d); /* before the first erase */
         if (rc != OTA32_OK)
             return cb_fail(s, rc);
-        s->w.armed = true;
+        svc_writer_arm(s->w);
     }
-    rc = svc_writer_write(&s->w, data, len, d);
+    rc = svc_writer_write(s->w, data, len, d);
     if (rc != OTA32_OK)
         return cb_fail(s, rc);
     s->offset += (uint32_t)len;
@@ -391,7 +426,8 @@ static int on_data_saving(void *user, const uint8_t *data, size_t len)
 {
     dl_ctx *c = user;
     int rc = on_data(c->s, data, len);
-    if (rc == OTA32_OK && c->s->w.flushed - c->s->last_saved >= c->s->o.progress_interval) {
+    if (rc == OTA32_OK &&
+        svc_writer_flushed(c->s->w) - c->s->last_saved >= c->s->o.progress_interval) {
         rc = save_progress(c->s, c->ident);
         if (rc != OTA32_OK)
             rc = cb_fail(c->s, ota32_diag_fail(&c->s->cb_diag, rc, 0, -1,
@@ -406,6 +442,27 @@ static int on_response_ctx(void *user, const ota32_http_response *resp)
     return on_response(c->s, resp);
 }
 
+/* The config may have changed while a slow download runs. */
+static bool still_wanted(ota32_service *s)
+{
+    return !s->o.still_wanted || s->o.still_wanted(s->o.user);
+}
+
+static int stopped(ota32_service *s, ota32_diag *d)
+{
+    return ota32_diag_fail(d, OTA32_ERR_ABORTED, 0, -1,
+                           "stopped at byte %" PRIu32 ": the update is no longer wanted",
+                           s->offset);
+}
+
+static int on_tick_ctx(void *user)
+{
+    dl_ctx *c = user;
+    if (still_wanted(c->s))
+        return OTA32_OK;
+    return cb_fail(c->s, stopped(c->s, &c->s->cb_diag));
+}
+
 /* ---- the request loop --------------------------------------------------- */
 
 bool svc_error_transient(int rc, int http_status)
@@ -416,7 +473,6 @@ bool svc_error_transient(int rc, int http_status)
     case OTA32_ERR_TLS:
     case OTA32_ERR_IO:
     case OTA32_ERR_NO_MEM:
-    case OTA32_ERR_POWER_CUT:
     case OTA32_ERR_AGAIN:
         return true;
     case OTA32_ERR_HTTP:
@@ -437,128 +493,177 @@ static int fetch(ota32_service *s, const ota32_url *url, const uint8_t ident[OTA
     ota32_http_response *resp = s->plat->alloc.malloc(s->plat->alloc.ctx, sizeof *resp);
     if (!resp)
         return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "out of memory");
+    s->high_water = s->offset;
     int rc = fetch_with(s, url, ident, resp, diag);
     s->plat->alloc.free(s->plat->alloc.ctx, resp);
     return rc;
 }
 
+static int attempt_deadline(ota32_service *s, ota32_diag *diag)
+{
+    s->server_fault = true;
+    return ota32_diag_fail(diag, OTA32_ERR_TIMEOUT, 0, -1,
+                           "no whole image within %" PRIu32 " ms (at byte %" PRIu32 ")",
+                           s->o.attempt_timeout_ms, s->offset);
+}
+
+/* Before each request: the request count, the attempt deadline, and a
+ * resume that would need a validator the server never gave. */
+static int before_request(ota32_service *s, unsigned req_no, ota32_diag *diag)
+{
+    if (req_no >= MAX_REQUESTS) {
+        s->server_fault = true;
+        return ota32_diag_fail(diag, OTA32_ERR_NET, 0, -1, "gave up after %u requests",
+                               MAX_REQUESTS);
+    }
+    if (s->plat->clock.now_ms(s->plat->clock.ctx) >= s->deadline_ms)
+        return attempt_deadline(s, diag);
+    if (!still_wanted(s))
+        return stopped(s, diag);
+    if (s->offset > 0 && !s->validator[0]) {
+        /* Without a validator a range could splice two different files. */
+        svc_log(s, OTA32_LOG_WARN,
+                "ota: no ETag or Last-Modified to resume safely: "
+                "starting over");
+        int rc = start_fresh(s);
+        if (rc != OTA32_OK)
+            return rc;
+        s->st.restarts++;
+    }
+    return OTA32_OK;
+}
+
+/* One request from s->offset on. Returns its outcome with the diag saying
+ * why it failed: the callbacks' (image, flash) or the client's. */
+static int request(ota32_service *s, const ota32_url *url, ota32_http_opts *ho,
+                   const ota32_http_callbacks *cb, ota32_http_response *resp, ota32_diag *why)
+{
+    ota32_http_request req = {
+        .url = url,
+        .range_start = s->offset,
+        .if_range = s->offset > 0 ? s->validator : NULL,
+    };
+    uint64_t now = s->plat->clock.now_ms(s->plat->clock.ctx);
+    ho->deadline_ms = now + s->o.request_timeout_ms;
+    if (ho->deadline_ms > s->deadline_ms)
+        ho->deadline_ms = s->deadline_ms;
+    memset(resp, 0, sizeof *resp);
+    s->cb_err = 0;
+    ota32_diag_clear(&s->cb_diag);
+    ota32_diag_clear(why);
+    s->st.attempts++;
+    int rc = s->o.get(s->o.get_ctx, s->plat, &req, ho, cb, resp, why);
+    s->st.bytes_received += resp->body_bytes;
+    s->last_status = resp->status;
+    if (s->cb_err) {
+        rc = s->cb_err;
+        *why = s->cb_diag;
+    }
+    if (rc == OTA32_OK && s->total >= 0 && s->offset != (uint64_t)s->total)
+        rc = ota32_diag_fail(why, OTA32_ERR_NET, 0, -1, "stream ended at %" PRIu32 " of %lld bytes",
+                             s->offset, (long long)s->total);
+    return rc;
+}
+
+/* The server contradicted itself (a file that changed, a range no longer
+ * valid, a 206 that is not the range asked for): start over from byte 0. */
+static bool needs_restart(const ota32_service *s, int rc, const ota32_http_response *resp)
+{
+    if (rc == OTA32_ERR_AGAIN)
+        return true;
+    return rc == OTA32_ERR_HTTP && !resp->protocol_error && s->cb_err == 0 &&
+           (resp->status == 416 || resp->status == 206);
+}
+
+/* Sleep before the next request, within the attempt deadline, asking
+ * whether the update is still wanted about once a second. */
+static void retry_sleep(ota32_service *s, uint32_t delay)
+{
+    const ota32_clock_ops *c = &s->plat->clock;
+    uint64_t now = c->now_ms(c->ctx);
+    if (now + delay > s->deadline_ms)
+        delay = now < s->deadline_ms ? (uint32_t)(s->deadline_ms - now) : 0;
+    uint32_t step = s->o.still_wanted ? 1000u : delay;
+    while (delay > 0 && still_wanted(s)) {
+        uint32_t d = delay < step ? delay : step;
+        c->sleep_ms(c->ctx, d);
+        delay -= d;
+    }
+}
+
 static int fetch_with(ota32_service *s, const ota32_url *url, const uint8_t ident[OTA32_SHA256_LEN],
-                      ota32_http_response *resp_buf, ota32_diag *diag)
+                      ota32_http_response *resp, ota32_diag *diag)
 {
     ota32_http_opts ho = {
         .window = s->o.window,
         .connect_timeout_ms = s->o.connect_timeout_ms,
         .stall_timeout_ms = s->o.stall_timeout_ms,
+        .min_rate = s->o.min_rate,
+        .rate_window_ms = s->o.rate_window_ms,
         .ca_file = s->o.ca_file,
         .insecure = s->o.insecure,
     };
     dl_ctx c = {s, ident};
-    ota32_http_callbacks cb = {&c, on_response_ctx, on_data_saving};
-    unsigned streak = 0; /* failed requests in a row without progress */
+    ota32_http_callbacks cb = {&c, on_response_ctx, on_data_saving, on_tick_ctx};
+    unsigned streak = 0, violations = 0; /* failed requests in a row without progress */
 
     for (unsigned req_no = 0;; req_no++) {
         if (s->total >= 0 && s->offset == (uint64_t)s->total && s->offset > 0)
             return OTA32_OK; /* complete (e.g. resumed from a finished download) */
-        if (req_no >= MAX_REQUESTS)
-            return ota32_diag_fail(diag, OTA32_ERR_NET, 0, -1, "gave up after %u requests",
-                                   MAX_REQUESTS);
-        if (s->offset > 0 && !s->validator[0]) {
-            /* Without a validator a range could splice two different files. */
-            svc_log(s, OTA32_LOG_WARN,
-                    "ota: no ETag or Last-Modified to resume safely: "
-                    "starting over");
-            int rc = start_fresh(s);
-            if (rc != OTA32_OK)
-                return rc;
-            s->st.restarts++;
-        }
-        ota32_http_request req = {
-            .url = url,
-            .range_start = s->offset,
-            .if_range = s->offset > 0 ? s->validator : NULL,
-        };
-        ota32_http_response *resp = resp_buf;
-        memset(resp, 0, sizeof *resp);
-        s->cb_err = 0;
-        ota32_diag_clear(&s->cb_diag);
-        ota32_diag hd;
-        ota32_diag_clear(&hd);
-        uint32_t before = s->offset;
-        s->st.attempts++;
-        int rc = s->o.get(s->plat, &req, &ho, &cb, resp, &hd);
-        s->st.bytes_received += resp->body_bytes;
-        s->last_status = resp->status;
-        const ota32_diag *why = &hd;
-        if (s->cb_err) {
-            rc = s->cb_err;
-            why = &s->cb_diag;
-        }
-        if (rc == OTA32_OK) {
-            if (s->total < 0 || s->offset == (uint64_t)s->total)
-                return OTA32_OK;
-            rc = ota32_diag_fail(&hd, OTA32_ERR_NET, 0, -1,
-                                 "stream ended at %" PRIu32 " of %lld bytes", s->offset,
-                                 (long long)s->total);
-            why = &hd;
-        }
-        /* Only the network is retried here: a callback's error is the
-         * image's or the flash's, and retrying it in place cannot help. */
-        bool from_callback = s->cb_err != 0 && s->cb_err != OTA32_ERR_AGAIN;
-        if (from_callback || !svc_error_transient(rc, resp->status)) {
-            if (diag)
-                *diag = *why;
+        int rc = before_request(s, req_no, diag);
+        if (rc != OTA32_OK)
             return rc;
-        }
-        if (rc == OTA32_ERR_AGAIN || (rc == OTA32_ERR_HTTP && resp->status == 416)) {
-            /* The file changed under us or the range is no longer valid. */
+        ota32_diag why;
+        rc = request(s, url, &ho, &cb, resp, &why);
+        if (rc == OTA32_OK)
+            return OTA32_OK;
+        /* Progress is going past the furthest byte reached, not the bytes
+         * received again after a restart. */
+        streak = s->offset > s->high_water ? 0 : streak + 1;
+        if (s->offset > s->high_water)
+            s->high_water = s->offset;
+        bool violation = false;
+        if (needs_restart(s, rc, resp)) {
             int frc = start_fresh(s);
             if (frc != OTA32_OK)
                 return frc;
             s->st.restarts++;
-            continue;
+            if (streak == 0)
+                continue;
+        } else {
+            /* Only the network and the server are retried here: a
+             * callback's error is the image's or the flash's. */
+            bool from_callback = s->cb_err != 0;
+            violation = resp->protocol_error && !from_callback;
+            if (from_callback || (!violation && !svc_error_transient(rc, resp->status))) {
+                if (diag)
+                    *diag = why;
+                return rc;
+            }
         }
-        if (s->offset > before)
-            streak = 0;
-        else
-            streak++;
-        if (streak > s->o.max_retries) {
+        violations = violation ? violations + 1 : 0;
+        if (s->plat->clock.now_ms(s->plat->clock.ctx) >= s->deadline_ms)
+            return attempt_deadline(s, diag);
+        if (streak > s->o.max_retries || violations > PROTOCOL_RETRIES) {
+            s->server_fault = violations > 0;
             if (diag)
-                *diag = *why;
+                *diag = why;
             return rc;
         }
-        uint32_t delay =
-            svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms, streak ? streak - 1 : 0,
-                              s->plat->clock.random(s->plat->clock.ctx));
+        unsigned step = (streak ? streak - 1 : 0) + (violation ? 2u : 0u);
+        uint32_t delay = svc_backoff_delay(s->o.retry_base_ms, s->o.retry_max_ms, step,
+                                           s->plat->clock.random(s->plat->clock.ctx));
         svc_log(s, OTA32_LOG_WARN, "ota: %s at byte %" PRIu32 "; retrying in %" PRIu32 " ms",
-                why->msg[0] ? why->msg : ota32_strerror(rc), s->offset, delay);
-        s->plat->clock.sleep_ms(s->plat->clock.ctx, delay);
+                why.msg[0] ? why.msg : ota32_strerror(rc), s->offset, delay);
+        retry_sleep(s, delay);
     }
 }
 
-/* The image is complete in flash: check the stream, then read the slot back
- * through a fresh parser and hash and compare. */
-static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag)
+/* Read back what is in flash: a fresh parser (checksum, SHA-256 against the
+ * appended digest) and the stream hash (started by the caller), sharing one
+ * SHA-256 pass; `again` receives the stream hash. */
+static int read_back(ota32_service *s, uint8_t again[OTA32_SHA256_LEN], ota32_diag *d)
 {
-    int rc = svc_writer_finish(&s->w, diag);
-    if (rc != OTA32_OK)
-        return rc;
-    rc = ota32_image_parser_finish(&s->parser, diag);
-    s->parser_live = false;
-    if (rc != OTA32_OK)
-        return rc;
-    char app_ver[sizeof s->parser.info.app_desc.version];
-    memcpy(app_ver, s->parser.info.app_desc.version, sizeof app_ver);
-    uint8_t digest[OTA32_SHA256_LEN], again[OTA32_SHA256_LEN];
-    rc = s->plat->hash.finish(s->plat->hash.ctx, s->stream_hash, digest);
-    s->stream_hash = NULL;
-    if (rc != OTA32_OK)
-        return rc;
-
-    /* Read back what is in flash: a fresh parser (checksum, SHA-256 against
-     * the appended digest) and the stream hash, sharing one SHA-256 pass. */
-    s->stream_hash = s->plat->hash.start(s->plat->hash.ctx, OTA32_HASH_SHA256);
-    if (!s->stream_hash)
-        return OTA32_ERR_NO_MEM;
     shared_hash sh = {
         .ops = {.ctx = &sh,
                 .start = sh_start,
@@ -575,11 +680,9 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
         .hash = &sh.ops,
     };
     ota32_image_parser_init(&s->parser, &io);
-    ota32_diag d;
-    ota32_diag_clear(&d);
-    rc = reread(s, &sh, s->offset, &d);
+    int rc = reread(s, &sh, s->offset, d);
     if (rc == OTA32_OK)
-        rc = ota32_image_parser_finish(&s->parser, &d);
+        rc = ota32_image_parser_finish(&s->parser, d);
     /* sh lives in this frame: the parser is done with it whatever happened. */
     ota32_image_parser_abort(&s->parser);
     s->parser_live = false;
@@ -587,21 +690,14 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
         rc = s->plat->hash.finish(s->plat->hash.ctx, s->stream_hash, again);
         s->stream_hash = NULL;
     }
-    if (rc == OTA32_ERR_POWER_CUT)
-        return rc;
-    if (rc == OTA32_OK && memcmp(digest, again, sizeof digest) != 0)
-        rc = OTA32_ERR_IO;
-    if (rc != OTA32_OK) {
-        /* Bad flash, not a bad image: the quick back-off applies. */
-        ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1,
-                        "%s read back from flash does not match the "
-                        "download%s%s",
-                        s->target.label, d.msg[0] ? ": " : "", d.msg);
-        svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PROGRESS);
-        return OTA32_ERR_IO;
-    }
-    /* Mark the download complete, so a reset before the switch re-checks the
-     * flash instead of downloading again. */
+    return rc;
+}
+
+/* Mark the download complete, so a reset before the switch re-checks the
+ * flash instead of downloading again. */
+static int record_complete(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN],
+                           const uint8_t digest[OTA32_SHA256_LEN])
+{
     svc_progress p;
     memset(&p, 0, sizeof p);
     p.slot_index = s->target.index;
@@ -610,7 +706,49 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
     memcpy(p.ident, ident, OTA32_SHA256_LEN);
     memcpy(p.digest, digest, OTA32_SHA256_LEN);
     memcpy(p.validator, s->validator, sizeof p.validator);
-    rc = svc_progress_store(&s->plat->kv, &p);
+    return svc_progress_store(&s->plat->kv, &p);
+}
+
+/* The image is complete in flash: check the stream, then read the slot back
+ * through a fresh parser and hash and compare. */
+static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag)
+{
+    int rc = svc_writer_finish(s->w, diag);
+    if (rc != OTA32_OK)
+        return rc;
+    rc = ota32_image_parser_finish(&s->parser, diag);
+    s->parser_live = false;
+    if (rc != OTA32_OK)
+        return rc;
+    char app_ver[sizeof s->parser.info.app_desc.version];
+    memcpy(app_ver, s->parser.info.app_desc.version, sizeof app_ver);
+    uint8_t digest[OTA32_SHA256_LEN], again[OTA32_SHA256_LEN];
+    rc = s->plat->hash.finish(s->plat->hash.ctx, s->stream_hash, digest);
+    s->stream_hash = NULL;
+    if (rc != OTA32_OK)
+        return rc;
+
+    s->stream_hash = s->plat->hash.start(s->plat->hash.ctx, OTA32_HASH_SHA256);
+    if (!s->stream_hash)
+        return OTA32_ERR_NO_MEM;
+    ota32_diag d;
+    ota32_diag_clear(&d);
+    rc = read_back(s, again, &d);
+    if (rc == OTA32_OK && memcmp(digest, again, sizeof digest) != 0)
+        rc = OTA32_ERR_IO;
+    if (rc != OTA32_OK) {
+        /* Bad flash, not a bad image: the quick back-off applies. */
+        ota32_diag_fail(diag, OTA32_ERR_IO, 0, -1,
+                        "%s read back from flash does not match the "
+                        "download%s%s",
+                        s->target.label, d.msg[0] ? ": " : "", d.msg);
+        /* Without the record the next attempt downloads again from byte 0;
+         * if it stays, the re-check at resume rejects it anyway. */
+        if (svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PROGRESS) != OTA32_OK)
+            svc_log(s, OTA32_LOG_WARN, "ota: could not drop the progress record");
+        return OTA32_ERR_IO;
+    }
+    rc = record_complete(s, ident, digest);
     if (rc != OTA32_OK)
         return ota32_diag_fail(diag, rc, 0, -1, "saving progress to NVS: %s", ota32_strerror(rc));
     svc_log(s, OTA32_LOG_INFO,
@@ -620,7 +758,10 @@ static int verify(ota32_service *s, const uint8_t ident[OTA32_SHA256_LEN], ota32
     return OTA32_OK;
 }
 
-/* Pending record (not armed), switch, pending armed, progress erased. */
+/* Pending record (not armed), switch, pending armed. The progress record
+ * (complete) stays: should a power cut tear the otadata rewrites that
+ * follow, the next check switches again from the image in flash. It
+ * belongs to this slot, so the next update (to the other slot) drops it. */
 static int switch_slot(ota32_service *s, const ota32_ota_config *cfg, ota32_diag *diag)
 {
     svc_pending p;
@@ -640,8 +781,6 @@ static int switch_slot(ota32_service *s, const ota32_ota_config *cfg, ota32_diag
     svc_log(s, OTA32_LOG_INFO, "ota: next boot: %s (state NEW, rollback armed)", s->target.label);
     p.armed = true;
     rc = svc_pending_store(&s->plat->kv, &p);
-    if (rc == OTA32_OK)
-        rc = svc_kv_erase(&s->plat->kv, OTA32_NVS_KEY_PROGRESS);
     if (rc != OTA32_OK)
         return ota32_diag_fail(diag, rc, 0, -1, "recording the switch: %s", ota32_strerror(rc));
     return OTA32_OK;
@@ -669,10 +808,17 @@ static int run(ota32_service *s, const ota32_ota_config *cfg, const uint8_t *ide
     return rc;
 }
 
+void svc_reference_erase_whole_slot(ota32_service *s, bool on)
+{
+    if (s)
+        s->erase_whole_slot = on;
+}
+
 int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_version,
                  const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag)
 {
     const ota32_platform *plat = s->plat;
+    s->server_fault = false;
     int rc = plat->boot.update_slot(plat->boot.ctx, &s->target);
     if (rc != OTA32_OK)
         return ota32_diag_fail(diag, rc, 0, -1, "no slot to update: %s", ota32_strerror(rc));
@@ -684,13 +830,21 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
     s->buf = plat->alloc.malloc(plat->alloc.ctx, SVC_WRITE_BUF);
     if (!s->buf)
         return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "out of memory");
-    svc_writer_init(&s->w, &plat->flash, s->target.offset, s->target.size, s->buf, SVC_WRITE_BUF);
-    s->w.whole_slot = s->o.erase_whole_slot;
-    s->w.on_flush = on_flush;
-    s->w.user = s;
+    s->w = svc_writer_new(&plat->alloc, &plat->flash, s->target.offset, s->target.size, s->buf,
+                          SVC_WRITE_BUF);
+    if (!s->w) {
+        plat->alloc.free(plat->alloc.ctx, s->buf);
+        s->buf = NULL;
+        return ota32_diag_fail(diag, OTA32_ERR_NO_MEM, 0, -1, "out of memory");
+    }
+    if (s->erase_whole_slot)
+        svc_writer_erase_whole_slot(s->w);
+    svc_writer_on_flush(s->w, on_flush, s);
 
     rc = svc_sig_start(s, cfg, diag);
     if (rc != OTA32_OK) {
+        svc_writer_free(s->w, &plat->alloc);
+        s->w = NULL;
         plat->alloc.free(plat->alloc.ctx, s->buf);
         s->buf = NULL;
         return rc;
@@ -698,6 +852,9 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
     memset(&s->st, 0, sizeof s->st);
     s->st.image_len = -1;
     s->st.started_ms = plat->clock.now_ms(plat->clock.ctx);
+    s->rx = 0;
+    s->rx_budget = (uint64_t)s->target.size * RX_BUDGET_FACTOR;
+    s->deadline_ms = s->st.started_ms + s->o.attempt_timeout_ms;
     s->st.old_slot = s->booted ? s->running.index : -1;
     s->st.new_slot = s->target.index;
     snprintf(s->st.old_version, sizeof s->st.old_version, "%s", old_version);
@@ -710,12 +867,16 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
 
     rc = run(s, cfg, ident, diag);
 
-    s->st.bytes_written = s->w.flushed;
-    s->st.erases_sector = s->w.sector_erases;
-    s->st.erases_block = s->w.block_erases;
-    s->st.programs = s->w.programs;
+    s->st.bytes_written = svc_writer_flushed(s->w);
+    svc_writer_counts wc;
+    svc_writer_get_counts(s->w, &wc);
+    s->st.erases_sector = wc.sector_erases;
+    s->st.erases_block = wc.block_erases;
+    s->st.programs = wc.programs;
     s->st.finished_ms = plat->clock.now_ms(plat->clock.ctx);
     release_stream(s);
+    svc_writer_free(s->w, &plat->alloc);
+    s->w = NULL;
     plat->alloc.free(plat->alloc.ctx, s->buf);
     s->buf = NULL;
     if (rc != OTA32_OK)

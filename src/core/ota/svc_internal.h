@@ -6,6 +6,7 @@
 #include "ota32/image.h"
 #include "ota32/service.h"
 #include "svc_records.h"
+#include "svc_reference.h"
 #include "svc_sig.h"
 #include "svc_writer.h"
 
@@ -27,6 +28,12 @@ struct ota32_service {
     svc_failed failed;
     uint64_t failed_until_ms;
 
+    /* the life cycle (service_poll.c) */
+    bool poll_started;
+    ota32_boot_status boot_status;
+    uint64_t boot_ms;     /* clock at the first poll */
+    unsigned fetch_fails; /* config fetches failed in a row */
+
     /* back-off, tied to the (url, version) it was computed for */
     uint8_t ident[OTA32_SHA256_LEN];
     bool have_ident;
@@ -38,13 +45,14 @@ struct ota32_service {
     ota32_slot target;
     ota32_image_parser parser;
     bool parser_live;
-    void *stream_hash; /* SHA-256 of the bytes programmed so far */
-    svc_sig sig;       /* trusted keys, digest up to the signature sector */
-    svc_writer w;
-    uint8_t *buf;        /* SVC_WRITE_BUF bytes from plat->alloc */
-    int64_t total;       /* -1 unknown */
-    uint32_t offset;     /* bytes accepted (parsed and buffered or written) */
-    uint32_t last_saved; /* writer position of the last progress record */
+    void *stream_hash;     /* SHA-256 of the bytes programmed so far */
+    svc_sig sig;           /* trusted keys, digest up to the signature sector */
+    svc_writer *w;         /* from plat->alloc, for one download */
+    uint8_t *buf;          /* SVC_WRITE_BUF bytes from plat->alloc */
+    int64_t total;         /* -1 unknown */
+    uint32_t offset;       /* bytes accepted (parsed and buffered or written) */
+    uint32_t last_saved;   /* writer position of the last progress record */
+    bool erase_whole_slot; /* the benchmarks' reference strategy (svc_reference.h) */
     char validator[SVC_VALIDATOR_MAX + 1];
     int cb_err;      /* error raised inside an HTTP callback */
     int last_status; /* HTTP status of the last failed request */
@@ -53,6 +61,13 @@ struct ota32_service {
     uint64_t next_mb;
     char url_log[SVC_LOG_URL_MAX];
     ota32_service_stats st;
+
+    /* bounds of one update cycle (one svc_download) */
+    uint64_t rx;          /* body bytes received */
+    uint64_t rx_budget;   /* most body bytes it may receive: 3x the image */
+    uint32_t high_water;  /* furthest offset reached: progress is going past it */
+    uint64_t deadline_ms; /* the attempt deadline */
+    bool server_fault;    /* given up because of the server: the long back-off */
 };
 
 /* printf-style line to plat->log (no-op without a logger). */
@@ -69,6 +84,10 @@ int svc_ident(ota32_service *s, const ota32_ota_config *cfg, uint8_t out[OTA32_S
  * Retries transient failures itself. */
 int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_version,
                  const uint8_t ident[OTA32_SHA256_LEN], ota32_diag *diag);
+
+/* Fill in the life cycle's defaults (poll interval, probation timeout,
+ * config size). */
+void svc_poll_defaults(ota32_service_opts *o);
 
 /* Whether an error from svc_download deserves the quick back-off. */
 bool svc_error_transient(int rc, int http_status);

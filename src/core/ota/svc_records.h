@@ -13,6 +13,8 @@
 #include "ota32/service.h"
 
 #define SVC_VALIDATOR_MAX 127u
+/* A record's slot index when it names no slot (the public stats say -1). */
+#define SVC_SLOT_NONE 0xFFu
 #define SVC_TOTAL_UNKNOWN 0xFFFFFFFFu
 
 typedef struct svc_progress {

@@ -3,9 +3,30 @@
 #include <inttypes.h>
 #include <string.h>
 
-void svc_writer_init(svc_writer *w, const ota32_flash_ops *flash, uint32_t base, uint32_t size,
-                     uint8_t *buf, uint32_t cap)
+struct svc_writer {
+    const ota32_flash_ops *flash;
+    uint32_t base;      /* absolute address of the slot */
+    uint32_t size;      /* slot size */
+    uint32_t limit;     /* erase no further than this (relative, sector-aligned) */
+    uint32_t flushed;   /* bytes programmed so far (relative) */
+    uint32_t erased_to; /* [flushed, erased_to) erased and not yet programmed */
+    uint8_t *buf;       /* caller's buffer, a multiple of OTA32_FLASH_SECTOR */
+    uint32_t cap;
+    uint32_t fill;
+    bool armed;      /* the image prefix checked out: erasing allowed */
+    bool whole_slot; /* erase [0, limit) at the first flush (benchmark) */
+    bool closed;     /* final partial chunk written */
+    int (*on_flush)(void *user, const uint8_t *data, size_t len);
+    void *user;
+    svc_writer_counts counts;
+};
+
+svc_writer *svc_writer_new(const ota32_alloc_ops *alloc, const ota32_flash_ops *flash,
+                           uint32_t base, uint32_t size, uint8_t *buf, uint32_t cap)
 {
+    svc_writer *w = alloc->malloc(alloc->ctx, sizeof *w);
+    if (!w)
+        return NULL;
     memset(w, 0, sizeof *w);
     w->flash = flash;
     w->base = base;
@@ -13,17 +34,79 @@ void svc_writer_init(svc_writer *w, const ota32_flash_ops *flash, uint32_t base,
     w->limit = size & ~(OTA32_FLASH_SECTOR - 1);
     w->buf = buf;
     w->cap = cap;
+    return w;
 }
 
-int svc_writer_restart(svc_writer *w, uint32_t pos)
+void svc_writer_free(svc_writer *w, const ota32_alloc_ops *alloc)
 {
-    if (pos % OTA32_FLASH_SECTOR != 0 || pos > w->size)
-        return OTA32_ERR_INVALID_ARG;
+    if (w)
+        alloc->free(alloc->ctx, w);
+}
+
+void svc_writer_on_flush(svc_writer *w, int (*fn)(void *user, const uint8_t *data, size_t len),
+                         void *user)
+{
+    w->on_flush = fn;
+    w->user = user;
+}
+
+void svc_writer_erase_whole_slot(svc_writer *w)
+{
+    w->whole_slot = true;
+}
+
+void svc_writer_arm(svc_writer *w)
+{
+    w->armed = true;
+}
+
+bool svc_writer_armed(const svc_writer *w)
+{
+    return w->armed;
+}
+
+/* Continue at `pos`: nothing from there on counts as erased any more. */
+static void restart_at(svc_writer *w, uint32_t pos)
+{
     w->flushed = pos;
     w->erased_to = pos;
     w->fill = 0;
     w->closed = false;
+}
+
+void svc_writer_start_over(svc_writer *w)
+{
+    restart_at(w, 0);
+    w->armed = false;
+}
+
+int svc_writer_resume(svc_writer *w, uint32_t pos, bool complete)
+{
+    if (pos > w->size || (!complete && pos % OTA32_FLASH_SECTOR != 0))
+        return OTA32_ERR_INVALID_ARG;
+    if (complete) {
+        w->flushed = pos;
+        w->fill = 0;
+    } else {
+        restart_at(w, pos);
+    }
+    w->armed = true;
     return OTA32_OK;
+}
+
+uint32_t svc_writer_pos(const svc_writer *w)
+{
+    return w->flushed + w->fill;
+}
+
+uint32_t svc_writer_flushed(const svc_writer *w)
+{
+    return w->flushed;
+}
+
+void svc_writer_get_counts(const svc_writer *w, svc_writer_counts *out)
+{
+    *out = w->counts;
 }
 
 void svc_writer_set_total(svc_writer *w, int64_t total)
@@ -59,9 +142,9 @@ static int erase_ahead(svc_writer *w, uint32_t need, ota32_diag *diag)
                                    "erasing 0x%" PRIx32 " bytes at 0x%08" PRIx32 ": %s", step, abs,
                                    ota32_strerror(rc));
         if (step == OTA32_FLASH_BLOCK)
-            w->block_erases++;
+            w->counts.block_erases++;
         else
-            w->sector_erases++;
+            w->counts.sector_erases++;
         w->erased_to += step;
     }
     return OTA32_OK;
@@ -96,7 +179,7 @@ static int program(svc_writer *w, uint32_t len, ota32_diag *diag)
         return ota32_diag_fail(diag, rc, 0, (long)w->flushed,
                                "programming %" PRIu32 " bytes at 0x%08" PRIx32 ": %s", padded,
                                w->base + w->flushed, ota32_strerror(rc));
-    w->programs++;
+    w->counts.programs++;
     if (w->on_flush) {
         rc = w->on_flush(w->user, w->buf, len);
         if (rc != OTA32_OK)

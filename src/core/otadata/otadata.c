@@ -93,6 +93,23 @@ unsigned ota32_otadata_slot(const ota32_ota_entry *e, unsigned app_count)
     return (unsigned)((e->seq - 1u) % app_count);
 }
 
+int ota32_otadata_slot_state(const ota32_ota_entry e[2], unsigned slot, unsigned app_count,
+                             uint32_t *state)
+{
+    int found = -1;
+    for (int i = 0; i < 2; i++) {
+        if (e[i].seq == OTA32_OTADATA_SEQ_UNSET || e[i].crc != seq_crc(e[i].seq) || !app_count ||
+            ota32_otadata_slot(&e[i], app_count) != slot)
+            continue;
+        if (found < 0 || e[i].seq > e[found].seq)
+            found = i;
+    }
+    if (found < 0)
+        return OTA32_ERR_NOT_FOUND;
+    *state = e[found].state;
+    return OTA32_OK;
+}
+
 int ota32_otadata_plan_set_boot(const ota32_ota_entry e[2], unsigned slot, unsigned app_count,
                                 bool rollback, unsigned *copy, ota32_ota_entry *out)
 {

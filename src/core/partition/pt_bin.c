@@ -101,9 +101,9 @@ int ota32_pt_parse_bin(const uint8_t *buf, size_t len, const ota32_hash_ops *has
         }
         if (ota32_le16(e + E_MAGIC) != PT_MAGIC)
             return ota32_diag_fail(diag, OTA32_ERR_CORRUPT, 0, (long)at,
-                                   "Invalid magic bytes (b'\\x%02x\\x%02x') for partition "
-                                   "definition (entry %zu)",
-                                   e[0], e[1], slot);
+                                   "entry %zu: magic %02X %02X, expected AA 50 (not a "
+                                   "partition table entry)",
+                                   slot, e[0], e[1]);
         if (out->count == OTA32_PT_MAX_ENTRIES)
             return ota32_diag_fail(diag, OTA32_ERR_TOO_BIG, 0, (long)at, "more than %u partitions",
                                    OTA32_PT_MAX_ENTRIES);

@@ -2,6 +2,7 @@
 #include "esp_fakes.h"
 
 #include <errno.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,9 @@
 #include "esp_crt_bundle.h"
 #include "esp_flash.h"
 #include "esp_log.h"
+#include "esp_netif.h"
+#include "esp_wifi.h"
+#include "protocol_examples_common.h"
 #include "esp_random.h"
 #include "esp_system.h"
 #include "esp_timer.h"
@@ -22,6 +26,12 @@
 #include "mbedtls/sha256.h"
 #include "mbedtls/ssl.h"
 #include "nvs.h"
+#include "image_build.h"
+#include "ota32/image.h"
+#include "ota32/otadata.h"
+#include "ota32/partition.h"
+#include "posix_hash.h"
+#include "vdev.h"
 
 fake_state fake;
 
@@ -37,11 +47,18 @@ static void part(int i, esp_partition_type_t type, int subtype, uint32_t addr, u
     snprintf(p->label, sizeof p->label, "%s", label);
 }
 
+/* ESP-IDF's limits: strings up to 4000 bytes with their NUL; blobs span
+ * pages (up to 508000 bytes; this store keeps 32 KB). */
+#define NVS_STR_MAX 4000u
+#define NVS_BLOB_MAX (32u * 1024u)
+
+static void write_table(void);
+
 static struct nvs_entry {
     char ns[16], key[16];
     bool is_str;
     size_t len;
-    uint8_t val[256];
+    uint8_t val[NVS_BLOB_MAX];
 } nvs[16];
 static unsigned nvs_count;
 
@@ -54,8 +71,10 @@ void fake_reset(void)
     part(FAKE_PHY, ESP_PARTITION_TYPE_DATA, 0x01, 0x11000, 0x1000, "phy_init");
     part(FAKE_OTA0, ESP_PARTITION_TYPE_APP, 0x10, 0x20000, 0x377000, "ota_0");
     part(FAKE_OTA1, ESP_PARTITION_TYPE_APP, 0x11, 0x3A0000, 0x377000, "ota_1");
-    fake.running = &fake.parts[FAKE_OTA0];
-    fake.running_state = ESP_OTA_IMG_VALID;
+    write_table();
+    if (fake_install_app(FAKE_OTA0, "v1", 0) != OTA32_OK)
+        abort();
+    fake_boot(); /* first boot: otadata[0] seq 1 VALID */
     fake.connect_ret = 1;
     fake.alpn = "h2";
     memset(nvs, 0, sizeof nvs);
@@ -75,6 +94,10 @@ const char *esp_err_to_name(esp_err_t code)
         return "ESP_ERR_NOT_FOUND";
     case ESP_ERR_OTA_VALIDATE_FAILED:
         return "ESP_ERR_OTA_VALIDATE_FAILED";
+    case ESP_ERR_OTA_SMALL_SEC_VER:
+        return "ESP_ERR_OTA_SMALL_SEC_VER";
+    case ESP_ERR_OTA_ROLLBACK_FAILED:
+        return "ESP_ERR_OTA_ROLLBACK_FAILED";
     case ESP_ERR_ESP_TLS_CANNOT_RESOLVE_HOSTNAME:
         return "ESP_ERR_ESP_TLS_CANNOT_RESOLVE_HOSTNAME";
     default:
@@ -99,7 +122,12 @@ void esp_log_write(esp_log_level_t level, const char *tag, const char *format, .
     va_end(ap);
     fake.last_log_level = (int)level;
     snprintf(fake.last_log, sizeof fake.last_log, "%s: %s", tag, msg);
-    size_t used = strlen(fake.log);
+    size_t used = strlen(fake.log), need = strlen(fake.last_log) + 2;
+    if (used + need > sizeof fake.log) { /* keep the newer half */
+        size_t keep = used / 2;
+        memmove(fake.log, fake.log + used - keep, keep + 1);
+        used = keep;
+    }
     snprintf(fake.log + used, sizeof fake.log - used, "%s\n", fake.last_log);
 }
 
@@ -182,6 +210,11 @@ esp_err_t esp_partition_erase_range(const esp_partition_t *p, size_t off, size_t
 {
     fake.last_erase = (fake_call){p, off, size};
     fake.erases++;
+    /* As esp_partition.c: whole erase units only. */
+    if (off % p->erase_size != 0)
+        return ESP_ERR_INVALID_ARG;
+    if (size % p->erase_size != 0)
+        return ESP_ERR_INVALID_SIZE;
     esp_err_t e = flash_check(p, off, size);
     if (e == ESP_OK)
         memset(fake.flash + p->address + off, 0xFF, size);
@@ -195,7 +228,90 @@ esp_err_t esp_flash_get_size(esp_flash_t *chip, uint32_t *out_size)
     return ESP_OK;
 }
 
-/* ---- esp_ota ------------------------------------------------------------ */
+/* ---- esp_ota over an otadata model ---------------------------------------
+ *
+ * otadata lives in the fake flash in ESP-IDF's format; the bootloader's
+ * choice (selection, NEW -> PENDING_VERIFY, a reset while PENDING_VERIFY
+ * aborts, first boot writes seq 1 VALID) is the virtual device's model of
+ * bootloader_utility.c, and the esp_ota_* calls follow esp_ota_ops.c: each
+ * partition has its own state, set_boot verifies the image, mark_valid fails
+ * where ESP-IDF fails. */
+
+#define FAKE_TABLE_OFFSET 0x8000u
+#define FAKE_APP_COUNT 2u
+
+static vdev_mem fake_mem;
+static ota32_flash_ops fake_fops;
+
+static const ota32_flash_ops *fops(void)
+{
+    vdev_mem_flash(&fake_mem, fake.flash, FAKE_FLASH_SIZE, &fake_fops);
+    return &fake_fops;
+}
+
+static uint32_t otadata_at(void)
+{
+    return fake.parts[FAKE_OTADATA].address;
+}
+
+static int ota_slot_of(const esp_partition_t *p)
+{
+    if (!p || p->type != ESP_PARTITION_TYPE_APP || p->subtype < ESP_PARTITION_SUBTYPE_APP_OTA_MIN ||
+        p->subtype >= ESP_PARTITION_SUBTYPE_APP_OTA_MIN + FAKE_APP_COUNT)
+        return -1;
+    return (int)(p->subtype - ESP_PARTITION_SUBTYPE_APP_OTA_MIN);
+}
+
+/* The binary partition table of fake.parts at 0x8000, for the bootloader. */
+static void write_table(void)
+{
+    static ota32_ptable t;
+    memset(&t, 0, sizeof t);
+    for (int i = 0; i < FAKE_NPART; i++) {
+        ota32_partition *e = &t.entries[i];
+        snprintf(e->label, sizeof e->label, "%s", fake.parts[i].label);
+        e->type = (uint8_t)fake.parts[i].type;
+        e->subtype = (uint8_t)fake.parts[i].subtype;
+        e->offset = fake.parts[i].address;
+        e->size = fake.parts[i].size;
+    }
+    t.count = FAKE_NPART;
+    ota32_diag d;
+    uint8_t bin[OTA32_PT_BIN_LEN];
+    if (ota32_pt_to_bin(&t, true, ota32_posix_hash(), bin, &d) != OTA32_OK)
+        abort();
+    memcpy(fake.flash + FAKE_TABLE_OFFSET, bin, sizeof bin);
+}
+
+int fake_install_app(int part, const char *version, uint32_t secure_version)
+{
+    const esp_partition_t *p = &fake.parts[part];
+    ota32_image_build_opts o = {.version = version,
+                                .project_name = "ota32-port",
+                                .size = FAKE_APP_LEN,
+                                .secure_version = secure_version,
+                                .chip_id = OTA32_CHIP_ESP32,
+                                .hash = ota32_posix_hash()};
+    ota32_diag d;
+    memset(fake.flash + p->address, 0xFF, FAKE_APP_LEN);
+    return ota32_image_build(&o, fake.flash + p->address, FAKE_APP_LEN, &d);
+}
+
+void fake_boot(void)
+{
+    static vdev_boot b;
+    ota32_diag d;
+    ota32_diag_clear(&d);
+    if (vdev_boot_select(fops(), FAKE_TABLE_OFFSET, true, false, &b, &d) != OTA32_OK || b.bricked) {
+        fprintf(stderr, "fake bootloader: nothing boots: %s%s\n", d.msg, b.reason);
+        abort();
+    }
+    fake.running = NULL;
+    for (int i = 0; i < FAKE_NPART; i++)
+        if (fake.parts[i].address == b.offset)
+            fake.running = &fake.parts[i];
+    fake.boots++;
+}
 
 const esp_partition_t *esp_ota_get_running_partition(void)
 {
@@ -210,29 +326,105 @@ const esp_partition_t *esp_ota_get_next_update_partition(const esp_partition_t *
 
 esp_err_t esp_ota_get_state_partition(const esp_partition_t *p, esp_ota_img_states_t *st)
 {
-    (void)p;
+    if (!p || !st)
+        return ESP_ERR_INVALID_ARG;
+    int slot = ota_slot_of(p);
+    if (slot < 0)
+        return ESP_ERR_NOT_SUPPORTED;
     if (fake.state_error != ESP_OK)
         return fake.state_error;
-    *st = fake.running_state;
+    ota32_ota_entry e[2];
+    if (ota32_otadata_read(fops(), otadata_at(), e) != OTA32_OK)
+        return ESP_ERR_NOT_FOUND;
+    /* The entry of this slot whose CRC is right, whatever its state. */
+    for (int i = 0; i < 2; i++) {
+        ota32_ota_entry probe = e[i];
+        probe.state = OTA32_IMG_VALID;
+        if (ota32_ota_entry_valid(&probe) && (int)ota32_otadata_slot(&e[i], FAKE_APP_COUNT) == slot) {
+            *st = (esp_ota_img_states_t)e[i].state;
+            return ESP_OK;
+        }
+    }
+    return ESP_ERR_NOT_FOUND;
+}
+
+/* image_validate, and with anti-rollback the eFuse secure version: a lower
+ * one gets the partition erased. */
+static esp_err_t validate_for_boot(const esp_partition_t *p)
+{
+    ota32_image_info info;
+    ota32_diag d;
+    ota32_diag_clear(&d);
+    if (vdev_verify_app(fops(), p->address, p->size, &info, &d) != OTA32_OK)
+        return ESP_ERR_OTA_VALIDATE_FAILED;
+    if (info.has_app_desc && info.app_desc.secure_version < fake.efuse_secure_version) {
+        memset(fake.flash + p->address, 0xFF, p->size);
+        return ESP_ERR_OTA_SMALL_SEC_VER;
+    }
     return ESP_OK;
 }
 
 esp_err_t esp_ota_set_boot_partition(const esp_partition_t *p)
 {
+    fake.set_boot_calls++;
+    if (fake.set_boot_error != ESP_OK)
+        return fake.set_boot_error;
+    int slot = ota_slot_of(p);
+    if (slot < 0)
+        return ESP_ERR_INVALID_ARG;
+    esp_err_t e = validate_for_boot(p);
+    if (e != ESP_OK)
+        return e;
+    if (ota32_otadata_set_boot(fops(), otadata_at(), (unsigned)slot, FAKE_APP_COUNT, true) !=
+        OTA32_OK)
+        return ESP_FAIL;
     fake.boot_set = p;
-    return fake.set_boot_error;
+    return ESP_OK;
 }
 
 esp_err_t esp_ota_mark_app_valid_cancel_rollback(void)
 {
     fake.marked_valid++;
-    return ESP_OK;
+    ota32_ota_entry e[2];
+    if (ota32_otadata_read(fops(), otadata_at(), e) != OTA32_OK)
+        return ESP_ERR_NOT_FOUND;
+    int active = ota32_otadata_active(e);
+    if (active < 0)
+        return ESP_FAIL; /* "Running firmware is factory" */
+    if (e[active].state == OTA32_IMG_VALID)
+        return ESP_OK;
+    return ota32_otadata_set_state(fops(), otadata_at(), OTA32_IMG_VALID) == OTA32_OK ? ESP_OK
+                                                                                    : ESP_FAIL;
+}
+
+/* esp_ota_check_rollback_is_possible: the other entry is valid and its app
+ * verifies. */
+static bool rollback_possible(const ota32_ota_entry e[2], int active)
+{
+    const ota32_ota_entry *other = &e[active ^ 1];
+    if (!ota32_ota_entry_valid(other))
+        return false;
+    unsigned slot = ota32_otadata_slot(other, FAKE_APP_COUNT);
+    const esp_partition_t *p = &fake.parts[slot ? FAKE_OTA1 : FAKE_OTA0];
+    ota32_diag d;
+    return vdev_verify_app(fops(), p->address, p->size, NULL, &d) == OTA32_OK;
 }
 
 esp_err_t esp_ota_mark_app_invalid_rollback_and_reboot(void)
 {
     fake.marked_invalid++;
-    return ESP_ERR_OTA_ROLLBACK_FAILED; /* as when no other app is valid */
+    ota32_ota_entry e[2];
+    if (ota32_otadata_read(fops(), otadata_at(), e) != OTA32_OK)
+        return ESP_ERR_NOT_FOUND;
+    int active = ota32_otadata_active(e);
+    if (active < 0)
+        return ESP_FAIL;
+    if (!rollback_possible(e, active))
+        return ESP_ERR_OTA_ROLLBACK_FAILED;
+    if (ota32_otadata_set_state(fops(), otadata_at(), OTA32_IMG_INVALID) != OTA32_OK)
+        return ESP_FAIL;
+    esp_restart();
+    return ESP_OK; /* only when esp_restart returns: never on a device */
 }
 
 const esp_app_desc_t *esp_app_get_description(void)
@@ -243,6 +435,11 @@ const esp_app_desc_t *esp_app_get_description(void)
 
 void esp_restart(void)
 {
+    fake.restarts++;
+    if (fake.restart_armed) {
+        fake.restart_armed = false;
+        longjmp(fake.restart_jmp, 1);
+    }
     fprintf(stderr, "esp_restart called\n");
     exit(3);
 }
@@ -278,6 +475,8 @@ static struct nvs_entry *find(nvs_handle_t h, const char *key)
 
 static esp_err_t set(nvs_handle_t h, const char *key, const void *v, size_t len, bool is_str)
 {
+    if (len > (is_str ? NVS_STR_MAX : NVS_BLOB_MAX))
+        return ESP_ERR_NVS_VALUE_TOO_LONG;
     struct nvs_entry *e = find(h, key);
     if (!e) {
         if (nvs_count == 16)
@@ -286,7 +485,7 @@ static esp_err_t set(nvs_handle_t h, const char *key, const void *v, size_t len,
         snprintf(e->ns, sizeof e->ns, "%s", namespaces[h - 1]);
         snprintf(e->key, sizeof e->key, "%s", key);
     }
-    if (len > sizeof e->val)
+    if (len > (is_str ? NVS_STR_MAX : NVS_BLOB_MAX))
         return ESP_ERR_NVS_VALUE_TOO_LONG;
     e->is_str = is_str;
     e->len = len;
@@ -387,8 +586,18 @@ BaseType_t xTaskCreate(TaskFunction_t fn, const char *const name,
                        const configSTACK_DEPTH_TYPE depth, void *const arg, UBaseType_t prio,
                        TaskHandle_t *const out)
 {
-    (void)fn, (void)name, (void)depth, (void)arg, (void)prio, (void)out;
-    return pdFALSE; /* the task itself is not run on the host */
+    (void)fn, (void)name, (void)depth, (void)prio, (void)out;
+    if (fake.task_refused)
+        return pdFALSE;
+    fake.tasks_created++;
+    fake.task_arg = arg; /* the task itself is not run on the host */
+    return pdPASS;
+}
+
+UBaseType_t uxTaskGetStackHighWaterMark(TaskHandle_t t)
+{
+    (void)t;
+    return fake.stack_unused;
 }
 
 void vTaskDelete(TaskHandle_t t)
@@ -616,4 +825,73 @@ int setsockopt(int s, int level, int opt, const void *val, socklen_t len)
             fake.sndtimeo_ms = ms;
     }
     return 0;
+}
+
+/* ---- network bring-up, events, timers (for the example's app_main) ------ */
+
+esp_event_base_t const WIFI_EVENT = "WIFI_EVENT";
+esp_event_base_t const IP_EVENT = "IP_EVENT";
+
+esp_err_t example_connect(void)
+{
+    return fake.example_connect_result;
+}
+
+esp_err_t esp_netif_init(void)
+{
+    return ESP_OK;
+}
+
+esp_err_t esp_event_loop_create_default(void)
+{
+    return ESP_OK;
+}
+
+esp_err_t esp_event_handler_register(esp_event_base_t base, int32_t id, esp_event_handler_t fn,
+                                     void *arg)
+{
+    (void)arg;
+    if (base == WIFI_EVENT && id == WIFI_EVENT_STA_DISCONNECTED)
+        fake.on_wifi_lost = fn;
+    else if (base == IP_EVENT && id == IP_EVENT_STA_GOT_IP)
+        fake.on_got_ip = fn;
+    else
+        return ESP_ERR_INVALID_ARG;
+    return ESP_OK;
+}
+
+struct esp_timer {
+    int unused;
+};
+static struct esp_timer the_timer;
+
+esp_err_t esp_timer_create(const esp_timer_create_args_t *args, esp_timer_handle_t *out)
+{
+    fake.timer_cb = args->callback;
+    fake.timer_arg = args->arg;
+    *out = &the_timer;
+    return ESP_OK;
+}
+
+esp_err_t esp_timer_start_once(esp_timer_handle_t t, uint64_t timeout_us)
+{
+    if (t != &the_timer || fake.timer_armed)
+        return ESP_ERR_INVALID_STATE;
+    fake.timer_armed = true;
+    fake.timer_us = timeout_us;
+    return ESP_OK;
+}
+
+esp_err_t esp_timer_stop(esp_timer_handle_t t)
+{
+    if (t != &the_timer || !fake.timer_armed)
+        return ESP_ERR_INVALID_STATE;
+    fake.timer_armed = false;
+    return ESP_OK;
+}
+
+esp_err_t esp_wifi_connect(void)
+{
+    fake.wifi_connects++;
+    return ESP_OK;
 }

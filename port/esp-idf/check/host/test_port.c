@@ -5,15 +5,21 @@
  * ota32 result. Built and run by tests/cli/esp_idf_compile.sh.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "esp_crt_bundle.h"
 #include "esp_fakes.h"
 #include "esp_log.h"
+#include "esp_netif.h"
+#include "esp_wifi.h"
 #include "mbedtls/ssl.h"
 #include "ota32/otadata.h"
 #include "ota32_esp.h"
+#include "ota32_esp_priv.h"
+
+#include <setjmp.h>
 
 static ota32_platform plat;
 
@@ -158,6 +164,28 @@ TEST(kv_strings_and_blobs)
     teardown();
 }
 
+static uint32_t running_state(void)
+{
+    ota32_slot s;
+    uint32_t st = 0;
+    CHECK_EQ(plat.boot.running_slot(plat.boot.ctx, &s, &st), OTA32_OK);
+    return st;
+}
+
+/* Switch to a valid v2 in ota_1 and power-cycle into it: PENDING_VERIFY. */
+static void boot_new_firmware(void)
+{
+    const ota32_boot_ops *b = &plat.boot;
+    ota32_slot s;
+    CHECK_EQ(fake_install_app(FAKE_OTA1, "v2", 0), OTA32_OK);
+    CHECK_EQ(b->update_slot(b->ctx, &s), OTA32_OK);
+    CHECK_EQ(b->set_boot(b->ctx, &s), OTA32_OK);
+    teardown();
+    fake_boot();
+    CHECK(fake.running == &fake.parts[FAKE_OTA1]);
+    CHECK_EQ(ota32_esp_platform_init(&plat), ESP_OK);
+}
+
 TEST(boot_slots_and_states)
 {
     setup();
@@ -169,24 +197,20 @@ TEST(boot_slots_and_states)
     CHECK_EQ(s.index, 0);
     CHECK_EQ(s.offset, 0x20000);
     CHECK_EQ(s.size, 0x377000);
-    CHECK_EQ(st, OTA32_IMG_VALID);
-    fake.running_state = ESP_OTA_IMG_PENDING_VERIFY;
-    CHECK_EQ(b->running_slot(b->ctx, &s, &st), OTA32_OK);
-    CHECK_EQ(st, OTA32_IMG_PENDING_VERIFY);
-    fake.state_error = ESP_ERR_NOT_FOUND; /* no otadata entry yet */
+    CHECK_EQ(st, OTA32_IMG_VALID); /* the first boot wrote seq 1 VALID */
+    fake.state_error = ESP_ERR_NOT_FOUND;
     CHECK_EQ(b->running_slot(b->ctx, &s, &st), OTA32_OK);
     CHECK_EQ(st, OTA32_IMG_UNDEFINED);
+    fake.state_error = ESP_OK;
 
     CHECK_EQ(b->update_slot(b->ctx, &s), OTA32_OK);
     CHECK_STR(s.label, "ota_1");
     CHECK_EQ(s.index, 1);
     CHECK_EQ(s.offset, 0x3A0000);
-    CHECK_EQ(b->set_boot(b->ctx, &s), OTA32_OK);
-    CHECK(fake.boot_set == &fake.parts[FAKE_OTA1]);
-    fake.set_boot_error = ESP_ERR_OTA_VALIDATE_FAILED;
+    /* set_boot verifies the image: an empty slot is refused, otadata kept. */
     CHECK_EQ(b->set_boot(b->ctx, &s), OTA32_ERR_VERIFY);
     CHECK_CONTAINS(fake.last_log, "ESP_ERR_OTA_VALIDATE_FAILED");
-    fake.boot_set = NULL;
+    CHECK(fake.boot_set == NULL);
     ota32_slot bogus = s;
     bogus.offset = 0x9000;
     CHECK_EQ(b->set_boot(b->ctx, &bogus), OTA32_ERR_NOT_FOUND);
@@ -194,11 +218,85 @@ TEST(boot_slots_and_states)
     bogus.index = 0; /* ota_1's offset with ota_0's number */
     CHECK_EQ(b->set_boot(b->ctx, &bogus), OTA32_ERR_NOT_FOUND);
     CHECK(fake.boot_set == NULL);
-
+    /* Marking the running VALID app valid again is a no-op success; no other
+     * valid app: rollback impossible, as esp_ota_ops.c says. */
     CHECK_EQ(b->mark_valid(b->ctx), OTA32_OK);
-    CHECK_EQ(fake.marked_valid, 1);
     CHECK_EQ(b->mark_invalid(b->ctx), OTA32_ERR_STATE);
-    CHECK_EQ(fake.marked_invalid, 1);
+    CHECK_EQ(fake.restarts, 0);
+    CHECK_EQ(running_state(), OTA32_IMG_VALID);
+
+    /* A valid image: switched (NEW), then booted on probation; each slot
+     * keeps its own state. */
+    boot_new_firmware();
+    b = &plat.boot;
+    CHECK_EQ(running_state(), OTA32_IMG_PENDING_VERIFY);
+    esp_ota_img_states_t old;
+    CHECK_EQ(esp_ota_get_state_partition(&fake.parts[FAKE_OTA0], &old), ESP_OK);
+    CHECK_EQ(old, ESP_OTA_IMG_VALID);
+    CHECK_EQ(b->mark_valid(b->ctx), OTA32_OK);
+    CHECK_EQ(running_state(), OTA32_IMG_VALID);
+    teardown();
+}
+
+TEST(boot_reset_on_probation_rolls_back)
+{
+    setup();
+    boot_new_firmware();
+    /* A reset before confirming: the bootloader aborts ota_1, boots ota_0. */
+    teardown();
+    fake_boot();
+    CHECK(fake.running == &fake.parts[FAKE_OTA0]);
+    esp_ota_img_states_t st;
+    CHECK_EQ(esp_ota_get_state_partition(&fake.parts[FAKE_OTA1], &st), ESP_OK);
+    CHECK_EQ(st, ESP_OTA_IMG_ABORTED);
+    CHECK_EQ(ota32_esp_platform_init(&plat), ESP_OK);
+    CHECK_EQ(running_state(), OTA32_IMG_VALID);
+
+    /* mark_invalid on probation: INVALID, restart into the previous app. */
+    boot_new_firmware();
+    fake.restart_armed = true;
+    if (setjmp(fake.restart_jmp) == 0) {
+        plat.boot.mark_invalid(plat.boot.ctx);
+        CHECK(!"mark_invalid returned instead of restarting");
+    }
+    CHECK_EQ(fake.restarts, 1);
+    CHECK_EQ(running_state(), OTA32_IMG_INVALID);
+    teardown();
+    fake_boot();
+    CHECK(fake.running == &fake.parts[FAKE_OTA0]);
+}
+
+/* With blank otadata and no entry active, ESP-IDF refuses to mark valid. */
+TEST(boot_mark_valid_fails_as_esp_idf)
+{
+    setup();
+    memset(fake.flash + 0xF000, 0xFF, 0x2000);
+    CHECK_EQ(plat.boot.mark_valid(plat.boot.ctx), OTA32_ERR_IO);
+    CHECK_CONTAINS(fake.last_log, "esp_ota_mark_app_valid_cancel_rollback: ESP_FAIL");
+    teardown();
+}
+
+/* Anti-rollback: an image below the eFuse secure version is refused by
+ * set_boot (its slot erased) and reaches the engine as a rejected image, not
+ * as an I/O error to retry. */
+TEST(boot_small_secure_version_is_a_rejection)
+{
+    setup();
+    const ota32_boot_ops *b = &plat.boot;
+    ota32_slot s;
+    CHECK_EQ(b->update_slot(b->ctx, &s), OTA32_OK);
+    fake.efuse_secure_version = 2;
+    CHECK_EQ(fake_install_app(FAKE_OTA1, "v2", 1), OTA32_OK);
+    /* OTA32_ERR_VERIFY: the engine's "image rejected" (long back-off). */
+    CHECK_EQ(b->set_boot(b->ctx, &s), OTA32_ERR_VERIFY);
+    CHECK_CONTAINS(fake.log, "ESP_ERR_OTA_SMALL_SEC_VER");
+    CHECK_CONTAINS(fake.log, "secure_version is below the chip's anti-rollback eFuse");
+    CHECK_EQ(fake.flash[0x3A0000], 0xFF); /* erased by ESP-IDF */
+    CHECK(fake.boot_set == NULL);
+    /* Positive control: at the eFuse's version it switches. */
+    CHECK_EQ(fake_install_app(FAKE_OTA1, "v2", 2), OTA32_OK);
+    CHECK_EQ(b->set_boot(b->ctx, &s), OTA32_OK);
+    CHECK(fake.boot_set == &fake.parts[FAKE_OTA1]);
     teardown();
 }
 
@@ -469,6 +567,246 @@ TEST(fetch_rejects_bad_url)
     teardown();
 }
 
+/* A TLS read that claims more bytes than asked for (a positive esp_err_t
+ * passed through by esp-tls) is an error, never a length. */
+TEST(transport_recv_more_than_asked_is_an_error)
+{
+    setup();
+    const ota32_transport_ops *t = &plat.transport;
+    CHECK_EQ(t->connect(t->ctx, &tls_opts, NULL), OTA32_OK);
+    char buf[8];
+    script((fake_io[]){{0x7000, 0, NULL, 0}}, 1);
+    CHECK_EQ(t->recv(t->ctx, buf, sizeof buf, 100), OTA32_ERR_TLS);
+    CHECK_CONTAINS(fake.last_log, "esp_tls_conn_read returned 28672 for 8 bytes: not a length");
+    /* Positive control: exactly the length asked is data. */
+    script((fake_io[]){{8, 0, "abcdefgh", 0}}, 1);
+    CHECK_EQ(t->recv(t->ctx, buf, sizeof buf, 100), 8);
+    CHECK_MEM(buf, "abcdefgh", 8);
+    script((fake_io[]){{11, 0, NULL, 0}}, 1);
+    CHECK_EQ(t->send(t->ctx, "0123456789", 10, 100), OTA32_ERR_TLS);
+    teardown();
+}
+
+/* ---- the update task's loop (ota32_esp_runner_step) --------------------- */
+
+static ota32_esp_runner runner;
+static size_t config_len;
+
+static void on_config(void *user, const char *json, size_t len)
+{
+    (void)user, (void)json;
+    config_len = len;
+}
+
+static int healthy(void *user, ota32_diag *diag)
+{
+    (void)user, (void)diag;
+    return OTA32_OK;
+}
+
+/* A config naming v2 at a server that cannot be reached, `pad` bytes long
+ * (spaces before the closing brace). */
+static char *make_config(size_t pad)
+{
+    static const char head[] =
+        "{\"services\":[{\"name\":\"OTA\",\"model\":\"rdk:builtin:ota_service\","
+        "\"attributes\":{\"url\":\"http://10.0.0.2:3001/v2.bin\",\"version\":\"v2\"}}]";
+    char *j = calloc(1, pad + 1);
+    memset(j, ' ', pad);
+    memcpy(j, head, sizeof head - 1);
+    j[pad - 1] = '}';
+    return j;
+}
+
+static void store_config_blob(const char *json)
+{
+    CHECK_EQ(plat.kv.set_blob(plat.kv.ctx, "ota32", "config", json, strlen(json)), OTA32_OK);
+}
+
+/* NVS config mode, new firmware, network dead: the config is read every
+ * time, yet nothing proves the network, so the firmware never confirms; at
+ * the probation timeout (900 s by default) it rolls back. */
+TEST(runner_nvs_config_dead_network_never_confirms)
+{
+    setup();
+    boot_new_firmware();
+    char *json = make_config(5000); /* more than an NVS string holds */
+    CHECK_EQ(plat.kv.set_str(plat.kv.ctx, "ota32", "config", json), OTA32_ERR_TOO_BIG);
+    store_config_blob(json);
+    fake.connect_ret = -1;
+    fake.connect_error = ESP_FAIL;
+    ota32_esp_config cfg = {.config_nvs_key = "config", .on_config = on_config};
+    CHECK_EQ(ota32_esp_runner_init(&runner, &cfg), ESP_OK);
+    uint64_t start = fake.now_us;
+    unsigned steps = 0;
+    fake.restart_armed = true;
+    if (setjmp(fake.restart_jmp) == 0) {
+        for (; steps < 200; steps++) {
+            config_len = 0;
+            uint32_t ms = ota32_esp_runner_step(&runner);
+            CHECK_EQ(config_len, 5000); /* the whole blob, every time */
+            CHECK_EQ(fake.marked_valid, 0);
+            fake.now_us += (uint64_t)ms * 1000u;
+        }
+    }
+    CHECK_EQ(fake.marked_valid, 0);
+    CHECK_EQ(fake.marked_invalid, 1);
+    CHECK_EQ(fake.restarts, 1);
+    CHECK_EQ(fake.now_us - start, 900u * 1000000u); /* at the timeout, not before */
+    CHECK_CONTAINS(fake.log, "boot: probation; config every 60 s from nvs");
+    CHECK_CONTAINS(fake.log, "not confirmed yet");
+    CHECK_CONTAINS(fake.log, "ota_1 rejected: not confirmed within 900 s of booting");
+    ota32_esp_runner_deinit(&runner);
+    teardown();
+    fake_boot();
+    CHECK(fake.running == &fake.parts[FAKE_OTA0]);
+    free(json);
+}
+
+/* Positive control: the application's health verdict confirms it without
+ * the network. */
+TEST(runner_nvs_config_confirms_with_health)
+{
+    setup();
+    boot_new_firmware();
+    char *json = make_config(5000);
+    store_config_blob(json);
+    fake.connect_ret = -1;
+    ota32_esp_config cfg = {.config_nvs_key = "config", .health = healthy};
+    CHECK_EQ(ota32_esp_runner_init(&runner, &cfg), ESP_OK);
+    ota32_esp_runner_step(&runner);
+    CHECK_EQ(fake.marked_valid, 1);
+    CHECK_EQ(running_state(), OTA32_IMG_VALID);
+    ota32_esp_runner_deinit(&runner);
+    teardown();
+    free(json);
+}
+
+/* A config in NVS larger than CONFIG_OTA32_CONFIG_MAX is refused with the
+ * limit named; a string config still works. */
+TEST(runner_nvs_config_limits)
+{
+    setup();
+    char *json = make_config(20000);
+    store_config_blob(json);
+    ota32_esp_config cfg = {.config_nvs_key = "config", .on_config = on_config};
+    CHECK_EQ(ota32_esp_runner_init(&runner, &cfg), ESP_OK);
+    config_len = 0;
+    ota32_esp_runner_step(&runner);
+    CHECK_EQ(config_len, 0);
+    CHECK_CONTAINS(fake.log, "nvs ota32/config: 20000 bytes, larger than CONFIG_OTA32_CONFIG_MAX "
+                             "(16384)");
+    free(json);
+    json = make_config(300);
+    CHECK_EQ(plat.kv.erase_key(plat.kv.ctx, "ota32", "config"), OTA32_OK);
+    CHECK_EQ(plat.kv.set_str(plat.kv.ctx, "ota32", "config", json), OTA32_OK);
+    ota32_esp_runner_step(&runner);
+    CHECK_EQ(config_len, 300);
+    ota32_esp_runner_deinit(&runner);
+    teardown();
+    free(json);
+}
+
+/* The access point reboots during the first boot of a new firmware (the
+ * config URL unreachable for 20 s): no rollback before the probation
+ * timeout, and the retries come sooner than the poll interval. */
+TEST(runner_network_outage_on_probation)
+{
+    setup();
+    boot_new_firmware();
+    fake.connect_ret = -1;
+    fake.connect_error = ESP_FAIL;
+    ota32_esp_config cfg = {.config_url = "http://10.0.0.2:3001/config"};
+    CHECK_EQ(ota32_esp_runner_init(&runner, &cfg), ESP_OK);
+    uint64_t start = fake.now_us;
+    unsigned steps = 0;
+    while (fake.now_us - start < 20u * 1000000u) {
+        uint32_t ms = ota32_esp_runner_step(&runner);
+        CHECK(ms < 60000);
+        fake.now_us += (uint64_t)ms * 1000u;
+        steps++;
+    }
+    CHECK(steps >= 4);
+    CHECK_EQ(fake.marked_invalid, 0);
+    CHECK_EQ(fake.restarts, 0);
+    CHECK_EQ(running_state(), OTA32_IMG_PENDING_VERIFY);
+    CHECK_CONTAINS(fake.log, "config check: ");
+    ota32_esp_runner_deinit(&runner);
+    teardown();
+}
+
+/* Every cycle logs the task's stack high-water mark (debug level). */
+TEST(runner_logs_stack_high_water)
+{
+    setup();
+    fake.connect_ret = -1;
+    fake.stack_unused = 5123;
+    ota32_esp_config cfg = {.config_url = "http://10.0.0.2:3001/config"};
+    CHECK_EQ(ota32_esp_runner_init(&runner, &cfg), ESP_OK);
+    ota32_esp_runner_step(&runner);
+    CHECK_CONTAINS(fake.last_log, "stack: 5123 of 12288 bytes never used");
+    CHECK_EQ(fake.last_log_level, ESP_LOG_DEBUG);
+    ota32_esp_runner_deinit(&runner);
+    teardown();
+}
+
+/* ---- the example firmware ------------------------------------------------ */
+
+void app_main(void);
+
+static void stop_example_task(void)
+{
+    CHECK_EQ(fake.tasks_created, 1);
+    if (fake.task_arg) {
+        ota32_esp_runner_deinit(fake.task_arg);
+        free(fake.task_arg);
+    }
+}
+
+/* The network is down at boot: app_main logs it and starts the ota32 task
+ * anyway (no ESP_ERROR_CHECK abort, which for a new firmware would be a
+ * reset on probation, that is a rollback). */
+TEST(example_starts_without_network)
+{
+    fake_reset();
+    fake.example_connect_result = ESP_FAIL;
+    app_main();
+    CHECK_CONTAINS(fake.log, "app: network not up yet (ESP_FAIL): retrying in the background");
+    stop_example_task();
+    /* Positive control: with the network up, the same start, no warning. */
+    fake_reset();
+    app_main();
+    CHECK(strstr(fake.log, "network not up yet") == NULL);
+    stop_example_task();
+}
+
+/* An access point that stays away: Wi-Fi is reconnected forever (past
+ * protocol_examples_common's 6 retries), 1 s doubling to 1 min; an address
+ * resets the back-off. */
+TEST(example_reconnects_wifi_forever)
+{
+    fake_reset();
+    app_main();
+    CHECK(fake.on_wifi_lost != NULL && fake.on_got_ip != NULL && fake.timer_cb != NULL);
+    static const uint32_t want_ms[] = {1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000};
+    for (unsigned i = 0; i < 30; i++) {
+        fake.on_wifi_lost(NULL, WIFI_EVENT, WIFI_EVENT_STA_DISCONNECTED, NULL);
+        CHECK(fake.timer_armed);
+        CHECK_EQ(fake.timer_us, (uint64_t)want_ms[i < 7 ? i : 7] * 1000u);
+        fake.timer_armed = false; /* it fires */
+        fake.timer_cb(fake.timer_arg);
+    }
+    CHECK_EQ(fake.wifi_connects, 30);
+    fake.on_got_ip(NULL, IP_EVENT, IP_EVENT_STA_GOT_IP, NULL);
+    fake.on_wifi_lost(NULL, WIFI_EVENT, WIFI_EVENT_STA_DISCONNECTED, NULL);
+    CHECK_EQ(fake.timer_us, 1000000);
+    /* A loss while a reconnect is pending restarts the timer, never twice. */
+    fake.on_wifi_lost(NULL, WIFI_EVENT, WIFI_EVENT_STA_DISCONNECTED, NULL);
+    CHECK(fake.timer_armed);
+    CHECK_EQ(fake.timer_us, 2000000);
+    stop_example_task();
+}
+
 TEST(service_start_arguments)
 {
     fake_reset();
@@ -476,10 +814,19 @@ TEST(service_start_arguments)
     ota32_esp_config cfg = {0};
     CHECK_EQ(ota32_esp_service_start(&cfg), ESP_ERR_INVALID_ARG);
     cfg.config_url = "http://10.0.0.2:3001/config";
-    CHECK_EQ(ota32_esp_service_start(&cfg), ESP_ERR_NO_MEM); /* the fake refuses the task */
+    fake.task_refused = true;
+    CHECK_EQ(ota32_esp_service_start(&cfg), ESP_ERR_NO_MEM);
+    CHECK_EQ(fake.tasks_created, 0);
 }
 
-RUN_TESTS(CASE(platform_init), CASE(platform_needs_ota_slots), CASE(flash_write_read_relative),
+RUN_TESTS(CASE(boot_reset_on_probation_rolls_back), CASE(boot_mark_valid_fails_as_esp_idf),
+          CASE(boot_small_secure_version_is_a_rejection),
+          CASE(transport_recv_more_than_asked_is_an_error),
+          CASE(runner_nvs_config_dead_network_never_confirms),
+          CASE(runner_nvs_config_confirms_with_health), CASE(runner_nvs_config_limits),
+          CASE(runner_network_outage_on_probation), CASE(runner_logs_stack_high_water),
+          CASE(example_starts_without_network), CASE(example_reconnects_wifi_forever),
+          CASE(platform_init), CASE(platform_needs_ota_slots), CASE(flash_write_read_relative),
           CASE(flash_refuses_outside_ota), CASE(flash_erase_units), CASE(flash_errors),
           CASE(kv_strings_and_blobs), CASE(boot_slots_and_states), CASE(boot_factory_running),
           CASE(hash_sha256_md5_clone), CASE(transport_tls_connect), CASE(transport_plain_connect),

@@ -10,6 +10,7 @@
 
 #define ESP_ERR_OTA_BASE 0x1500
 #define ESP_ERR_OTA_VALIDATE_FAILED (ESP_ERR_OTA_BASE + 0x03)
+#define ESP_ERR_OTA_SMALL_SEC_VER (ESP_ERR_OTA_BASE + 0x04)
 #define ESP_ERR_OTA_ROLLBACK_FAILED (ESP_ERR_OTA_BASE + 0x05)
 
 esp_err_t esp_ota_set_boot_partition(const esp_partition_t *partition);

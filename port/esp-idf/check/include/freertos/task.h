@@ -15,5 +15,8 @@ BaseType_t xTaskCreate(TaskFunction_t pxTaskCode, const char *const pcName,
                        UBaseType_t uxPriority, TaskHandle_t *const pxCreatedTask);
 void vTaskDelay(const TickType_t xTicksToDelay);
 void vTaskDelete(TaskHandle_t xTaskToDelete);
+/* ESP-IDF's FreeRTOS counts stacks in bytes: the fewest bytes ever left
+ * unused on the task's stack (NULL: the calling task). */
+UBaseType_t uxTaskGetStackHighWaterMark(TaskHandle_t xTask);
 
 #endif
