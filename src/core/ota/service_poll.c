@@ -212,6 +212,8 @@ static int poll_config(ota32_service *s, ota32_poll_result *res, ota32_diag *dia
         return frc;
     res->applied = true;
     if (prc == OTA32_ERR_NOT_FOUND) {
+        if (diag->msg[0]) /* a near miss: say which entry and why */
+            svc_log(s, OTA32_LOG_WARN, "ota: no OTA service in the config: %s", diag->msg);
         res->apply = OTA32_APPLY_NO_SERVICE;
         return OTA32_OK;
     }
