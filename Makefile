@@ -17,6 +17,7 @@
 # Settings: PARTITIONS=partitions.csv FLASH_SIZE=8MB IDF_BUILD=path APP=app.bin
 #           BOOTLOADER=bootloader.bin VERSION=tag APP_VERSION=v CHIP=esp32
 #           DEV=build/esp32/device.flash OUT=build/esp32 PORT= SERVE_PORT=3001
+#           SIGN_KEY=key.pem (Secure Boot v2 signing: see docs/signing.md)
 # Values may hold spaces and quotes (VERSION="release 2", paths with spaces).
 
 SHELL       := /bin/bash
@@ -66,7 +67,7 @@ bench: release
 # A make value as one shell word: in single quotes, each ' as '\''.
 shq = '$(subst ','\'',$(1))'
 ESP32_SETTINGS := OTA32 PARTITIONS FLASH_SIZE IDF_BUILD APP BOOTLOADER VERSION APP_VERSION \
-                  CHIP DEV OUT PORT SERVE_PORT
+                  CHIP DEV OUT PORT SERVE_PORT SIGN_KEY
 ESP32_ENV = $(foreach v,$(ESP32_SETTINGS),$(v)=$(call shq,$($(v))))
 PARTITIONS ?= partitions.csv
 FLASH_SIZE ?= 8MB

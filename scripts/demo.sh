@@ -5,7 +5,9 @@
 #   3. the device's OTA service sees the new version, downloads v2 over HTTP/2
 #      into ota_1, switches otadata, reboots, and confirms once healthy;
 #   4. a v3 that never confirms is rolled back by the bootloader, v2 keeps
-#      running, and v3 is not retried in a loop.
+#      running, and v3 is not retried in a loop;
+#   5. the device's eFuse is made to trust a Secure Boot v2 key: a v4 signed
+#      with it is installed, a tampered v5 is refused before the switch.
 set -euo pipefail
 
 OTA32=${1:-build/release/ota32}
@@ -75,6 +77,29 @@ write_config v3
 "$OTA32" device boot esp32.flash
 "$OTA32" device run esp32.flash --config "http://127.0.0.1:$port/config" --once
 
+step "Authentic firmware: the device trusts one signing key (Secure Boot v2, eFuse)"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out signing-key.pem 2>/dev/null
+"$OTA32" key digest signing-key.pem
+"$OTA32" device efuse esp32.flash --trust-key signing-key.pem
+for v in v4 v5; do
+  "$OTA32" image make --version "demo-$v" --project ota32-demo --size 1572864 -o "firmware-$v.bin" >/dev/null
+done
+"$OTA32" image sign --key signing-key.pem firmware-v4.bin -o www/firmware-v4.bin
+"$OTA32" image verify www/firmware-v4.bin --key signing-key.pem
+# v5 with v4's signature sector: well formed, but signed over other bytes
+{ cat firmware-v5.bin; tail -c 4096 www/firmware-v4.bin; } >www/firmware-v5.bin
+
+step "A signed demo-v4 is installed (signature checked before the switch)"
+write_config v4
+"$OTA32" device run esp32.flash --config "http://127.0.0.1:$port/config" --poll 1 --once
+
+step "A tampered demo-v5 is refused before the switch"
+write_config v5
+"$OTA32" device run esp32.flash --config "http://127.0.0.1:$port/config" --poll 1 --once \
+  >tampered.log 2>&1 || true
+grep -E "image rejected|^result" tampered.log
+"$OTA32" flash inspect esp32.flash | grep -A2 "^eFuse"
+
 step "Summary"
 field() { sed -n "s/^ *\"$1\": *\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" update.json | head -n1; }
 running=$("$OTA32" device boot esp32.flash --no-rollback | sed -n 's/^version: *//p')
@@ -85,9 +110,12 @@ time       $(field seconds) s on this machine ($(field kib_per_s) KiB/s); flash 
 flash      $(field flash_virtual_ms) ms of erase and program on a real chip (timing model), longest single operation $(field flash_max_op_ms) ms
 memory     peak heap of the OTA service: $(field peak_heap) bytes (HTTP/2 window 64 KB, data acknowledged only once in flash)
 rollback   demo-v3 never confirmed: the bootloader returned to demo-v2, and demo-v3 is not retried
+signed     demo-v4, signed with the key the eFuse trusts, installed; demo-v5 (tampered) refused, no switch
 running    $running
 SUMMARY
-[ "$running" = demo-v2 ] || { echo "ota32: expected demo-v2 to be running, found '$running'" >&2; exit 1; }
+[ "$running" = demo-v4 ] || { echo "ota32: expected demo-v4 to be running, found '$running'" >&2; exit 1; }
+grep -q "image rejected: no trusted signature" tampered.log ||
+  { echo "ota32: the tampered demo-v5 was not refused" >&2; exit 1; }
 kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
 server_pid=""
 echo "server stopped; demo files in $WORK"

@@ -21,6 +21,9 @@
 #   DEV         the virtual ESP32's flash file (default $OUT/device.flash)
 #   PORT        a serial port: flash a real board with esptool or espflash
 #   SERVE_PORT  port for serve (default 3001)
+#   SIGN_KEY    sign the app image with this Secure Boot v2 key (PEM; RSA-3072
+#               for the ESP32): serve then refuses unsigned images, and the
+#               virtual ESP32 flashed by `flash` trusts this key
 # Every value may hold spaces.
 set -euo pipefail
 
@@ -105,6 +108,7 @@ inputs() {
     echo "APP_VERSION (sample) $(sample_version)"
   fi
   echo "BOOTLOADER ${BOOTLOADER:-} $(digest "${BOOTLOADER:-}")"
+  echo "SIGN_KEY ${SIGN_KEY:-} $(digest "${SIGN_KEY:-}")"
 }
 
 build_ota() {
@@ -123,10 +127,17 @@ build_ota() {
     "$OTA32" image make --version "$version" --project ota32-sample --size 1048576 \
       -o "$src" >/dev/null
   fi
+  # Signed into the temporary file: app.bin is replaced only once it checks.
+  if [ -n "${SIGN_KEY:-}" ]; then
+    [ -f "$SIGN_KEY" ] || die "$SIGN_KEY: signing key not found"
+    "$OTA32" image sign --key "$SIGN_KEY" "$src" -o "$tmp" >/dev/null
+  else
+    cp "$src" "$tmp"
+  fi
   # Fails, naming the slot and both sizes, when the image does not fit the
   # smallest ota slot, or is for another chip. Nothing replaces app.bin then.
-  "$OTA32" image verify "$src" --chip "$CHIP" --partitions "$PARTITIONS" --flash-size "$FLASH_SIZE"
-  cp "$src" "$tmp"
+  "$OTA32" image verify "$tmp" --chip "$CHIP" --partitions "$PARTITIONS" --flash-size "$FLASH_SIZE" \
+    ${SIGN_KEY:+--key "$SIGN_KEY"}
   mv -f "$tmp" "$APP_OUT"
   echo "app image (host this one): $APP_OUT ($(stat -c %s "$APP_OUT") bytes)"
 }
@@ -207,6 +218,10 @@ flash() {
     die "no flashing tool found: install esptool (pip install esptool) or espflash (cargo install espflash), or leave PORT unset to flash the virtual ESP32"
   fi
   "$OTA32" device flash "$DEV" "$MERGED_OUT" --flash-size "$FLASH_SIZE"
+  if [ -n "${SIGN_KEY:-}" ]; then
+    "$OTA32" device efuse "$DEV" --trust-key "$SIGN_KEY" >/dev/null
+    echo "virtual ESP32 trusts $SIGN_KEY (eFuse): it installs only images signed with it"
+  fi
   echo "virtual ESP32 flashed: $DEV (boot it with: $OTA32 device boot $DEV)"
 }
 
@@ -214,7 +229,8 @@ serve() {
   build_ota
   local tag=()
   [ -z "$VERSION" ] || tag=(--version "$VERSION")
-  exec "$OTA32" serve "$APP_OUT" --port "$SERVE_PORT" --partitions "$PARTITIONS" ${tag[@]+"${tag[@]}"}
+  exec "$OTA32" serve "$APP_OUT" --port "$SERVE_PORT" --partitions "$PARTITIONS" ${tag[@]+"${tag[@]}"} \
+    ${SIGN_KEY:+--require-signed}
 }
 
 case "${1:-}" in

@@ -25,6 +25,7 @@ typedef struct ota32_serve_opts {
     const char *config;         /* machine config served at /config */
     const char *version;        /* version for the service block; NULL: app desc */
     bool force;                 /* serve rejected files anyway, with a warning */
+    bool require_signed;        /* refuse images without Secure Boot v2 signatures */
     bool quiet;                 /* no access log */
     unsigned idle_timeout_s;    /* 0: the default (60 s) */
     unsigned max_conns;         /* 0: as many as the descriptor limit allows */

@@ -9,6 +9,7 @@
 #include "diag_text.h"
 #include "ota32/partition.h"
 #include "partition_csv.h"
+#include "ota32/signature.h"
 #include "posix_hash.h"
 
 /* The two kinds of binary, as the OTA service documentation explains them. */
@@ -46,14 +47,66 @@ static bool looks_merged(int fd, uint64_t size)
     uint8_t b0 = 0, b1000 = 0, pt[2] = {0, 0};
     if (size < 0x8000 + 2)
         return false;
-    if (!read_at(fd, 0, &b0, 1) || !read_at(fd, 0x1000, &b1000, 1) ||
-        !read_at(fd, 0x8000, pt, 2))
+    if (!read_at(fd, 0, &b0, 1) || !read_at(fd, 0x1000, &b1000, 1) || !read_at(fd, 0x8000, pt, 2))
         return false;
     bool table = pt[0] == SERVE_PT_MAGIC0 && pt[1] == SERVE_PT_MAGIC1;
     /* b0 == 0xFF: merged without a bootloader (the virtual ESP32's kind). */
     if (table && (b1000 == OTA32_IMAGE_MAGIC || b0 == OTA32_IMAGE_MAGIC || b0 == 0xFF))
         return true;
     return is_flash_size(size) && b1000 == OTA32_IMAGE_MAGIC && b0 != OTA32_IMAGE_MAGIC;
+}
+
+/* SHA-256 of the file's first `len` bytes into out, read through the first
+ * 32 KB of buf. */
+static bool file_sha256(int fd, uint64_t len, uint8_t *buf, uint8_t out[OTA32_SHA256_LEN])
+{
+    const ota32_hash_ops *h = ota32_posix_hash();
+    void *c = h->start(h->ctx, OTA32_HASH_SHA256);
+    bool ok = c != NULL;
+    for (uint64_t off = 0; ok && off < len;) {
+        size_t n = len - off < (1u << 15) ? (size_t)(len - off) : (1u << 15);
+        ok = read_at(fd, off, buf, n) && h->update(h->ctx, c, buf, n) == OTA32_OK;
+        off += n;
+    }
+    if (c)
+        ok = h->finish(h->ctx, c, ok ? out : NULL) == OTA32_OK && ok;
+    return ok;
+}
+
+/* --require-signed: a signature sector ending the file, well formed, with a
+ * block made over the bytes before it. buf: 64 KB of scratch (the sector in
+ * its second half, the hashing in its first). */
+static int check_signed(int fd, uint64_t size, const ota32_image_info *in, uint8_t *buf,
+                        serve_verdict *v)
+{
+    const char *how = "sign it with `ota32 image sign --key KEY.pem` (--require-signed)";
+    ota32_sig_sector sec;
+    ota32_diag d;
+    ota32_diag_clear(&d);
+    uint8_t digest[OTA32_SHA256_LEN];
+    if (!in->sig_present || size != (uint64_t)in->sig_offset + OTA32_SIG_SECTOR_LEN)
+        snprintf(v->msg, sizeof v->msg,
+                 "not signed: no Secure Boot v2 signature sector after "
+                 "the image; %s",
+                 how);
+    else if (!read_at(fd, in->sig_offset, buf + (1u << 15), OTA32_SIG_SECTOR_LEN) ||
+             ota32_sig_sector_parse(buf + (1u << 15), OTA32_SIG_SECTOR_LEN, &sec, &d) != OTA32_OK)
+        snprintf(v->msg, sizeof v->msg, "malformed signature sector at 0x%x: %s",
+                 (unsigned)in->sig_offset, d.msg[0] ? d.msg : "read error");
+    else if (sec.count == 0)
+        snprintf(v->msg, sizeof v->msg, "not signed: the signature sector holds no block; %s", how);
+    else if (!file_sha256(fd, in->sig_offset, buf, digest))
+        snprintf(v->msg, sizeof v->msg, "read error while hashing");
+    else {
+        for (unsigned i = 0; i < sec.count; i++)
+            if (sec.blocks[i].digest_len != OTA32_SHA256_LEN ||
+                !memcmp(sec.blocks[i].image_digest, digest, OTA32_SHA256_LEN))
+                return OTA32_OK; /* (a P-384 block's SHA-384 is the device's to check) */
+        snprintf(v->msg, sizeof v->msg,
+                 "its signature blocks were made over other bytes "
+                 "(image changed after signing)");
+    }
+    return v->err = OTA32_ERR_VERIFY;
 }
 
 int serve_check_image(int fd, uint64_t size, const serve_limits *lim, serve_verdict *v)
@@ -112,6 +165,13 @@ int serve_check_image(int fd, uint64_t size, const serve_limits *lim, serve_verd
         err = ota32_image_parser_finish(p, &diag);
     else
         ota32_image_parser_abort(p);
+    if (err == OTA32_OK && lim && lim->require_signed &&
+        check_signed(fd, size, &p->info, buf, v) != OTA32_OK) {
+        v->has_desc = p->info.has_app_desc;
+        free(buf);
+        free(p);
+        return v->err;
+    }
 
     if (p->info.has_app_desc) {
         v->has_desc = true;
@@ -183,8 +243,7 @@ int serve_limits_from_csv(const char *path, serve_limits *lim, char *msg, size_t
     }
     free(t);
     if (lim->max_app_size == 0) {
-        snprintf(msg, cap, "%s: no ota_N app partition: this table cannot take OTA updates",
-                 path);
+        snprintf(msg, cap, "%s: no ota_N app partition: this table cannot take OTA updates", path);
         return OTA32_ERR_NOT_FOUND;
     }
     return OTA32_OK;

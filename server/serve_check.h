@@ -2,7 +2,9 @@
  * What the server checks before it hands a file to devices: that it is an
  * app image (not a merged flash image), valid (header, segments, app
  * descriptor, checksum, SHA-256, through the core's streaming parser), and
- * that it fits the smallest ota_N partition when a table is known.
+ * that it fits the smallest ota_N partition when a table is known, and
+ * (--require-signed) that it carries Secure Boot v2 signature blocks made over
+ * its bytes (which keys signed it is the device's to judge).
  */
 #ifndef OTA32_SERVER_SERVE_CHECK_H
 #define OTA32_SERVER_SERVE_CHECK_H
@@ -19,6 +21,8 @@ typedef struct serve_limits {
     char max_label[17];     /* its label */
     const char *table_name; /* where the table came from, for messages */
     uint16_t chip_id;       /* the devices' chip; OTA32_CHIP_ANY: any */
+    bool require_signed;    /* a well-formed signature sector with at least one
+                               block signed over this image */
 } serve_limits;
 
 typedef struct serve_verdict {

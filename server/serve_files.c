@@ -165,6 +165,7 @@ int serve_files_init(server *s, char *msg, size_t cap)
         serve_limits_from_csv(o->partitions_csv, &s->limits, msg, cap) != 0)
         return -1;
     s->limits.chip_id = o->chip_id;
+    s->limits.require_signed = o->require_signed;
     if (o->config) {
         struct stat st;
         msg[0] = 0;

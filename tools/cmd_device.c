@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "efuse_util.h"
+#include "sig_util.h"
 #include "ota32/partition.h"
 #include "partition_csv.h"
 #include "posix_hash.h"
@@ -17,7 +19,17 @@
 
 #define BOOTLOADER_OFFSET 0x1000u /* ESP32 */
 
-enum { V_PARTITIONS, V_APP, V_BOOTLOADER, V_FLASH_SIZE, V_FORCE, V_JSON, V_NO_ROLLBACK, V_COUNT };
+enum {
+    V_PARTITIONS,
+    V_APP,
+    V_BOOTLOADER,
+    V_FLASH_SIZE,
+    V_FORCE,
+    V_JSON,
+    V_NO_ROLLBACK,
+    V_TRUST_KEY,
+    V_COUNT
+};
 
 static const opt_def create_opts[V_COUNT] = {
     [V_PARTITIONS] = {"--partitions", OPT_STRING, "CSV", "the partition table (required)", 0, 0,
@@ -29,6 +41,11 @@ static const opt_def create_opts[V_COUNT] = {
     [V_FLASH_SIZE] = {"--flash-size", OPT_SIZE, "SIZE", "1MB, 2MB, 4MB, 8MB (default) or 16MB",
                       0, 0, NULL, NULL},
     [V_FORCE] = {"--force", OPT_FLAG, NULL, "replace an existing DEV.flash", 0, 0, NULL, NULL},
+    [V_TRUST_KEY] = {"--trust-key", OPT_STRING, "KEY.pem",
+                     "burn this key's Secure Boot v2 digest into the eFuse\n"
+                     "(repeatable, up to 3): the device then installs only\n"
+                     "images signed by one of them",
+                     0, 0, NULL, "file"},
 };
 static const opt_def flash_opts[V_COUNT] = {
     [V_FLASH_SIZE] = {"--flash-size", OPT_SIZE, "SIZE",
@@ -46,10 +63,11 @@ static const opt_def boot_opts[V_COUNT] = {
 
 static const opt_cmd create_cmd = {
     "device create",
-    "DEV.flash --partitions CSV --app APP.bin [--bootloader BL.bin] [--flash-size 8MB] [--force]",
+    "DEV.flash --partitions CSV --app APP.bin [--bootloader BL.bin] [--flash-size 8MB] [--force]\n"
+    "[--trust-key KEY.pem]...",
     "A fresh virtual ESP32: bootloader at 0x1000, partition table at 0x8000, the\n"
-    "app in ota_0 (or factory), otadata and NVS blank (0xFF). DEV.flash appears\n"
-    "only when all of it was written.",
+    "app in ota_0 (or factory), otadata and NVS blank (0xFF), blank eFuse unless\n"
+    "--trust-key. DEV.flash appears only when all of it was written.",
     create_opts, V_COUNT, 1, 1, NULL, false};
 static const opt_cmd flash_cmd = {
     "device flash", "DEV.flash MERGED.bin [--flash-size 8MB] [--force]",
@@ -129,6 +147,20 @@ static int program_at(vdev *d, uint32_t addr, const uint8_t *buf, size_t len, co
         return util_fail("%s: programming 0x%x bytes at 0x%x: %s", what, (unsigned)len,
                          (unsigned)addr, ota32_strerror(rc));
     return 0;
+}
+
+/* A new chip: blank eFuse, then the --trust-key digests burnt. */
+static int new_efuse(const char *dev, int argc, char **argv)
+{
+    char efuse[4200];
+    vdev_efuse_path_of(dev, efuse, sizeof efuse);
+    remove(efuse);
+    const char *keys[OTA32_TRUSTED_KEYS_MAX];
+    unsigned n = sig_option_values(argc, argv, "--trust-key", keys, OTA32_TRUSTED_KEYS_MAX);
+    if (n > OTA32_TRUSTED_KEYS_MAX)
+        return util_fail("%s: at most %u --trust-key (eFuse key blocks)", dev,
+                         OTA32_TRUSTED_KEYS_MAX);
+    return n ? efuse_trust_keys(dev, keys, n) : 0;
 }
 
 static int device_create(int argc, char **argv)
@@ -247,6 +279,8 @@ static int device_create(int argc, char **argv)
         goto out;
     }
     tmp = NULL;
+    if (new_efuse(dev, argc, argv) != 0)
+        goto out;
 
     printf("created %s: %u MB flash\n", dev, (unsigned)(flash_size >> 20));
     if (bl_img)
@@ -255,6 +289,7 @@ static int device_create(int argc, char **argv)
     printf("  0x%06x %-16s %s %s (%zu bytes)\n", (unsigned)slot->offset, slot->label,
            desc.project_name, desc.version, app_len);
     printf("  otadata and nvs blank\n");
+    efuse_print(dev);
     status = 0;
 out:
     vdev_close(d);
@@ -450,9 +485,9 @@ static int device_boot(int argc, char **argv)
 }
 
 static const opt_cmd *const device_cmds[] = {&create_cmd, &flash_cmd, &boot_cmd,
-                                              &device_run_cmd};
+                                              &device_efuse_cmd, &device_run_cmd};
 static int (*const device_run[])(int, char **) = {device_create, device_flash, device_boot,
-                                                  cmd_device_run};
+                                                  cmd_device_efuse, cmd_device_run};
 
 static int cmd_device(int argc, char **argv)
 {
@@ -461,5 +496,5 @@ static int cmd_device(int argc, char **argv)
 
 const opt_group device_group = {
     "device",
-    "the virtual ESP32: create, flash, boot, run the OTA service",
-    device_cmds, 4, cmd_device};
+    "the virtual ESP32: create, flash, boot, eFuse, run the OTA service",
+    device_cmds, 5, cmd_device};

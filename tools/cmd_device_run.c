@@ -96,6 +96,8 @@ enum {
     R_FAULT_BACKOFF,
     R_PROGRESS,
     R_ERASE_WHOLE,
+    R_REQUIRE_HTTPS,
+    R_SAME_PROJECT,
     R_TIMING,
     R_MAX_BOOTS,
     R_QUIET,
@@ -158,6 +160,11 @@ static const opt_def run_opts_table[R_COUNT] = {
                     NULL},
     [R_ERASE_WHOLE] = {"--erase-whole-slot", OPT_FLAG, NULL,
                        "erase the whole slot before writing (benchmark only)", 0, 0, NULL, NULL},
+    [R_REQUIRE_HTTPS] = {"--require-https", OPT_FLAG, NULL,
+                         "refuse http:// image URLs (the production setting)", 0, 0, NULL, NULL},
+    [R_SAME_PROJECT] = {"--require-same-project", OPT_FLAG, NULL,
+                        "refuse an image of another project_name than the\nrunning app's", 0,
+                        0, NULL, NULL},
     [R_TIMING] = {"--timing", OPT_FLAG, NULL,
                   "flash timing model (4 KB erase 45 ms, 64 KB 150 ms,\n"
                   "page 0.4 ms): virtual flash time in the summary",
@@ -692,6 +699,8 @@ static int parse_args(int argc, char **argv, run_opts *o)
     o->so.fault_backoff_ms = v[R_FAULT_BACKOFF].num * 1000;
     o->so.progress_interval = (uint32_t)v[R_PROGRESS].num;
     o->erase_whole_slot = v[R_ERASE_WHOLE].set;
+    o->so.require_https = v[R_REQUIRE_HTTPS].set;
+    o->so.require_same_project = v[R_SAME_PROJECT].set;
     o->timing = v[R_TIMING].set;
     o->max_boots = v[R_MAX_BOOTS].set ? v[R_MAX_BOOTS].num : MAX_BOOTS_DEFAULT;
     o->quiet = v[R_QUIET].set;

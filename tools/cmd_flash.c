@@ -13,6 +13,7 @@
 #include "ota32/partition.h"
 #include "opts.h"
 #include "posix_hash.h"
+#include "efuse_util.h"
 #include "util.h"
 #include "vdev.h"
 
@@ -466,6 +467,7 @@ static int flash_inspect(int argc, char **argv)
         boot_section(b, rc, &dg, false, NULL);
         apps_section(&f, b, false, NULL);
         nvs_section(&f, b, false, NULL);
+        efuse_print(path);
     }
     if (!b->has_table)
         status = 1;

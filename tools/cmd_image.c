@@ -24,6 +24,7 @@
 #include "partition_csv.h"
 #include "posix_hash.h"
 #include "opts.h"
+#include "sig_util.h"
 #include "util.h"
 
 #define MAX_TYPES 8
@@ -46,6 +47,7 @@ enum {
     I_IDF_VERSION,
     I_SEED,
     I_SECURE_VERSION,
+    I_KEY,
     I_COUNT
 };
 
@@ -91,6 +93,12 @@ static const opt_def verify_opts[I_COUNT] = {
                       NULL},
     [I_JSON] = {"--json", OPT_FLAG, NULL, "the verdict as JSON (on failure {\"ok\": false}; the\nreason is on stderr)",
                 0, 0, NULL, NULL},
+    [I_KEY] = {"--key", OPT_STRING, "PUB.pem",
+               "check the Secure Boot v2 signature with this public (or\n"
+               "private) key; repeatable: the image passes when a block\n"
+               "verifies with one of them, as on a device that trusts\n"
+               "those keys. Says which block matched which key.",
+               0, 0, NULL, "file"},
 };
 
 static const opt_cmd verify_cmd = {
@@ -99,8 +107,8 @@ static const opt_cmd verify_cmd = {
     "Check an image as the ESP-IDF bootloader and esp_ota_end() do: magic, chip\n"
     "id, chip revision range, segment count, segment lengths, the 64 KB MMU rule\n"
     "for flash-mapped segments, the app descriptor, checksum and SHA-256, and\n"
-    "the total length. Bytes after the image must be a secure boot v2 signature\n"
-    "sector (reported, not verified).",
+    "the total length. Bytes after the image must be a well-formed secure boot v2\n"
+    "signature sector (its signatures checked with --key).",
     verify_opts, I_COUNT, 1, 1,
     "Prints one OK line and exits 0, or prints the reason (offset and field)\n"
     "and exits 1.",
@@ -343,7 +351,7 @@ static void print_bootloader_desc(const uint8_t *raw)
     printf("Compile time: %s\n", s);
 }
 
-static void print_info_text(const uint8_t *data, size_t len, const ota32_image_info *in,
+static void print_info_text(const char *path, const uint8_t *data, size_t len, const ota32_image_info *in,
                             uint16_t chip)
 {
     const char *chip_name = ota32_chip_name(chip);
@@ -430,6 +438,7 @@ static void print_info_text(const uint8_t *data, size_t len, const ota32_image_i
         const ota32_image_segment *s = &in->segments[boot_seg];
         print_bootloader_desc(data + s->file_offset + OTA32_IMAGE_SEG_HEADER_LEN);
     }
+    sig_print_blocks(path, data, len, in);
 }
 
 static char *hex_dup(const uint8_t *d, size_t n, char *buf)
@@ -438,7 +447,8 @@ static char *hex_dup(const uint8_t *d, size_t n, char *buf)
     return buf;
 }
 
-static void print_info_json(size_t len, const ota32_image_info *in, uint16_t chip)
+static void print_info_json(const uint8_t *data, size_t len, const ota32_image_info *in,
+                            uint16_t chip)
 {
     char hex[65];
     cJSON *o = cJSON_CreateObject();
@@ -531,6 +541,7 @@ static void print_info_json(size_t len, const ota32_image_info *in, uint16_t chi
         cJSON_AddNumberToObject(sig, "offset", in->sig_offset);
     else
         cJSON_AddNullToObject(sig, "offset");
+    sig_add_json(sig, data, len, in);
 
     char *text = cJSON_Print(o);
     if (text) {
@@ -583,9 +594,9 @@ static int image_info(int argc, char **argv)
         goto out;
     }
     if (json)
-        print_info_json(len, &p.info, chip);
+        print_info_json(data, len, &p.info, chip);
     else
-        print_info_text(data, len, &p.info, chip);
+        print_info_text(path, data, len, &p.info, chip);
     status = 0;
 out:
     free(data);
@@ -710,19 +721,24 @@ static int image_verify(int argc, char **argv)
         OTA32_OK)
         goto out;
     const ota32_image_info *in = &p.info;
+    ota32_sig_sector sec = {0};
     if (in->sig_present) {
-        uint64_t want = (uint64_t)in->sig_offset + OTA32_SIG_SECTOR_LEN;
-        if (len != want) {
-            util_fail("%s: offset 0x%x: signature sector: file has %zu bytes, expected %llu", path,
-                      (unsigned)in->sig_offset, len, (unsigned long long)want);
+        if (sig_sector_of(path, data, len, in, &sec) != 0)
             goto out;
-        }
     } else if (consumed != len) {
         util_fail("%s: offset 0x%zx: %zu bytes after the end of the image, not a secure boot "
                   "v2 signature sector",
                   path, consumed, len - consumed);
         goto out;
     }
+    const char *keys[8];
+    unsigned nkeys = sig_option_values(argc, argv, "--key", keys, 8);
+    if (nkeys > 8) {
+        util_fail("at most 8 --key");
+        goto out;
+    }
+    if (nkeys > 0 && sig_verify_with_keys(path, data, len, in, keys, nkeys) != 0)
+        goto out;
     const char *chip = ota32_chip_name(in->chip_id);
     if (json) {
         cJSON *o = cJSON_CreateObject();
@@ -752,7 +768,8 @@ static int image_verify(int argc, char **argv)
            (unsigned)in->image_len, in->checksum_stored,
            in->hash_appended ? "valid" : "not appended");
     if (in->sig_present)
-        printf(", signature sector at 0x%x (not verified)", (unsigned)in->sig_offset);
+        printf(", signature sector at 0x%x (%u block%s, %s)", (unsigned)in->sig_offset, sec.count,
+               sec.count == 1 ? "" : "s", nkeys ? "verified" : "not verified");
     printf("\n");
     status = 0;
 out:
@@ -818,15 +835,15 @@ static int image_make(int argc, char **argv)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-static const opt_cmd *const image_cmds[] = {&info_cmd, &verify_cmd, &make_cmd,
+static const opt_cmd *const image_cmds[] = {&info_cmd, &verify_cmd, &image_sign_cmd, &make_cmd,
                                              &image_elf2image_cmd};
-static int (*const image_run[])(int, char **) = {image_info, image_verify, image_make,
-                                                 cmd_image_elf2image};
+static int (*const image_run[])(int, char **) = {image_info, image_verify, cmd_image_sign,
+                                                 image_make, cmd_image_elf2image};
 
 static int cmd_image(int argc, char **argv)
 {
     return opts_dispatch(&image_group, argc, argv, image_run);
 }
 
-const opt_group image_group = {"image", "app images: info, verify, make, elf2image", image_cmds,
-                               4, cmd_image};
+const opt_group image_group = {"image", "app images: info, verify, sign, make, elf2image",
+                               image_cmds, 5, cmd_image};

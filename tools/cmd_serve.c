@@ -17,6 +17,7 @@ enum {
     S_CONFIG,
     S_VERSION,
     S_FORCE,
+    S_REQUIRE_SIGNED,
     S_IDLE,
     S_QUIET,
     S_JSON,
@@ -47,6 +48,10 @@ static const opt_def serve_opts[S_COUNT] = {
                    0, 0, NULL, NULL},
     [S_FORCE] = {"--force", OPT_FLAG, NULL, "serve refused files anyway, with a warning", 0, 0, NULL,
                  NULL},
+    [S_REQUIRE_SIGNED] = {"--require-signed", OPT_FLAG, NULL,
+                          "refuse images without Secure Boot v2 signature blocks\n"
+                          "made over their bytes (`ota32 image sign`)",
+                          0, 0, NULL, NULL},
     [S_IDLE] = {"--idle-timeout", OPT_NUMBER, "SECONDS",
                 "close a connection after this long without progress (no\n"
                 "request under way, or no body byte sent); PINGs and other\n"
@@ -118,6 +123,7 @@ static int cmd_serve(int argc, char **argv)
     o.config = v[S_CONFIG].str;
     o.version = v[S_VERSION].str;
     o.force = v[S_FORCE].set;
+    o.require_signed = v[S_REQUIRE_SIGNED].set;
     o.idle_timeout_s = (unsigned)v[S_IDLE].num;
     o.quiet = v[S_QUIET].set;
     o.public_url = v[S_PUBLIC_URL].str;

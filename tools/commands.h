@@ -8,7 +8,8 @@
 #include "opts.h"
 
 extern const opt_group part_group;    /* part gen | show */
-extern const opt_group image_group;   /* image info | verify | make | elf2image */
+extern const opt_group image_group;   /* image info | verify | sign | make | elf2image */
+extern const opt_group key_group;     /* key digest */
 extern const opt_group nvs_group;     /* nvs gen | dump | get */
 extern const opt_group otadata_group; /* otadata show | switch | mark */
 extern const opt_group merge_group;   /* merge -o OUT ADDR FILE ... */
@@ -18,6 +19,10 @@ extern const opt_group fetch_group;   /* fetch URL */
 extern const opt_group serve_group;   /* serve */
 
 /* Commands defined in a file of their own. */
+extern const opt_cmd image_sign_cmd;
+int cmd_image_sign(int argc, char **argv);
+extern const opt_cmd device_efuse_cmd;
+int cmd_device_efuse(int argc, char **argv);
 extern const opt_cmd image_elf2image_cmd;
 int cmd_image_elf2image(int argc, char **argv);
 extern const opt_cmd device_run_cmd;

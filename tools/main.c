@@ -7,8 +7,8 @@
 #include "outfile.h"
 
 static const opt_group *const groups[] = {
-    &part_group,  &image_group,  &nvs_group,   &otadata_group, &merge_group,
-    &flash_group, &device_group, &fetch_group, &serve_group,
+    &part_group,  &image_group, &key_group,   &nvs_group,   &otadata_group,
+    &merge_group, &flash_group, &device_group, &fetch_group, &serve_group,
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 

@@ -31,6 +31,7 @@ struct vdev {
     bool reboot;
     ota32_nvs nvs;
     bool nvs_open;
+    char efuse_path[4096]; /* the emulated eFuse beside the flash file */
 };
 
 static bool size_ok(uint64_t size)
@@ -83,6 +84,10 @@ int vdev_create(const char *path, const vdev_opts *opts, bool overwrite, ota32_d
         unlink(path); /* no half-made device */
         return ota32_diag_fail(diag, rc, 0, -1, "%s: write failed: %s", path, strerror(err));
     }
+    /* A new chip: blank eFuses (no trusted keys left from an older device). */
+    char efuse[4096];
+    vdev_efuse_path_of(path, efuse, sizeof efuse);
+    unlink(efuse);
     return OTA32_OK;
 }
 
@@ -125,6 +130,7 @@ int vdev_open(vdev **out, const char *path, const vdev_opts *opts, ota32_diag *d
     d->map = map;
     d->size = (uint32_t)st.st_size;
     vdev_nor_init(&d->nor, d->map, d->size, opts);
+    vdev_efuse_path_of(path, d->efuse_path, sizeof d->efuse_path);
     *out = d;
     return OTA32_OK;
 }
@@ -222,4 +228,9 @@ int vdev_nvs(vdev *d, ota32_nvs **out, ota32_diag *diag)
     }
     *out = &d->nvs;
     return OTA32_OK;
+}
+
+const char *vdev_efuse_path(const vdev *d)
+{
+    return d->efuse_path;
 }

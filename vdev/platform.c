@@ -11,6 +11,7 @@
 #include "bytes.h"
 #include "ota32/crc.h"
 #include "posix_hash.h"
+#include "posix_sig.h"
 
 static ota32_nvs *nvs_of(void *ctx, int *rc)
 {
@@ -160,9 +161,47 @@ static int set_state(void *ctx, uint32_t state)
     return ota32_otadata_set_state(vdev_flash(d), b->otadata_offset, state);
 }
 
+/* esp_ota_mark_app_valid_cancel_rollback with anti-rollback: the slot
+ * becomes VALID, then the eFuse secure version rises to the app's. */
 static int boot_mark_valid(void *ctx)
 {
-    return set_state(ctx, OTA32_IMG_VALID);
+    int rc = set_state(ctx, OTA32_IMG_VALID);
+    const vdev_boot *b = vdev_last_boot(ctx);
+    if (rc != OTA32_OK || !b)
+        return rc;
+    vdev_efuse e;
+    rc = vdev_efuse_read(vdev_efuse_path(ctx), &e, NULL);
+    if (rc != OTA32_OK || b->app.secure_version <= e.secure_version)
+        return rc;
+    e.secure_version = b->app.secure_version;
+    return vdev_efuse_burn(vdev_efuse_path(ctx), &e, NULL);
+}
+
+static int boot_running_app(void *ctx, ota32_app_desc *out)
+{
+    const vdev_boot *b = vdev_last_boot(ctx);
+    if (!b)
+        return OTA32_ERR_STATE;
+    *out = b->app;
+    return OTA32_OK;
+}
+
+static int sec_trusted_keys(void *ctx, ota32_trusted_keys *out)
+{
+    vdev_efuse e;
+    int rc = vdev_efuse_read(vdev_efuse_path(ctx), &e, NULL);
+    if (rc == OTA32_OK)
+        *out = e.keys;
+    return rc;
+}
+
+static int sec_min_secure_version(void *ctx, uint32_t *out)
+{
+    vdev_efuse e;
+    int rc = vdev_efuse_read(vdev_efuse_path(ctx), &e, NULL);
+    if (rc == OTA32_OK)
+        *out = e.secure_version;
+    return rc;
 }
 
 static int boot_mark_invalid(void *ctx)
@@ -199,7 +238,14 @@ int vdev_platform(vdev *d, ota32_platform *plat)
         .mark_invalid = boot_mark_invalid,
         .slot_state = boot_slot_state,
         .reboot = boot_reboot,
+        .running_app = boot_running_app,
     };
     plat->hash = *ota32_posix_hash();
+    plat->secure = (ota32_secure_ops){
+        .ctx = d,
+        .trusted_keys = sec_trusted_keys,
+        .verify = ota32_posix_sig_verify,
+        .min_secure_version = sec_min_secure_version,
+    };
     return OTA32_OK;
 }

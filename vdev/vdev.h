@@ -191,8 +191,35 @@ void vdev_clear_reboot(vdev *d);
  * partition, STATE before a boot. The pointer lives as long as `d`. */
 int vdev_nvs(vdev *d, ota32_nvs **out, ota32_diag *diag);
 
+/* ---- emulated eFuse ------------------------------------------------------
+ * What a real ESP32 keeps in eFuse for secure boot and anti-rollback, in a
+ * file beside the flash file (DEV.flash.efuse; absent = blank eFuses). Like
+ * eFuse bits, it only ever changes from 0 to 1: a key block once written
+ * stays, a revoke bit stays set, the secure version only rises. */
+#define VDEV_EFUSE_SECURE_VERSION_MAX 32u /* ESP32: a 32-bit thermometer field */
+
+typedef struct vdev_efuse {
+    ota32_trusted_keys keys; /* count = key blocks written (in order) */
+    uint32_t secure_version; /* anti-rollback counter */
+} vdev_efuse;
+
+/* "<flash path>.efuse" into out. */
+void vdev_efuse_path_of(const char *flash_path, char *out, size_t cap);
+/* This device's eFuse file. */
+const char *vdev_efuse_path(const vdev *d);
+/* Read an eFuse file; a missing one is blank (all zero). */
+int vdev_efuse_read(const char *path, vdev_efuse *out, ota32_diag *diag);
+/* Burn `want` over what the file holds: new key blocks, revoke bits and a
+ * higher secure version are added; anything that would clear a bit (change a
+ * written key block, lower the version) is OTA32_ERR_STATE with the reason.
+ * The file is replaced atomically. */
+int vdev_efuse_burn(const char *path, const vdev_efuse *want, ota32_diag *diag);
+
 /* Platform pieces backed by this device, for the engine: flash, kv (NVS on
- * the "nvs" data partition), boot control (otadata), and hash (OpenSSL).
+ * the "nvs" data partition), boot control (otadata; mark_valid raises the
+ * eFuse secure version to the confirmed app's, as ESP-IDF's does with
+ * anti-rollback), hash (OpenSSL) and secure (the eFuse keys and secure
+ * version, OpenSSL signature checks).
  * transport/clock/alloc/log are left zeroed for the caller to fill (see
  * port/posix). Valid after vdev_boot_once succeeded without a brick. */
 int vdev_platform(vdev *d, ota32_platform *plat);

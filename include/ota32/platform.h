@@ -10,6 +10,7 @@
 #include "ota32/ota32.h"
 #include "ota32/flash.h"
 #include "ota32/hash.h"
+#include "ota32/signature.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -67,6 +68,9 @@ typedef struct ota32_boot_ops {
     /* Restart the device. On a real device it does not return; the virtual
      * device returns and the host loop re-runs the boot. */
     void (*reboot)(void *ctx);
+    /* Optional: the running app's descriptor (esp_app_get_description), for
+     * the project-name check. NULL: not available. */
+    int (*running_app)(void *ctx, ota32_app_desc *out);
 } ota32_boot_ops;
 
 /* A byte stream to one server: plain TCP or TLS (with ALPN). */
@@ -123,6 +127,7 @@ typedef struct ota32_platform {
     ota32_hash_ops hash;
     ota32_alloc_ops alloc;
     ota32_log_ops log;
+    ota32_secure_ops secure; /* all NULL: no signatures, no anti-rollback */
 } ota32_platform;
 
 #ifdef __cplusplus

@@ -134,6 +134,11 @@ typedef struct ota32_service_opts {
                                     boot that saw it); default 24 h */
     uint32_t progress_interval;  /* bytes between progress records in NVS;
                                     default 256 KB */
+    bool require_same_project;   /* refuse an image whose project_name differs from
+                                    the running app's (before any erase) */
+    bool require_https;          /* refuse http:// URLs (production: no image or
+                                    credentials in cleartext); redirects from
+                                    https:// to http:// are always refused */
     uint32_t min_rate;           /* body bytes/s a request must average over
                                     rate_window_ms, whatever else the server
                                     sends (PINGs, 1xx); default 1024 */

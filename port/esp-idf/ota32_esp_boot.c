@@ -5,7 +5,9 @@
  * without it a new app boots straight as VALID and nothing can roll back.
  */
 #include <inttypes.h>
+#include <string.h>
 
+#include "esp_app_desc.h"
 #include "esp_log.h"
 #include "esp_ota_ops.h"
 #include "esp_system.h"
@@ -141,6 +143,18 @@ static void boot_reboot(void *ctx)
     esp_restart();
 }
 
+/* The running app's descriptor, for the project-name check. */
+static int boot_running_app(void *ctx, ota32_app_desc *out)
+{
+    (void)ctx;
+    const esp_app_desc_t *a = esp_app_get_description();
+    memset(out, 0, sizeof *out);
+    out->secure_version = a->secure_version;
+    memcpy(out->version, a->version, sizeof a->version);
+    memcpy(out->project_name, a->project_name, sizeof a->project_name);
+    return OTA32_OK;
+}
+
 ota32_boot_ops ota32_esp_boot_ops(ota32_esp_flash *f)
 {
     ota32_boot_ops ops = {
@@ -152,6 +166,7 @@ ota32_boot_ops ota32_esp_boot_ops(ota32_esp_flash *f)
         .mark_invalid = boot_mark_invalid,
         .slot_state = boot_slot_state,
         .reboot = boot_reboot,
+        .running_app = boot_running_app,
     };
     return ops;
 }

@@ -40,6 +40,7 @@ esp_err_t ota32_esp_platform_init(ota32_platform *plat)
     plat->hash = ota32_esp_hash_ops(&port->alloc);
     plat->alloc = ota32_alloc_count_ops(&port->alloc);
     plat->log = ota32_esp_log_ops();
+    plat->secure = ota32_esp_secure_ops();
     return ESP_OK;
 }
 

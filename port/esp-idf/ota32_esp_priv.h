@@ -60,6 +60,7 @@ void ota32_esp_transport_init(ota32_esp_transport *t);
 ota32_transport_ops ota32_esp_transport_ops(ota32_esp_transport *t);
 ota32_clock_ops ota32_esp_clock_ops(void);
 ota32_hash_ops ota32_esp_hash_ops(ota32_esp_alloc *a);
+ota32_secure_ops ota32_esp_secure_ops(void);
 ota32_log_ops ota32_esp_log_ops(void);
 
 /* The app partition at absolute `addr`, NULL when none (flash ops). */

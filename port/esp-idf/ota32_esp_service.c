@@ -95,6 +95,9 @@ static ota32_service_opts service_opts(ota32_esp_runner *r)
     o.max_retries = CONFIG_OTA32_MAX_RETRIES;
     o.failed_backoff_ms = (uint64_t)CONFIG_OTA32_FAILED_BACKOFF_S * 1000u;
     o.progress_interval = (uint32_t)CONFIG_OTA32_PROGRESS_INTERVAL_KB * 1024u;
+#if CONFIG_OTA32_REQUIRE_SAME_PROJECT
+    o.require_same_project = true;
+#endif
     o.config_max = CONFIG_OTA32_CONFIG_MAX;
     o.poll_interval_ms = r->cfg.poll_interval_s * 1000u;
     o.probation_timeout_ms = CONFIG_OTA32_PROBATION_TIMEOUT_S > 0

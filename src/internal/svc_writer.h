@@ -35,6 +35,7 @@ void svc_writer_erase_whole_slot(svc_writer *w);
 
 /* The image prefix checked out: erasing and programming are allowed. */
 void svc_writer_arm(svc_writer *w);
+bool svc_writer_armed(const svc_writer *w);
 
 /* Back to byte 0 and not armed: a download starting over. */
 void svc_writer_start_over(svc_writer *w);

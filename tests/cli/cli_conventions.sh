@@ -146,7 +146,7 @@ check "installed: binary" test -x "$T/prefix/bin/ota32"
 MAN=$T/prefix/share/man/man1/ota32.1
 check "installed: man page" test -s "$MAN"
 check "man page renders without warnings" eq "$(groff -man -ww -z "$MAN" 2>&1 | head -3)" ""
-check "man page: a section per command" eq "$(grep -c '^\.SS "ota32 ' "$MAN")" 20
+check "man page: a section per command" eq "$(grep -c '^\.SS "ota32 ' "$MAN")" 23
 check "man page: option of a command" grep -q 'stall\\-timeout' "$MAN"
 COMP=$T/prefix/share/bash-completion/completions/ota32
 check "installed: completion" test -s "$COMP"

@@ -95,6 +95,9 @@ make_sdkconfig "$T/default"
 make_sdkconfig "$T/pem" OTA32_TLS_CA_BUNDLE=n OTA32_TLS_CA_PEM=1 MBEDTLS_CERTIFICATE_BUNDLE=n \
     OTA32_EXAMPLE_CONFIG_FROM_URL=n OTA32_EXAMPLE_CONFIG_FROM_NVS=1 OTA32_EXAMPLE_EMBED_CA=1 \
     ESP_TLS_SKIP_SERVER_CERT_VERIFY=1
+# Signed apps and anti-rollback: the port's ops over ESP-IDF's own checks.
+make_sdkconfig "$T/signed" SECURE_SIGNED_APPS_NO_SECURE_BOOT=1 BOOTLOADER_APP_ANTI_ROLLBACK=1
+make_sdkconfig "$T/secureboot" SECURE_BOOT_V2_ENABLED=1 BOOTLOADER_APP_ANTI_ROLLBACK=1
 
 # The sdkconfig.h must carry the component's settings, or every CONFIG_OTA32_
 # use below would be checked against nothing.
@@ -153,6 +156,11 @@ done
 # The files whose code depends on the TLS / config-source choices.
 compile port/ota32_esp_transport.pem pem "$PORT/ota32_esp_transport.c" "${STRICT[@]}"
 compile example/app_main.pem pem "$EXAMPLE/main/app_main.c" "${STRICT[@]}"
+for cfg in signed secureboot; do
+    compile "port/ota32_esp_secure.$cfg" "$cfg" "$PORT/ota32_esp_secure.c" "${STRICT[@]}"
+    compile "port/ota32_esp_secure.$cfg" "$cfg-abi" "$PORT/ota32_esp_secure.c" "${STRICT[@]}" \
+        "${ABI[@]}"
+done
 while IFS= read -r f; do
     compile "core/${f#"$SRC"/src/core/}" default "$f" "${CORE[@]}"
 done < <(find "$SRC/src/core" -name '*.c' | sort)
@@ -238,7 +246,8 @@ fi
 # Kconfig files or be one of the ESP-IDF options listed here.
 idf_symbols="IDF_TARGET_ESP32 IDF_FIRMWARE_CHIP_ID FREERTOS_HZ BOOTLOADER_APP_ROLLBACK_ENABLE ESP_TLS_USING_MBEDTLS
 MBEDTLS_SSL_ALPN MBEDTLS_CERTIFICATE_BUNDLE ESP_TLS_SKIP_SERVER_CERT_VERIFY EXAMPLE_CONNECT_WIFI
-EXAMPLE_WIFI_CONN_MAX_RETRY"
+EXAMPLE_WIFI_CONN_MAX_RETRY SECURE_BOOT_V2_ENABLED SECURE_SIGNED_APPS_NO_SECURE_BOOT
+BOOTLOADER_APP_ANTI_ROLLBACK"
 known=$( { sed -nE 's/^[ \t]*(menu)?config[ \t]+([A-Za-z0-9_]+).*/\2/p' "$PORT/Kconfig" \
            "$EXAMPLE/main/Kconfig.projbuild"; tr ' ' '\n' <<<"$idf_symbols"; } | sort -u)
 unknown=$(grep -ohE '\bCONFIG_[A-Z0-9_]+' "$PORT"/*.c "$PORT"/*.h "$PORT/include"/*.h \

@@ -547,6 +547,44 @@ TEST(redirects)
     free(r);
 }
 
+TEST(no_downgrade_to_cleartext)
+{
+    /* https -> http, directly or after an https hop: refused, not connected */
+    static const char *const starts[] = {"https://h/fw.bin?tok=1", "https://h/a"};
+    for (int i = 0; i < 2; i++) {
+        run *r = new_run();
+        int n = 0;
+        if (i == 1)
+            r->p.hops[n++] = (hop){.status = 302, .location = "https://cdn/fw.bin?tok=2",
+                                   .content_length = -1};
+        r->p.hops[n++] = (hop){.status = 301, .location = "http://cdn/fw.bin",
+                               .content_length = -1};
+        r->p.hops[n++] = ok_hop(3000);
+        r->p.nhops = n;
+        CHECK_EQ(get(r, starts[i], NULL, NULL), OTA32_ERR_HTTP);
+        CHECK_CONTAINS(r->diag.msg, "to http:// refused: a download that starts on https:// "
+                                    "never continues in cleartext");
+        CHECK(!strstr(r->diag.msg, "tok="));
+        CHECK_EQ(r->p.connects, (unsigned)(n - 1)); /* never connected in cleartext */
+        CHECK_EQ(r->body_len, 0);
+        free(r);
+    }
+    /* positive control: https -> https, and http -> http */
+    run *r = new_run();
+    r->p.hops[0] = (hop){.status = 301, .location = "https://cdn/fw.bin", .content_length = -1};
+    r->p.hops[1] = ok_hop(3000);
+    r->p.nhops = 2;
+    CHECK_EQ(get(r, "https://h/fw.bin", NULL, NULL), OTA32_OK);
+    CHECK_EQ(r->body_len, 3000);
+    free(r);
+    r = new_run();
+    r->p.hops[0] = (hop){.status = 301, .location = "http://cdn/fw.bin", .content_length = -1};
+    r->p.hops[1] = ok_hop(3000);
+    r->p.nhops = 2;
+    CHECK_EQ(get(r, "http://h/fw.bin", NULL, NULL), OTA32_OK);
+    free(r);
+}
+
 TEST(statuses)
 {
     static const int codes[] = {204, 304, 400, 401, 403, 404, 416, 500, 503};
@@ -875,6 +913,6 @@ RUN_TESTS(CASE(minimum_rate_counts_body_bytes_only), CASE(informational_response
           CASE(oversized_headers_are_refused_within_the_heap_bound),
           CASE(protocol_violations_keep_their_reason), CASE(base64_rfc4648), CASE(request_headers_and_settings), CASE(basic_auth_user_only),
           CASE(range_if_range_head_tls_authority), CASE(byte_by_byte_and_flow_control),
-          CASE(redirects), CASE(statuses), CASE(range_mismatch), CASE(faults_mid_body),
+          CASE(redirects), CASE(no_downgrade_to_cleartext), CASE(statuses), CASE(range_mismatch), CASE(faults_mid_body),
           CASE(goaway_refuses), CASE(timeouts_with_fake_clock), CASE(callbacks_abort), CASE(alpn_must_be_h2),
           CASE(every_allocation_failure))

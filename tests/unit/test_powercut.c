@@ -14,7 +14,11 @@
  * (OTA32_POWERCUT_SEED picks it); unset, every point is tried.
  * OTA32_POWERCUT_IMAGE_KB sets the image size (default 80; a multiple of 16
  * bytes, at least 66.5 KB); bench/bench_ota_powercut.sh runs a larger one.
+ * The second case runs the same with a signed update on a device whose
+ * eFuse trusts the signing key (the signature check before the switch).
  */
+#include "sbv2.h"
+#include "sig_keys.h"
 #include "test_service_fixture.h"
 
 static uint32_t IMG_LEN = 80u * 1024u; /* OTA32_POWERCUT_IMAGE_KB overrides */
@@ -22,6 +26,7 @@ static uint32_t IMG_LEN = 80u * 1024u; /* OTA32_POWERCUT_IMAGE_KB overrides */
 
 static char base_path[512], dev_path[512];
 static uint8_t *v1, *v2;
+static uint32_t v2_len; /* IMG_LEN, or the signed image's length */
 static char cfg[1024];
 
 static int copy_file(const char *from, const char *to)
@@ -131,23 +136,49 @@ static bool finished_ok(fx_dev *x, char *why, size_t cap)
         snprintf(why, cap, "OTA_VERSION \"%s\"", ver);
         return false;
     }
-    if (!fx_slot_equals(x, FX_SLOT1, v2, IMG_LEN)) {
+    if (!fx_slot_equals(x, FX_SLOT1, v2, v2_len)) {
         snprintf(why, cap, "ota_1 differs from v2");
         return false;
     }
     return true;
 }
 
-static void setup_base(void)
+/* v2 padded to 64 KB and signed with the test key a; the base device's
+ * eFuse trusts that key. */
+static void sign_v2(void)
+{
+    uint32_t padded = (IMG_LEN + 0xFFFFu) & ~0xFFFFu;
+    free(v2);
+    v2 = fx_image("v2", padded);
+    v2 = realloc(v2, padded + OTA32_SIG_SECTOR_LEN);
+    memset(v2 + padded, 0xFF, OTA32_SIG_SECTOR_LEN);
+    sbv2_key k;
+    CHECK_EQ(sbv2_key_load(test_key_path("rsa3072_a"), &k, NULL), OTA32_OK);
+    CHECK_EQ(sbv2_sign_block(&k, v2, padded, v2 + padded, NULL), OTA32_OK);
+    vdev_efuse e;
+    memset(&e, 0, sizeof e);
+    e.keys.count = 1;
+    memcpy(e.keys.digest[0], k.digest, OTA32_KEY_DIGEST_LEN);
+    sbv2_key_free(&k);
+    char efuse[600];
+    vdev_efuse_path_of(base_path, efuse, sizeof efuse);
+    CHECK_EQ(vdev_efuse_burn(efuse, &e, NULL), OTA32_OK);
+    v2_len = padded + OTA32_SIG_SECTOR_LEN;
+}
+
+static void setup_base(bool signed_update)
 {
     const char *kb = getenv("OTA32_POWERCUT_IMAGE_KB");
     if (kb && strtoul(kb, NULL, 10) >= 67)
         IMG_LEN = (uint32_t)strtoul(kb, NULL, 10) * 1024u;
     v1 = fx_image("v1", IMG_LEN);
     v2 = fx_image("v2", IMG_LEN);
+    v2_len = IMG_LEN;
     snprintf(base_path, sizeof base_path, "%s/base.flash", check_tmpdir());
     snprintf(dev_path, sizeof dev_path, "%s/dev.flash", check_tmpdir());
     CHECK_EQ(fx_device_create(base_path, v1, IMG_LEN), OTA32_OK);
+    if (signed_update)
+        sign_v2();
     /* First boot (writes otadata[0]) so every case starts from a running v1. */
     fx_dev x;
     memset(&x, 0, sizeof x);
@@ -162,6 +193,12 @@ static fx_source src;
 static void fresh_device(fx_dev *x)
 {
     CHECK_EQ(copy_file(base_path, dev_path), 0);
+    char from[600], to[600];
+    vdev_efuse_path_of(base_path, from, sizeof from);
+    vdev_efuse_path_of(dev_path, to, sizeof to);
+    remove(to);
+    if (copy_file(from, to) != 0)
+        remove(to); /* no eFuse file: blank */
     memset(x, 0, sizeof *x);
     x->path = dev_path;
     x->clock.now = 1000000;
@@ -169,7 +206,7 @@ static void fresh_device(fx_dev *x)
     ota32_posix_alloc_init(&x->alloc);
     memset(&src, 0, sizeof src);
     src.file = v2;
-    src.len = IMG_LEN;
+    src.len = v2_len;
     snprintf(src.etag, sizeof src.etag, "\"v2\"");
     src.frame = 3000;
     x->src = &src;
@@ -192,9 +229,9 @@ static uint64_t clean_cycle_ops(void)
     return x.ops_total;
 }
 
-TEST(cut_at_every_operation)
+static void cut_at_every_operation_of(bool signed_update)
 {
-    setup_base();
+    setup_base(signed_update);
     uint64_t total = clean_cycle_ops();
     CHECK(total > 20);
     const char *sample_env = getenv("OTA32_POWERCUT_SAMPLE");
@@ -247,12 +284,23 @@ TEST(cut_at_every_operation)
     /* One moment: "before" the confirmation's first operation, which is
      * "after" the one before it. */
     CHECK(unconfirmed <= 2);
-    printf("  power cuts: %u cut points tried (%llu operations x 3 kinds%s, %u KB image), %u "
+    printf("  power cuts: %u cut points tried (%llu operations x 3 kinds%s, %u KB %simage), %u "
            "failed, %u rollbacks, %u of them a reset before confirming\n",
-           tried, (unsigned long long)total, sample ? ", sampled" : "", IMG_LEN / 1024, failed,
-           rollbacks, unconfirmed);
+           tried, (unsigned long long)total, sample ? ", sampled" : "", v2_len / 1024,
+           signed_update ? "signed " : "", failed, rollbacks, unconfirmed);
     free(v1);
     free(v2);
+    v2 = NULL;
 }
 
-RUN_TESTS(CASE(cut_at_every_operation))
+TEST(cut_at_every_operation)
+{
+    cut_at_every_operation_of(false);
+}
+
+TEST(cut_at_every_operation_signed)
+{
+    cut_at_every_operation_of(true);
+}
+
+RUN_TESTS(CASE(cut_at_every_operation), CASE(cut_at_every_operation_signed))

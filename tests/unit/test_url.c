@@ -110,6 +110,15 @@ TEST(rejections)
     parse_bad("http://h/\r\nX: y", OTA32_ERR_INVALID_ARG, "control character 0x0d");
     parse_bad("http://h/\xc3\xa9", OTA32_ERR_INVALID_ARG, "non-ASCII byte 0xc3");
     parse_bad("http://ho$t/", OTA32_ERR_INVALID_ARG, "invalid character '$'");
+    /* a password with an unencoded '/' is refused without being echoed */
+    parse_bad("http://user:S3CRET/x@host/fw.bin", OTA32_ERR_INVALID_ARG,
+              "URL credentials hold an unencoded '/', '?' or '#': percent-encode them");
+    ota32_url leak;
+    ota32_diag ld;
+    ota32_diag_clear(&ld);
+    CHECK(ota32_url_parse("http://user:S3CRET/x@host/fw.bin", &leak, &ld) != OTA32_OK);
+    CHECK(strstr(ld.msg, "S3CRET") == NULL);
+    CHECK(strstr(ld.msg, "user") == NULL);
     char text[3000] = "http://";
     memset(text + 7, 'a', 256);
     strcpy(text + 263, "/x");
@@ -232,6 +241,13 @@ TEST(redact)
     redact_is("http://host/fw.bin", "http://host/fw.bin");
     redact_is("http://host/fw.bin#frag", "http://host/fw.bin");
     redact_is("http://a@b@host?q", "http://host?<redacted>");
+    /* userinfo with an unencoded '/', '?' or '#': redacted all the same */
+    redact_is("http://user:pa/ss@host/x", "http://host/x");
+    redact_is("http://user:pa?ss@host/x", "http://host/x");
+    redact_is("http://user:pa#ss@host/x?q=1", "http://host/x?<redacted>");
+    redact_is("http://user:S3CRET@host:8080/x", "http://host:8080/x");
+    /* an '@' in a path after a host without port stays */
+    redact_is("http://host/pkg@1.2/fw.bin", "http://host/pkg@1.2/fw.bin");
     redact_is("/path?token=1", "/path?<redacted>");
     redact_is("not a url", "not a url");
     char small[8];

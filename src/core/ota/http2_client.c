@@ -899,6 +899,35 @@ static int do_hop(http_get *g)
     return rc;
 }
 
+/* The answer was a redirect: g->url becomes its target, or an error says
+ * why it is not followed. */
+static int follow_redirect(http_get *g)
+{
+    ota32_http_response *resp = g->resp;
+    if (resp->redirects >= g->max_redirects)
+        return fail(g, OTA32_ERR_HTTP, "too many redirects: %u followed, last answer %d for %s",
+                    resp->redirects, resp->status, g->redacted);
+    ota32_diag d;
+    ota32_diag_clear(&d);
+    int rc = ota32_url_resolve(&g->url, g->location, &g->next, &d);
+    if (rc)
+        return fail(g, rc, "bad redirect from %s: %s", g->redacted, d.msg);
+    if (g->req->url->tls && !g->next.tls) {
+        /* Never a downgrade: what started over TLS stays on TLS. */
+        return fail(g, OTA32_ERR_HTTP, "redirect from %s to http:// refused: a download "
+                    "that starts on https:// never continues in cleartext", g->redacted);
+    }
+    int status = resp->status;
+    g->url = g->next;
+    resp->redirects++;
+    if (ota32_url_format(&g->url, resp->location, sizeof resp->location) < 0)
+        return fail(g, OTA32_ERR_TOO_BIG, "redirect target of %s is too long", g->redacted);
+    char to[256];
+    ota32_url_redact(resp->location, to, sizeof to);
+    http_log(g, OTA32_LOG_INFO, "%d redirect %s -> %s", status, g->redacted, to);
+    return OTA32_OK;
+}
+
 int ota32_http_get(const ota32_platform *plat, const ota32_http_request *req,
                    const ota32_http_opts *opts, const ota32_http_callbacks *cb,
                    ota32_http_response *resp, ota32_diag *diag)
@@ -953,28 +982,9 @@ int ota32_http_get(const ota32_platform *plat, const ota32_http_request *req,
         rc = do_hop(g);
         if (rc || !g->redirect)
             break;
-        if (resp->redirects >= g->max_redirects) {
-            rc = fail(g, OTA32_ERR_HTTP, "too many redirects: %u followed, last answer %d for %s",
-                      resp->redirects, resp->status, g->redacted);
+        rc = follow_redirect(g);
+        if (rc)
             break;
-        }
-        ota32_diag d;
-        ota32_diag_clear(&d);
-        rc = ota32_url_resolve(&g->url, g->location, &g->next, &d);
-        if (rc) {
-            rc = fail(g, rc, "bad redirect from %s: %s", g->redacted, d.msg);
-            break;
-        }
-        int status = resp->status;
-        g->url = g->next;
-        resp->redirects++;
-        if (ota32_url_format(&g->url, resp->location, sizeof resp->location) < 0) {
-            rc = fail(g, OTA32_ERR_TOO_BIG, "redirect target of %s is too long", g->redacted);
-            break;
-        }
-        char to[256];
-        ota32_url_redact(resp->location, to, sizeof to);
-        http_log(g, OTA32_LOG_INFO, "%d redirect %s -> %s", status, g->redacted, to);
     }
     a->free(a->ctx, g);
     return rc;

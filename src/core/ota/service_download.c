@@ -15,6 +15,7 @@
  */
 #include "svc_backoff.h"
 #include "svc_internal.h"
+#include "svc_sig.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -62,7 +63,7 @@ static void parser_start(ota32_service *s)
 static int on_flush(void *user, const uint8_t *data, size_t len)
 {
     ota32_service *s = user;
-    return s->plat->hash.update(s->plat->hash.ctx, s->stream_hash, data, len);
+    return svc_stream_update(s, svc_writer_flushed(s->w), data, len);
 }
 
 /* Forget everything received, in memory: the next byte is byte 0 again. */
@@ -144,8 +145,7 @@ static int sh_update(void *ctx, void *h, const void *data, size_t len)
 {
     shared_hash *sh = ctx;
     (void)h;
-    const ota32_hash_ops *real = &sh->s->plat->hash;
-    int rc = real->update(real->ctx, sh->s->stream_hash, data, len);
+    int rc = svc_stream_update(sh->s, sh->hashed, data, len);
     if (rc == OTA32_OK)
         sh->hashed += (uint32_t)len;
     return rc;
@@ -199,7 +199,7 @@ static int reread(ota32_service *s, shared_hash *sh, uint32_t len, ota32_diag *d
                 return ota32_diag_fail(diag, OTA32_ERR_STATE, 0, (long)hashed,
                                        "read-back hash out of step");
             uint32_t skip = hashed - (pos - n);
-            rc = s->plat->hash.update(s->plat->hash.ctx, s->stream_hash, s->buf + skip, n - skip);
+            rc = svc_stream_update(s, pos - n + skip, s->buf + skip, n - skip);
             if (rc != OTA32_OK)
                 return rc;
             if (sh)
@@ -400,8 +400,13 @@ static int on_data(void *user, const uint8_t *data, size_t len)
     int rc = ota32_image_parser_feed(&s->parser, data, len, &used, d);
     if (rc != OTA32_OK)
         return cb_fail(s, rc);
-    if (ota32_image_parser_stage(&s->parser) >= OTA32_IMAGE_STAGE_BODY)
+    if (!svc_writer_armed(s->w) &&
+        ota32_image_parser_stage(&s->parser) >= OTA32_IMAGE_STAGE_BODY) {
+        rc = svc_sig_prefix(s, d); /* before the first erase */
+        if (rc != OTA32_OK)
+            return cb_fail(s, rc);
         svc_writer_arm(s->w);
+    }
     rc = svc_writer_write(s->w, data, len, d);
     if (rc != OTA32_OK)
         return cb_fail(s, rc);
@@ -797,6 +802,8 @@ static int run(ota32_service *s, const ota32_ota_config *cfg, const uint8_t *ide
     if (rc == OTA32_OK)
         rc = verify(s, ident, diag);
     if (rc == OTA32_OK)
+        rc = svc_sig_verify(s, diag); /* on the bytes verify read back */
+    if (rc == OTA32_OK)
         rc = switch_slot(s, cfg, diag);
     return rc;
 }
@@ -834,6 +841,14 @@ int svc_download(ota32_service *s, const ota32_ota_config *cfg, const char *old_
         svc_writer_erase_whole_slot(s->w);
     svc_writer_on_flush(s->w, on_flush, s);
 
+    rc = svc_sig_start(s, cfg, diag);
+    if (rc != OTA32_OK) {
+        svc_writer_free(s->w, &plat->alloc);
+        s->w = NULL;
+        plat->alloc.free(plat->alloc.ctx, s->buf);
+        s->buf = NULL;
+        return rc;
+    }
     memset(&s->st, 0, sizeof s->st);
     s->st.image_len = -1;
     s->st.started_ms = plat->clock.now_ms(plat->clock.ctx);

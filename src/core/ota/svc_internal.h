@@ -7,6 +7,7 @@
 #include "ota32/service.h"
 #include "svc_records.h"
 #include "svc_reference.h"
+#include "svc_sig.h"
 #include "svc_writer.h"
 
 #define SVC_WRITE_BUF 4096u
@@ -45,6 +46,7 @@ struct ota32_service {
     ota32_image_parser parser;
     bool parser_live;
     void *stream_hash;     /* SHA-256 of the bytes programmed so far */
+    svc_sig sig;           /* trusted keys, digest up to the signature sector */
     svc_writer *w;         /* from plat->alloc, for one download */
     uint8_t *buf;          /* SVC_WRITE_BUF bytes from plat->alloc */
     int64_t total;         /* -1 unknown */

@@ -245,6 +245,11 @@ static int parse_after_scheme(const char *auth, ota32_url *out, ota32_diag *diag
     out->port = out->tls ? 443 : 80;
     out->userinfo[0] = '\0';
     int rc = parse_authority(auth, auth_len, out, diag);
+    if (rc == OTA32_ERR_INVALID_ARG && strchr(auth + auth_len, '@'))
+        /* "user:pa/ss@host": the message must not echo a password. */
+        return ota32_diag_fail(diag, rc, 0, -1,
+                               "URL credentials hold an unencoded '/', '?' or '#': "
+                               "percent-encode them (%%2F, %%3F, %%23)");
     if (rc)
         return rc;
     const char *p = auth + auth_len;
@@ -404,6 +409,21 @@ int ota32_url_resolve(const ota32_url *base, const char *location, ota32_url *ou
     return OTA32_OK;
 }
 
+/* Past the credentials of the text after "scheme://", if any: the last '@'
+ * when it comes before the first '/', '?' or '#', or when a ':' precedes it
+ * ("user:pa/ss@host", an unencoded '/' in the password). A path with an '@'
+ * after a port ("host:80/a@b") loses more than its credentials: in a log,
+ * better than showing a password. */
+static const char *skip_credentials(const char *s)
+{
+    const char *at = strrchr(s, '@');
+    if (!at)
+        return s;
+    size_t auth_len = strcspn(s, "/?#");
+    bool colon = memchr(s, ':', (size_t)(at - s)) != NULL;
+    return (size_t)(at - s) < auth_len || colon ? at + 1 : s;
+}
+
 void ota32_url_redact(const char *text, char *out, size_t cap)
 {
     if (!out || cap == 0)
@@ -422,13 +442,7 @@ void ota32_url_redact(const char *text, char *out, size_t cap)
     if (sep && (size_t)(sep - text) == scheme_len(text)) {
         for (; s < sep + 3; s++)
             PUT(*s);
-        size_t auth_len = strcspn(s, "/?#");
-        const char *at = NULL;
-        for (size_t i = 0; i < auth_len; i++)
-            if (s[i] == '@')
-                at = s + i;
-        if (at) /* credentials dropped */
-            s = at + 1;
+        s = skip_credentials(s);
     }
     for (; *s && *s != '?' && *s != '#'; s++)
         PUT(*s);

@@ -60,6 +60,11 @@ void svc_writer_arm(svc_writer *w)
     w->armed = true;
 }
 
+bool svc_writer_armed(const svc_writer *w)
+{
+    return w->armed;
+}
+
 /* Continue at `pos`: nothing from there on counts as erased any more. */
 static void restart_at(svc_writer *w, uint32_t pos)
 {
