@@ -33,17 +33,14 @@ _Static_assert(B_RSA_SIG + 384 == OTA32_SIG_BLOCK_CRC_OFFSET, "RSA block layout"
 
 const char *ota32_sig_scheme_name(ota32_sig_scheme s)
 {
-    switch (s) {
-    case OTA32_SIG_RSA3072:
-        return "RSA-3072";
-    case OTA32_SIG_ECDSA_P192:
-        return "ECDSA-P192";
-    case OTA32_SIG_ECDSA_P256:
-        return "ECDSA-P256";
-    case OTA32_SIG_ECDSA_P384:
-        return "ECDSA-P384";
-    }
-    return "unknown";
+    static const char *const names[] = {
+        [OTA32_SIG_RSA3072] = "RSA-3072",
+        [OTA32_SIG_ECDSA_P192] = "ECDSA-P192",
+        [OTA32_SIG_ECDSA_P256] = "ECDSA-P256",
+        [OTA32_SIG_ECDSA_P384] = "ECDSA-P384",
+    };
+    unsigned i = (unsigned)s;
+    return i < sizeof names / sizeof names[0] && names[i] ? names[i] : "unknown";
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
